@@ -1,0 +1,30 @@
+"""Root pytest configuration: keeps loadtests/ out of collection and locates ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+collect_ignore = ["loadtests", "bench", "reports"]
+
+ROOT = Path(__file__).resolve().parent
+
+
+def shared_data_dir() -> Path:
+    """Where the third-party interoperability data lives (``../shared/data`` beside the repo)."""
+    override = os.environ.get("EXAMRIG_SHARED_DATA")
+    return Path(override) if override else ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The third-party data directory; missing data fails under CI and skips elsewhere."""
+    path = shared_data_dir()
+    if not (path / "MANIFEST.md").is_file():
+        reason = f"third-party data not found at {path} (set EXAMRIG_SHARED_DATA or check out ../shared)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
