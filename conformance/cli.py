@@ -1,0 +1,137 @@
+"""The ``examrig`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from mocks.core.admin import VERSION
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``examrig: error: …`` and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"examrig: error: {message} (see '{self.prog} --help')\n")
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"examrig: error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    """Print the version."""
+    print(f"examrig {VERSION}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve mocks until SIGINT or SIGTERM."""
+    from mocks import registry
+    from mocks.core.app import Runtime
+    from mocks.core.server import ServeError, Served, bind, run_until_signal
+    from mocks.core.settings import SettingsError, load_settings
+    from mocks.core.store import StoreUnavailable
+
+    known = registry.available()
+    names = list(dict.fromkeys(args.services)) or list(known)
+    for name in names:
+        if name not in known:
+            return _fail(f"unknown service '{name}' (available: {', '.join(known)})", EXIT_USAGE)
+    if args.port is not None and len(names) > 1:
+        return _fail("--port serves one service; use --port-base for several", EXIT_USAGE)
+    try:
+        settings = load_settings(args.config, overrides={
+            "db": args.db, "host": args.host, "port": args.port, "port_base": args.port_base,
+            "debug": args.debug or None, "seed": args.seed, "data_dir": args.data_dir})
+    except SettingsError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    try:
+        runtime = Runtime.create(settings)
+        runtime.store.check()
+        apps = {name: known[name].cls(runtime) for name in names}
+    except StoreUnavailable as exc:
+        return _fail(f"cannot open database {settings.db or settings.data_dir}: {exc}", EXIT_INFRA)
+    servers: list[Served] = []
+    try:
+        for name in names:
+            if settings.port is not None:
+                port = settings.port
+            elif settings.port_base is not None:
+                port = known[name].port(settings.port_base)
+            else:
+                port = int(settings.service(name).get("port", known[name].port()))
+            servers.append(bind(name, apps[name], settings.host, port, debug=settings.debug,
+                                threads=settings.server_threads))
+    except ServeError as exc:
+        for served in servers:
+            served.stopper()
+        return _fail(str(exc), EXIT_INFRA)
+    for served in servers:
+        # co-hosted mocks are wired to each other unless the topology names an external system
+        runtime.topology.setdefault(served.name, served.url)
+    for served in servers:
+        print(f"examrig: {served.name} listening on {served.url}", flush=True)
+    print(f"examrig: database {runtime.store.describe()}; Ctrl-C to stop", flush=True)
+    return run_until_signal(servers, on_stop=runtime.store.dispose)
+
+
+def build_parser() -> Parser:
+    """The full argument parser."""
+    parser = Parser(prog="examrig", description="Simulation and conformance rig for exam-delivery integrations.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    p = sub.add_parser("version", help="print the version")
+    p.set_defaults(func=cmd_version)
+
+    p = sub.add_parser("serve", help="serve one or several mocks (all by default)")
+    p.add_argument("services", nargs="*", metavar="SERVICE", help="services to serve (default: all)")
+    p.add_argument("--config", metavar="FILE", help="settings file (default: ./examrig.toml if present)")
+    p.add_argument("--db", metavar="URL", help="database URL (default: SQLite file under --data-dir)")
+    p.add_argument("--data-dir", metavar="DIR", help="directory of the default SQLite file (default: .examrig)")
+    p.add_argument("--host", metavar="H", help="address to bind (default: 127.0.0.1)")
+    ports = p.add_mutually_exclusive_group()
+    ports.add_argument("--port", type=_port, metavar="N", help="port of the one service served (0: any free port)")
+    ports.add_argument("--port-base", type=_port, metavar="N",
+                       help="ports N, N+1, … in the fixed service order (default base 8600)")
+    p.add_argument("--seed", type=int, metavar="S", help="seed for ids, faults and generated data")
+    p.add_argument("--debug", action="store_true", help="use werkzeug's development server")
+    p.set_defaults(func=cmd_serve)
+
+    try:
+        from contracts import cli as contracts_cli
+    except ImportError:
+        contracts_cli = None  # type: ignore[assignment]
+    if contracts_cli is not None:
+        if hasattr(contracts_cli, "add_validate_parser"):
+            contracts_cli.add_validate_parser(sub)
+        if hasattr(contracts_cli, "add_generate_parser"):
+            contracts_cli.add_generate_parser(sub)
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (0-65535)")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``examrig`` console script."""
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Service-agnostic runtime shared by every examrig mock."""

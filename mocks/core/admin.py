@@ -1,0 +1,251 @@
+"""The one admin door of every mock, under ``/_examrig/``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from mocks.core import errors
+from mocks.core.clock import parse_iso
+from mocks.core.faults import FaultSpecError
+from mocks.core.journal import FILTER_KEYS
+from mocks.core.render import json_response, text_response
+from mocks.core.settings import redact
+from mocks.core.store import StoreUnavailable
+
+if TYPE_CHECKING:
+    from mocks.core.app import Ctx, ServiceApp
+
+VERSION = "0.1.0"
+
+
+def admin_rules(prefix: str) -> list[Rule]:
+    """The admin routes (endpoints are prefixed ``admin:``)."""
+    spec = [
+        ("/health", "health", ["GET"]),
+        ("/version", "version", ["GET"]),
+        ("/reset", "reset", ["POST"]),
+        ("/clock", "clock", ["GET", "POST"]),
+        ("/faults", "faults", ["GET", "POST", "DELETE"]),
+        ("/faults/<rule_id>", "fault", ["GET", "DELETE"]),
+        ("/journal", "journal", ["GET", "DELETE"]),
+        ("/journal/verify", "verify", ["POST"]),
+        ("/seed", "seed", ["POST"]),
+        ("/state/<collection>/<path:key>", "state", ["GET"]),
+        ("/config", "config", ["GET"]),
+        ("/metrics", "metrics", ["GET"]),
+    ]
+    return [Rule(prefix + path, endpoint=f"admin:{name}", methods=methods) for path, name, methods in spec]
+
+
+def dispatch_admin(app: ServiceApp, ctx: Ctx, endpoint: str, values: dict[str, Any]) -> Response:
+    """Run one admin operation; errors come back in examrig's JSON error shape."""
+    from mocks.core.render import render_json_error
+    handler = _HANDLERS[endpoint.split(":", 1)[1]]
+    try:
+        return handler(app, ctx, **values)
+    except errors.ServiceError as exc:
+        return render_json_error(exc, ctx.request.path, ctx.now())
+
+
+def _json_body(ctx: Ctx, *, required: bool = False) -> Any:
+    if not ctx.body.strip():
+        if required:
+            raise errors.BadRequest(field="body", message="a JSON body is required")
+        return {}
+    try:
+        return json.loads(ctx.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.BadRequest(field="body", message=f"body is not valid JSON: {exc}") from None
+
+
+def _explicit_tenant(ctx: Ctx) -> bool:
+    return "X-Examrig-Tenant" in ctx.request.headers
+
+
+def _scope(ctx: Ctx, body: Any) -> str | None:
+    """The tenant an admin operation applies to, or ``None`` for all.
+
+    A body ``{"tenant": "t"}`` or ``?tenant=t`` names one; ``{"all": true}`` or
+    ``?all=1`` means every tenant; otherwise the ``X-Examrig-Tenant`` header's tenant
+    when the header is sent, and every tenant when it is not.
+    """
+    if isinstance(body, dict) and body.get("all") is True or ctx.request.args.get("all") in ("1", "true"):
+        return None
+    named = (body.get("tenant") if isinstance(body, dict) else None) or ctx.request.args.get("tenant")
+    if named is not None:
+        if not isinstance(named, str):
+            raise errors.BadRequest(field="tenant", message="tenant must be a string")
+        return named
+    return ctx.tenant if _explicit_tenant(ctx) else None
+
+
+def _health(app: ServiceApp, ctx: Ctx) -> Response:
+    try:
+        app.store.check()
+    except StoreUnavailable as exc:
+        return json_response({"status": "unavailable", "service": app.name, "database": str(exc)}, status=503)
+    return json_response({"status": "ok", "service": app.name, "journal": app.journal.stats()})
+
+
+def _version(app: ServiceApp, ctx: Ctx) -> Response:
+    return json_response({"examrig": VERSION, "service": app.name})
+
+
+def _reset(app: ServiceApp, ctx: Ctx) -> Response:
+    tenant = _scope(ctx, _json_body(ctx))
+    app.reset(tenant)
+    app.clock.reset(tenant)
+    app.faults.clear(tenant=tenant)
+    app.journal.clear(tenant)
+    if tenant is None:
+        app.metrics.reset()
+    return json_response({"reset": tenant or "all"})
+
+
+def _clock(app: ServiceApp, ctx: Ctx) -> Response:
+    if ctx.request.method == "GET":
+        return json_response(app.clock.describe(ctx.tenant))
+    body = _json_body(ctx, required=True)
+    if not isinstance(body, dict):
+        raise errors.BadRequest(field="body", message="clock body must be a JSON object")
+    allowed = {"set", "frozen", "advance", "freeze", "unfreeze"}
+    unknown = set(body) - allowed
+    if unknown:
+        raise errors.BadRequest(field=sorted(unknown)[0], message=f"unknown clock property '{sorted(unknown)[0]}'")
+    if "set" in body:
+        try:
+            at = parse_iso(str(body["set"]))
+        except ValueError:
+            raise errors.BadRequest(field="set", message="set must be an ISO 8601 instant") from None
+        app.clock.set(ctx.tenant, at, frozen=bool(body.get("frozen", True)))
+    if body.get("freeze"):
+        app.clock.freeze(ctx.tenant)
+    if "advance" in body:
+        seconds = body["advance"]
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
+        app.clock.advance(ctx.tenant, float(seconds))
+    if body.get("unfreeze"):
+        app.clock.unfreeze(ctx.tenant)
+    return json_response(app.clock.describe(ctx.tenant))
+
+
+def _faults(app: ServiceApp, ctx: Ctx) -> Response:
+    method = ctx.request.method
+    if method == "GET":
+        return json_response({"faults": [r.to_dict() for r in app.faults.rules(ctx.tenant)],
+                              "seed": app.faults.seed})
+    if method == "DELETE":
+        return json_response({"removed": app.faults.clear(tenant=ctx.tenant)})
+    body = _json_body(ctx, required=True)
+    specs = body if isinstance(body, list) else [body]
+    try:
+        rules = [app.faults.add(spec, ctx.tenant) for spec in specs]
+    except FaultSpecError as exc:
+        raise errors.BadRequest(field=exc.field, message=str(exc)) from None
+    return json_response({"faults": [r.to_dict() for r in rules]}, status=201)
+
+
+def _fault(app: ServiceApp, ctx: Ctx, rule_id: str) -> Response:
+    rule = app.faults.rule(rule_id)
+    if rule is None or rule.tenant not in (ctx.tenant, "*"):
+        raise errors.NotFound(message=f"no fault rule '{rule_id}'")
+    if ctx.request.method == "DELETE":
+        app.faults.clear(rule_id=rule_id)
+        return json_response({"removed": 1})
+    return json_response(rule.to_dict())
+
+
+def _journal_filters(ctx: Ctx, source: dict[str, Any]) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    for key in FILTER_KEYS:
+        if key in source and source[key] not in (None, ""):
+            filters[key] = source[key]
+    if "status" in filters:
+        try:
+            filters["status"] = int(filters["status"])
+        except (TypeError, ValueError):
+            raise errors.BadRequest(field="status", message="status must be an integer") from None
+    tenant = filters.get("tenant")
+    if tenant == "*":
+        filters.pop("tenant")
+    elif tenant is None and _explicit_tenant(ctx):
+        filters["tenant"] = ctx.tenant
+    return filters
+
+
+def _int_arg(value: Any, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise errors.BadRequest(field=name, message=f"{name} must be an integer") from None
+
+
+def _journal(app: ServiceApp, ctx: Ctx) -> Response:
+    if ctx.request.method == "DELETE":
+        return json_response({"removed": app.journal.clear(_scope(ctx, {}))})
+    args = ctx.request.args.to_dict()
+    unknown = set(args) - set(FILTER_KEYS) - {"since", "limit"}
+    if unknown:
+        raise errors.BadRequest(field=sorted(unknown)[0], message=f"unknown journal filter '{sorted(unknown)[0]}'")
+    window = app.journal.query(since=_int_arg(args.get("since"), "since"),
+                               limit=_int_arg(args.get("limit"), "limit"), **_journal_filters(ctx, args))
+    return json_response(window.to_dict())
+
+
+def _verify(app: ServiceApp, ctx: Ctx) -> Response:
+    body = _json_body(ctx, required=True)
+    if not isinstance(body, dict):
+        raise errors.BadRequest(field="body", message="verify body must be a JSON object")
+    unknown = set(body) - set(FILTER_KEYS) - {"since", "count", "at_least"}
+    if unknown:
+        raise errors.BadRequest(field=sorted(unknown)[0], message=f"unknown verify property '{sorted(unknown)[0]}'")
+    result = app.journal.expect(count=_int_arg(body.get("count"), "count"),
+                                at_least=_int_arg(body.get("at_least"), "at_least"),
+                                since=_int_arg(body.get("since"), "since"), **_journal_filters(ctx, body))
+    return json_response({"verdict": result.verdict, "code": result.code, "matched": len(result.matched),
+                          "expected": result.expected, "near_misses": result.near_misses})
+
+
+def _seed(app: ServiceApp, ctx: Ctx) -> Response:
+    body = _json_body(ctx, required=True)
+    if not isinstance(body, dict):
+        raise errors.BadRequest(field="body", message="seed body must be a JSON object of collections")
+    for name, items in body.items():
+        if not isinstance(items, list):
+            raise errors.BadRequest(field=name, message=f"seed collection '{name}' must be a JSON array")
+    return json_response({"loaded": app.seed(ctx.tenant, body)}, status=201)
+
+
+def _state(app: ServiceApp, ctx: Ctx, collection: str, key: str) -> Response:
+    obj = app.state(ctx.tenant, collection, key)
+    if obj is None:
+        raise errors.NotFound(message=f"no {collection} object '{key}' in tenant '{ctx.tenant}'")
+    return json_response(obj)
+
+
+def _config(app: ServiceApp, ctx: Ctx) -> Response:
+    return json_response(redact({
+        "service": app.name,
+        "settings": app.settings.public(),
+        "options": app.public_config(),
+        "topology": app.runtime.topology,
+        "database": app.store.describe(),
+    }))
+
+
+def _metrics(app: ServiceApp, ctx: Ctx) -> Response:
+    return text_response(app.metrics.render(app.name), content_type="text/plain; version=0.0.4")
+
+
+_HANDLERS: dict[str, Any] = {
+    "health": _health, "version": _version, "reset": _reset, "clock": _clock, "faults": _faults,
+    "fault": _fault, "journal": _journal, "verify": _verify, "seed": _seed, "state": _state,
+    "config": _config, "metrics": _metrics,
+}

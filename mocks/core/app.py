@@ -1,0 +1,290 @@
+"""The WSGI application every mock is: routing, tenancy, errors, journal, faults, admin."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import Table
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from mocks.core import errors
+from mocks.core.clock import Clock, iso
+from mocks.core.faults import MALFORMED_BODY, AppliedFault, FaultEngine, truncated
+from mocks.core.ids import IdSource
+from mocks.core.journal import Journal, body_digest, redact_headers
+from mocks.core.metrics import Metrics
+from mocks.core.outbound import TENANT_HEADER, Outbound
+from mocks.core.render import ErrorRenderer, render_json_error
+from mocks.core.settings import Settings
+from mocks.core.store import Store
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+log = logging.getLogger("examrig")
+TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+ADMIN_PREFIX = "/_examrig"
+SOCKET_KEY = "examrig.socket"
+
+View = Callable[..., Response]
+
+
+@dataclass
+class Runtime:
+    """What the mocks of one process share: settings, store, clock, ids and topology."""
+
+    settings: Settings
+    store: Store
+    clock: Clock = field(default_factory=Clock)
+    ids: IdSource = field(default_factory=IdSource)
+    topology: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, settings: Settings | None = None, *, db: str | None = None) -> Runtime:
+        """A runtime from settings; ``db`` overrides the database URL (``sqlite://`` for memory)."""
+        settings = settings or Settings()
+        store = Store(db or settings.db, data_dir=settings.data_dir, synchronous=settings.sqlite_synchronous)
+        return cls(settings=settings, store=store, ids=IdSource(settings.seed),
+                   topology=dict(settings.topology))
+
+
+class Ctx:
+    """One request as a view sees it: the app, the request, the tenant and the route."""
+
+    def __init__(self, app: ServiceApp, request: Request, tenant: str, route: str | None,
+                 body: bytes) -> None:
+        self.app = app
+        self.request = request
+        self.tenant = tenant
+        self.route = route
+        self.body = body
+        self.notes: dict[str, Any] = {}
+
+    def now(self) -> datetime:
+        """The tenant's current instant."""
+        return self.app.clock.now(self.tenant)
+
+
+class ServiceApp:
+    """Base class of every mock.
+
+    A subclass sets ``name`` and ``error_renderer``, returns its routes from
+    :meth:`routes` as ``(Rule, view)`` pairs (a view takes the :class:`Ctx` and the
+    rule's converted values), declares its tables in :meth:`define_tables`, and
+    answers the admin hooks :meth:`seed`, :meth:`state` (and :meth:`reset` when a
+    plain delete by tenant is not enough).
+    """
+
+    name: ClassVar[str] = "service"
+    error_renderer: ClassVar[ErrorRenderer] = staticmethod(render_json_error)
+
+    def __init__(self, runtime: Runtime, options: dict[str, Any] | None = None) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.options = dict(self.settings.service(self.name))
+        self.options.update(options or {})
+        self.store = runtime.store
+        self.clock = runtime.clock
+        self.ids = runtime.ids
+        self.journal = Journal(int(self.options.get("journal_capacity", self.settings.journal_capacity)))
+        self.faults = FaultEngine(self.settings.seed)
+        self.metrics = Metrics()
+        self.max_body = int(self.options.get("max_body", self.settings.max_body))
+        self.outbound = Outbound(self.name, self.journal, self.faults,
+                                 timeout=float(self.options.get("outbound_timeout",
+                                                                self.settings.outbound_timeout)))
+        self.tables: list[Table] = self.define_tables()
+        self.store.create_all()
+        pairs = self.routes()
+        self.views: dict[str, View] = {}
+        rules: list[Rule] = []
+        for rule, view in pairs:
+            self.views[str(rule.endpoint)] = view
+            rules.append(rule)
+        from mocks.core.admin import admin_rules
+        rules.extend(admin_rules(ADMIN_PREFIX))
+        self.url_map = Map(rules, strict_slashes=False, converters=self.converters())
+
+    # -- hooks for subclasses ----------------------------------------------------------
+
+    def define_tables(self) -> list[Table]:
+        """The service's tables (made with ``self.store.table``)."""
+        return []
+
+    def routes(self) -> list[tuple[Rule, View]]:
+        """The service's routes."""
+        return []
+
+    def converters(self) -> dict[str, Any]:
+        """Extra werkzeug converters for the service's rules."""
+        return {}
+
+    def seed(self, tenant: str, payload: dict[str, Any]) -> dict[str, int]:
+        """Load collections of objects into ``tenant``; returns counts per collection."""
+        if payload:
+            raise errors.BadRequest(field=sorted(payload)[0],
+                                    message=f"unknown seed collection '{sorted(payload)[0]}'")
+        return {}
+
+    def state(self, tenant: str, collection: str, key: str) -> dict[str, Any] | None:
+        """One object for checks, or ``None``; unknown collections raise ``NotFound``."""
+        raise errors.NotFound(message=f"unknown state collection '{collection}'")
+
+    def reset(self, tenant: str | None = None) -> None:
+        """Forget the state of one tenant or all (tables, clock, faults, journal)."""
+        self.store.reset(self.tables, tenant)
+
+    def public_config(self) -> dict[str, Any]:
+        """Service options shown by ``GET /_examrig/config`` (secrets are redacted there)."""
+        return dict(self.options)
+
+    def start(self) -> None:
+        """Start background workers (called by the server)."""
+
+    def stop(self) -> None:
+        """Stop background workers and wait for them."""
+
+    # -- helpers for views -------------------------------------------------------------
+
+    def peer_url(self, peer: str) -> str:
+        """The base URL of peer service ``peer`` from the topology."""
+        url = self.runtime.topology.get(peer)
+        if not url:
+            raise errors.InternalError(message=f"no base URL configured for peer '{peer}'", ref=peer)
+        return url.rstrip("/")
+
+    def render_error(self, error: errors.ServiceError, path: str, tenant: str = "default") -> Response:
+        """Render an error in the service's wire format."""
+        return type(self).error_renderer(error, path, self.clock.now(tenant))
+
+    def http_error(self, exc: HTTPException, request: Request) -> errors.ServiceError:
+        """Map a werkzeug routing error to the service's error type."""
+        if isinstance(exc, WzMethodNotAllowed):
+            return errors.MethodNotAllowed(method=request.method)
+        if exc.code == 404:
+            return errors.NotFound(message=f"No resource matches '{request.path}'")
+        err = errors.BadRequest(message=exc.description or exc.name)
+        return err
+
+    # -- WSGI --------------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        started = time.monotonic()
+        response, ctx, applied, reset = self._handle(request)
+        duration = (time.monotonic() - started) * 1000.0
+        body = response.get_data() if not response.is_streamed else b""
+        status = response.status_code
+        sent = body
+        terminal = next((f for f in applied if f.kind != "latency"), None)
+        if terminal is not None and terminal.kind == "truncate":
+            sent = truncated(body, float(terminal.params["fraction"]))
+            response.headers["Connection"] = "close"
+        elif terminal is not None and terminal.kind == "malformed":
+            sent = body = MALFORMED_BODY
+        route = ctx.route if ctx else None
+        tenant = ctx.tenant if ctx else "default"
+        if not request.path.startswith(ADMIN_PREFIX):
+            self._journal(request, ctx, tenant, route, response, body, applied, duration)
+        self.metrics.observe(route or "unmatched", status, duration)
+        if reset:
+            _abort_connection(environ)
+            raise ConnectionResetError("examrig: injected connection reset")
+        if terminal is not None and terminal.kind == "truncate":
+            response.headers["Content-Length"] = str(len(body))
+            start_response(response.status, list(response.headers.items()))
+            return [sent]
+        response.set_data(sent)
+        return response(environ, start_response)
+
+    def _handle(self, request: Request) -> tuple[Response, Ctx | None, list[AppliedFault], bool]:
+        ctx: Ctx | None = None
+        applied: list[AppliedFault] = []
+        try:
+            tenant = request.headers.get(TENANT_HEADER, "default").strip() or "default"
+            if not TENANT_RE.match(tenant):
+                raise errors.BadRequest(field=TENANT_HEADER,
+                                        message=f"{TENANT_HEADER} must be 1-64 letters, digits, '_', '.', ':' "
+                                                "or '-'")
+            if request.content_length is not None and request.content_length > self.max_body:
+                raise errors.PayloadTooLarge(limit=self.max_body)
+            request.max_content_length = self.max_body
+            body = request.get_data(cache=True)
+            adapter = self.url_map.bind_to_environ(request.environ)
+            endpoint, values = adapter.match()
+            ctx = Ctx(self, request, tenant, str(endpoint), body)
+            if str(endpoint).startswith("admin:"):
+                from mocks.core.admin import dispatch_admin
+                return dispatch_admin(self, ctx, str(endpoint), values), ctx, applied, False
+            applied = self.faults.decide(direction="inbound", tenant=tenant, method=request.method,
+                                         path=request.path, route=str(endpoint))
+            for fault in applied:
+                if fault.kind == "latency":
+                    time.sleep(float(fault.params["delay_ms"]) / 1000.0)
+            terminal = next((f for f in applied if f.kind != "latency"), None)
+            if terminal is not None and terminal.kind == "reset":
+                return Response(b"", status=500), ctx, applied, True
+            if terminal is not None and terminal.kind == "status":
+                rule = self.faults.rule(terminal.rule)
+                return Response(rule.body if rule else "", status=int(terminal.params["status"]),
+                                headers=rule.headers if rule else None), ctx, applied, False
+            return self.views[str(endpoint)](ctx, **values), ctx, applied, False
+        except errors.ServiceError as exc:
+            return self.render_error(exc, request.path, ctx.tenant if ctx else "default"), ctx, applied, False
+        except HTTPException as exc:
+            if exc.code == 413:
+                return self.render_error(errors.PayloadTooLarge(limit=self.max_body), request.path), \
+                    ctx, applied, False
+            return self.render_error(self.http_error(exc, request), request.path), ctx, applied, False
+        except Exception as exc:
+            ref = self.ids.token(4)
+            log.exception("unexpected error in %s (ref %s)", self.name, ref)
+            err = errors.InternalError(ref=ref)
+            if ctx is not None:
+                ctx.notes["exception"] = f"{type(exc).__name__}: {exc}"
+            return self.render_error(err, request.path), ctx, applied, False
+
+    def _journal(self, request: Request, ctx: Ctx | None, tenant: str, route: str | None,
+                 response: Response, body: bytes, applied: list[AppliedFault], duration: float) -> None:
+        try:
+            req_body = request.get_data(cache=True)
+        except HTTPException:
+            req_body = b""
+        req_text, req_sha, req_size = body_digest(req_body)
+        resp_text, resp_sha, resp_size = body_digest(body)
+        notes = ctx.notes if ctx else {}
+        self.journal.record(
+            ts=iso(Clock.wall()), direction="in", service=self.name, tenant=tenant,
+            method=request.method, url=request.url, path=request.path, route=route,
+            request_headers=redact_headers(request.headers.items()),
+            request_body=req_text, request_sha256=req_sha, request_size=req_size,
+            status=response.status_code, response_headers=redact_headers(response.headers.items()),
+            response_body=resp_text, response_sha256=resp_sha, response_size=resp_size,
+            duration_ms=round(duration, 3),
+            fault={"applied": [f.to_dict() for f in applied]} if applied else None,
+            validation=notes.get("validation"), error=notes.get("exception") or notes.get("error"),
+            note=notes.get("note"),
+        )
+
+
+def _abort_connection(environ: WSGIEnvironment) -> None:
+    """Reset the client's TCP connection (RST) when the server exposes the socket."""
+    sock = environ.get(SOCKET_KEY)
+    if isinstance(sock, socket.socket):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+

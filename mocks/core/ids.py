@@ -1,0 +1,52 @@
+"""Injected identifiers and randomness: deterministic from a seed, or from the OS."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import threading
+import uuid
+
+
+class IdSource:
+    """The only source of UUIDs, tokens and random streams in the mocks.
+
+    With a seed, every stream is reproducible: ``rng(name)`` gives an independent
+    ``random.Random`` derived from the seed and the name, so the order in which
+    different parts of a mock draw numbers does not change what each part sees.
+    Without a seed, values come from ``os.urandom``.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+        self._lock = threading.Lock()
+        self._main = self._make("ids")
+
+    def _make(self, name: str) -> random.Random:
+        if self.seed is None:
+            return random.Random(int.from_bytes(os.urandom(16), "big"))
+        digest = hashlib.sha256(f"{self.seed}:{name}".encode()).digest()
+        return random.Random(int.from_bytes(digest[:16], "big"))
+
+    def rng(self, name: str) -> random.Random:
+        """A fresh random stream for ``name`` (reproducible when seeded)."""
+        return self._make(name)
+
+    def uuid(self) -> str:
+        """A version-4 UUID string (lower case)."""
+        with self._lock:
+            bits = self._main.getrandbits(128)
+        return str(uuid.UUID(int=bits, version=4))
+
+    def token(self, nbytes: int = 16) -> str:
+        """A hex token of ``nbytes`` random bytes."""
+        with self._lock:
+            bits = self._main.getrandbits(nbytes * 8)
+        return f"{bits:0{nbytes * 2}x}"
+
+    def reseed(self, seed: int | None) -> None:
+        """Restart every stream from ``seed``."""
+        with self._lock:
+            self.seed = seed
+            self._main = self._make("ids")

@@ -1,0 +1,133 @@
+"""Serve one or several mocks in one process, each on its own port."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, Protocol
+
+from cheroot import wsgi as cheroot_wsgi
+
+from mocks.core.app import SOCKET_KEY, ServiceApp
+
+
+class ServeError(RuntimeError):
+    """A server could not start (port in use, bad address); the message is one line."""
+
+
+class _Server(Protocol):
+    def stop(self) -> None: ...
+
+
+class SocketGateway(cheroot_wsgi.Gateway_10):  # type: ignore[misc]
+    """cheroot's WSGI 1.0 gateway, exposing the client socket so a fault can reset it."""
+
+    def get_environ(self) -> dict[str, Any]:
+        env: dict[str, Any] = super().get_environ()
+        env[SOCKET_KEY] = self.req.conn.socket
+        return env
+
+
+@dataclass
+class Served:
+    """One mock bound to a port."""
+
+    name: str
+    app: ServiceApp
+    host: str
+    port: int
+    kind: str
+    server: Any = None
+    thread: threading.Thread | None = None
+    stopper: Callable[[], None] = field(default=lambda: None)
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use (a wildcard host becomes loopback)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else ("[::1]" if self.host == "::" else self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = False,
+         threads: int = 16) -> Served:
+    """Bind ``app`` to ``host:port`` (0 picks a free port) without serving yet."""
+    if debug:
+        from werkzeug.serving import make_server
+        try:
+            srv = make_server(host, port, app, threaded=True)
+        except OSError as exc:
+            raise ServeError(_bind_message(name, host, port, exc)) from None
+        served = Served(name, app, host, int(srv.server_port), "werkzeug-dev", srv)
+        served.stopper = srv.shutdown
+        return served
+    server = cheroot_wsgi.Server((host, port), app, numthreads=threads, server_name=f"examrig-{name}",
+                                 shutdown_timeout=10, request_queue_size=128)
+    server.gateway = SocketGateway
+    try:
+        server.prepare()
+    except OSError as exc:
+        raise ServeError(_bind_message(name, host, port, exc)) from None
+    served = Served(name, app, host, int(server.bind_addr[1]), "cheroot", server)
+    served.stopper = server.stop
+    return served
+
+
+def _bind_message(name: str, host: str, port: int, exc: OSError) -> str:
+    text = str(exc)
+    if "Address already in use" in text or getattr(exc, "errno", None) == 98:
+        return f"cannot serve {name}: port {port} on {host} is already in use"
+    if "assign requested address" in text or "Name or service not known" in text:
+        return f"cannot serve {name}: address {host} is not available on this machine"
+    return f"cannot serve {name} on {host}:{port}: {text.splitlines()[0] if text else type(exc).__name__}"
+
+
+def start(served: Served) -> None:
+    """Serve in a background thread."""
+    target: Callable[[], None]
+    if served.kind == "werkzeug-dev":
+        target = served.server.serve_forever
+    else:
+        target = served.server.serve
+    served.thread = threading.Thread(target=target, name=f"serve-{served.name}", daemon=True)
+    served.thread.start()
+
+
+def stop(served: Served) -> None:
+    """Stop accepting, let requests in flight finish, then stop the app's workers."""
+    try:
+        served.stopper()
+    finally:
+        if served.thread is not None:
+            served.thread.join(timeout=15)
+        served.app.stop()
+
+
+def run_until_signal(servers: list[Served], on_stop: Callable[[], None] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM, then shut down cleanly; returns the exit status (0)."""
+    done = threading.Event()
+
+    def _handler(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for served in servers:
+            served.app.start()
+            start(served)
+        while not done.wait(0.5):
+            pass
+        print("examrig: shutting down", file=sys.stderr, flush=True)
+    finally:
+        for served in servers:
+            stop(served)
+        if on_stop is not None:
+            on_stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

@@ -1,0 +1,164 @@
+"""Settings: ``examrig.toml``, then ``EXAMRIG_*`` environment variables, then CLI flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+SECRET_WORDS = ("secret", "password", "token", "credential", "key")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+@dataclass
+class Settings:
+    """Everything a process of mocks needs to start.
+
+    ``services`` holds per-service tables (``[services.tds]`` in the file: ``port``
+    and service-specific options). ``topology`` maps a service name to the base URL
+    where it is reached; a service served in the same process is filled in with its
+    bound URL unless the topology names an external system for it.
+    """
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    port_base: int | None = None
+    db: str | None = None
+    data_dir: str = ".examrig"
+    debug: bool = False
+    seed: int | None = None
+    max_body: int = DEFAULT_MAX_BODY
+    journal_capacity: int = 10_000
+    outbound_timeout: float = 10.0
+    server_threads: int = 16
+    sqlite_synchronous: str = "NORMAL"
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    topology: dict[str, str] = field(default_factory=dict)
+    source: list[str] = field(default_factory=list)
+
+    def service(self, name: str) -> dict[str, Any]:
+        """The option table of service ``name`` (empty when none)."""
+        return self.services.setdefault(name, {})
+
+    def public(self) -> dict[str, Any]:
+        """The settings as plain data with every secret-looking value hidden."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return redact(data)
+
+
+_SCALARS: dict[str, type] = {
+    "host": str, "port": int, "port_base": int, "db": str, "data_dir": str, "debug": bool,
+    "seed": int, "max_body": int, "journal_capacity": int, "outbound_timeout": float,
+    "server_threads": int, "sqlite_synchronous": str,
+}
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """A copy of ``value`` with secrets (by key name, or a password in a URL) hidden."""
+    if isinstance(value, Mapping):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, key) for v in value]
+    if isinstance(value, str) and key and any(w in key.lower() for w in SECRET_WORDS):
+        return "<redacted>"
+    if isinstance(value, str) and "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]:
+        scheme, rest = value.split("://", 1)
+        creds, host = rest.split("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:<redacted>@{host}"
+    return value
+
+
+def _coerce(name: str, value: Any, kind: type) -> Any:
+    if value is None:
+        return None
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(value)
+        if kind is int and isinstance(value, bool):
+            raise ValueError(value)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {name!r}: {value!r} is not a valid {kind.__name__}") from None
+
+
+def load_settings(config: str | Path | None = None, env: Mapping[str, str] | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Build settings from the file, the environment and explicit overrides, in that order.
+
+    Without ``config``, ``./examrig.toml`` is read when it exists (or the file
+    named by ``EXAMRIG_CONFIG``).
+    """
+    env = os.environ if env is None else env
+    settings = Settings()
+    path = Path(config) if config else Path(env.get("EXAMRIG_CONFIG", "examrig.toml"))
+    if config and not path.is_file():
+        raise SettingsError(f"config file {str(path)!r} not found")
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"config file {str(path)!r}: {exc}") from None
+        _apply_file(settings, data, str(path))
+        settings.source.append(str(path))
+    _apply_env(settings, env)
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if name not in _SCALARS:
+            raise SettingsError(f"unknown setting {name!r}")
+        setattr(settings, name, _coerce(name, value, _SCALARS[name]))
+    if settings.port is not None and not 0 <= settings.port <= 65535:
+        raise SettingsError(f"setting 'port': {settings.port} is not a port number")
+    if settings.port_base is not None and not 0 <= settings.port_base <= 65535:
+        raise SettingsError(f"setting 'port_base': {settings.port_base} is not a port number")
+    if settings.max_body < 1:
+        raise SettingsError("setting 'max_body' must be positive")
+    if settings.journal_capacity < 1:
+        raise SettingsError("setting 'journal_capacity' must be positive")
+    return settings
+
+
+def _apply_file(settings: Settings, data: Mapping[str, Any], where: str) -> None:
+    for key, value in data.get("examrig", {}).items():
+        if key not in _SCALARS:
+            raise SettingsError(f"{where}: unknown setting [examrig].{key}")
+        setattr(settings, key, _coerce(key, value, _SCALARS[key]))
+    for name, url in data.get("topology", {}).items():
+        if not isinstance(url, str):
+            raise SettingsError(f"{where}: [topology].{name} must be a URL string")
+        settings.topology[name] = url.rstrip("/")
+    for name, table in data.get("services", {}).items():
+        if not isinstance(table, Mapping):
+            raise SettingsError(f"{where}: [services.{name}] must be a table")
+        settings.service(name).update(table)
+    unknown = set(data) - {"examrig", "topology", "services"}
+    if unknown:
+        raise SettingsError(f"{where}: unknown section [{sorted(unknown)[0]}]")
+
+
+def _apply_env(settings: Settings, env: Mapping[str, str]) -> None:
+    for key, value in env.items():
+        if not key.startswith("EXAMRIG_"):
+            continue
+        name = key[len("EXAMRIG_"):].lower()
+        if name in _SCALARS:
+            setattr(settings, name, _coerce(key, value, _SCALARS[name]))
+        elif name.startswith("topology_"):
+            settings.topology[name[len("topology_"):]] = value.rstrip("/")
+        elif name.endswith("_port") and name[:-5]:
+            settings.service(name[:-5])["port"] = _coerce(key, value, int)

@@ -1,0 +1,186 @@
+"""Tenant-scoped state in a database through SQLAlchemy Core (SQLite by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+TENANT_LEN = 64
+MEMORY_URL = "sqlite://"
+
+__all__ = ["MEMORY_URL", "IntegrityError", "OperationalError", "Store", "StoreUnavailable"]
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached or opened."""
+
+
+class Store:
+    """One database shared by the mocks of a process.
+
+    Every table made with :meth:`table` carries a ``tenant`` column first, and every
+    reset is by tenant or whole. Writes go through :meth:`begin`, which commits when
+    the block ends, so a view that returns after it has made its write durable before
+    the response leaves. On SQLite the database runs in WAL mode, write transactions
+    start with ``BEGIN IMMEDIATE`` (no lock upgrades, no deadlocks between writers)
+    and readers never block; an in-memory database is shared by all threads behind
+    one lock. Nothing here is SQLite-specific beyond those connection settings, so
+    the same code runs on PostgreSQL given a URL.
+    """
+
+    def __init__(self, url: str | None = None, *, data_dir: str | Path = ".examrig",
+                 synchronous: str = "NORMAL") -> None:
+        if url is None:
+            directory = Path(data_dir)
+            directory.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{directory / 'examrig.db'}"
+        self.url = url
+        self.metadata = MetaData()
+        self._memory = url in (MEMORY_URL, "sqlite:///:memory:", "memory")
+        self._lock = threading.RLock() if self._memory else None
+        self.is_sqlite = url.startswith("sqlite") or self._memory
+        self.is_postgres = url.startswith("postgresql")
+        if self._memory:
+            self.engine: Engine = create_engine(
+                MEMORY_URL, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        elif self.is_sqlite:
+            self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                        pool_size=20, max_overflow=40)
+        else:
+            self.engine = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+        if self.is_sqlite:
+            self._configure_sqlite(synchronous)
+        self.counters = self.table(
+            "examrig_counter",
+            Column("name", String(100), primary_key=True),
+            Column("value", Integer, nullable=False),
+        )
+
+    def _configure_sqlite(self, synchronous: str) -> None:
+        memory = self._memory
+
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # let SQLAlchemy's begin event emit BEGIN itself (the pysqlite recipe)
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            readonly = conn.get_execution_options().get("examrig_readonly", False)
+            conn.exec_driver_sql("BEGIN" if readonly or memory else "BEGIN IMMEDIATE")
+
+    # -- schema ----------------------------------------------------------------------
+
+    def table(self, name: str, *columns: Any, tenant_in_pk: bool = True, **kwargs: Any) -> Table:
+        """Define (or return the already defined) tenant-scoped table ``name``.
+
+        The ``tenant`` column comes first and is part of the primary key whenever
+        the given columns declare one, unless ``tenant_in_pk`` is false (a table
+        keyed by an autoincrement id).
+        """
+        existing = self.metadata.tables.get(name)
+        if existing is not None:
+            return existing
+        has_pk = tenant_in_pk and any(getattr(c, "primary_key", False) for c in columns)
+        tenant = Column("tenant", String(TENANT_LEN), nullable=False, primary_key=has_pk, index=not has_pk)
+        return Table(name, self.metadata, tenant, *columns, **kwargs)
+
+    def create_all(self) -> None:
+        """Create every defined table that does not exist yet."""
+        try:
+            with self._guard():
+                self.metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise StoreUnavailable(_one_line(exc)) from exc
+
+    def check(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database answers."""
+        try:
+            with self.read() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise StoreUnavailable(_one_line(exc)) from exc
+
+    # -- transactions ----------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        if self._lock is None:
+            yield
+            return
+        with self._lock:
+            yield
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends (rolled back on error)."""
+        with self._guard(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (never takes the SQLite write lock)."""
+        with self._guard(), self.engine.connect() as raw:
+            conn = raw.execution_options(examrig_readonly=True)
+            with conn.begin():
+                yield conn
+
+    def next_value(self, conn: Connection, tenant: str, name: str, start: int = 1) -> int:
+        """The next value of a per-tenant counter, inside the caller's transaction."""
+        c = self.counters
+        row = conn.execute(select(c.c.value).where(c.c.tenant == tenant, c.c.name == name)).first()
+        if row is None:
+            conn.execute(c.insert().values(tenant=tenant, name=name, value=start))
+            return start
+        value = int(row[0]) + 1
+        conn.execute(update(c).where(c.c.tenant == tenant, c.c.name == name).values(value=value))
+        return value
+
+    def reset(self, tables: Iterable[Table], tenant: str | None = None) -> None:
+        """Delete the rows of ``tables``: one tenant's, or all."""
+        with self.begin() as conn:
+            for table in reversed(list(tables)):
+                stmt = table.delete()
+                if tenant is not None:
+                    stmt = stmt.where(table.c.tenant == tenant)
+                conn.execute(stmt)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (after the servers have stopped)."""
+        self.engine.dispose()
+
+    def describe(self) -> str:
+        """The URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    text_ = str(getattr(exc, "orig", None) or exc)
+    return text_.strip().splitlines()[0] if text_.strip() else type(exc).__name__

@@ -1,0 +1,13 @@
+"""TDS routes."""
+
+from __future__ import annotations
+
+from werkzeug.routing import Rule
+
+from mocks.core.app import View
+from mocks.tds import views
+
+ROUTES: list[tuple[Rule, View]] = [
+    (Rule("/student/TIS/API/tisReply", endpoint="tisReply", methods=["POST"]), views.tis_reply),
+    (Rule("/tis", endpoint="ertCallback", methods=["POST"]), views.ert_callback),
+]

@@ -1,0 +1,79 @@
+"""HTTP <-> the TDS model: parse the reply, make one call, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from mocks.core.app import Ctx
+from mocks.core.errors import UnsupportedMediaType
+from mocks.core.render import empty_response
+from mocks.tds.errors import BodyMissing, BodyNotJson, InvalidField
+from mocks.tds.models import Tds, TisReply, normalise_key
+
+
+def _model(ctx: Ctx) -> Tds:
+    model: Tds = ctx.app.model  # type: ignore[attr-defined]
+    return model
+
+
+def _require_json(ctx: Ctx) -> None:
+    mimetype = ctx.request.mimetype
+    if mimetype != "application/json":
+        raise UnsupportedMediaType(field="Content-Type", content_type=ctx.request.content_type or "")
+
+
+def _load(ctx: Ctx) -> dict[str, Any]:
+    if not ctx.body.strip():
+        raise BodyMissing(field="body")
+    try:
+        data = json.loads(ctx.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BodyNotJson(field="body", detail=str(exc).split("\n")[0]) from None
+    if not isinstance(data, dict):
+        raise BodyNotJson(field="body", detail="expected a JSON object")
+    return data
+
+
+def _reply(data: dict[str, Any], *, success_required: bool) -> TisReply:
+    key = data.get("oppKey")
+    if key is None:
+        raise InvalidField(field="oppKey", reason="required")
+    if not isinstance(key, str):
+        raise InvalidField(field="oppKey", reason="must be a string")
+    norm = normalise_key(key)
+    if norm is None:
+        raise InvalidField(field="oppKey", reason=f"'{key}' is not a UUID")
+    success = data.get("success")
+    if success is None and not success_required:
+        success = False
+    if not isinstance(success, bool):
+        raise InvalidField(field="success", reason="required boolean" if success is None else "must be a boolean")
+    error = data.get("error")
+    if error is not None and not isinstance(error, str):
+        raise InvalidField(field="error", reason="must be a string")
+    trt = data.get("trt")
+    if trt is not None and not isinstance(trt, str):
+        raise InvalidField(field="trt", reason="must be a string")
+    return TisReply(norm, success, error, trt)
+
+
+def tis_reply(ctx: Ctx) -> Response:
+    """Legacy TDS: ``POST /student/TIS/API/tisReply``; 200 whatever the branch taken."""
+    _require_json(ctx)
+    reply = _reply(_load(ctx), success_required=True)
+    outcome = _model(ctx).legacy_reply(ctx.tenant, reply)
+    ctx.notes["note"] = json.dumps(outcome.to_dict())
+    return empty_response(200)
+
+
+def ert_callback(ctx: Ctx) -> Response:
+    """ExamResultsTransmitter: ``POST /tis[?jobid=]``; always 200 once the body reads."""
+    _require_json(ctx)
+    reply = _reply(_load(ctx), success_required=False)
+    job_id = ctx.request.args.get("jobid")
+    outcome = _model(ctx).ert_callback(ctx.tenant, reply, job_id)
+    ctx.notes["note"] = json.dumps(outcome.to_dict())
+    return empty_response(200)
