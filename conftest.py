@@ -9,6 +9,13 @@ import pytest
 
 collect_ignore = ["loadtests", "bench", "reports"]
 
+# step definitions for the Gherkin scenarios, one module per domain noun (features/steps/)
+pytest_plugins = [
+    f"features.steps.{path.stem}"
+    for path in sorted((Path(__file__).resolve().parent / "features" / "steps").glob("*.py"))
+    if not path.stem.startswith("_")
+]
+
 ROOT = Path(__file__).resolve().parent
 
 

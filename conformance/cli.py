@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from mocks.core.admin import VERSION
 
@@ -34,7 +34,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve mocks until SIGINT or SIGTERM."""
     from mocks import registry
     from mocks.core.app import Runtime
-    from mocks.core.server import ServeError, Served, bind, run_until_signal
+    from mocks.core.server import Served, ServeError, bind, run_until_signal
     from mocks.core.settings import SettingsError, load_settings
     from mocks.core.store import StoreUnavailable
 
@@ -104,16 +104,22 @@ def build_parser() -> Parser:
     p.add_argument("--debug", action="store_true", help="use werkzeug's development server")
     p.set_defaults(func=cmd_serve)
 
-    try:
-        from contracts import cli as contracts_cli
-    except ImportError:
-        contracts_cli = None  # type: ignore[assignment]
-    if contracts_cli is not None:
-        if hasattr(contracts_cli, "add_validate_parser"):
-            contracts_cli.add_validate_parser(sub)
-        if hasattr(contracts_cli, "add_generate_parser"):
-            contracts_cli.add_generate_parser(sub)
+    _add_optional(sub, "contracts.cli", "add_validate_parser", "add_generate_parser")
     return parser
+
+
+def _add_optional(sub: Any, module: str, *functions: str) -> None:
+    """Let a package register its sub-commands when it is present."""
+    import importlib
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return
+    for function in functions:
+        if hasattr(mod, function):
+            getattr(mod, function)(sub)
 
 
 def _port(text: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Rule
@@ -41,12 +42,13 @@ def admin_rules(prefix: str) -> list[Rule]:
     return [Rule(prefix + path, endpoint=f"admin:{name}", methods=methods) for path, name, methods in spec]
 
 
-def dispatch_admin(app: ServiceApp, ctx: Ctx, endpoint: str, values: dict[str, Any]) -> Response:
+def dispatch_admin(app: ServiceApp, ctx: Ctx, endpoint: str, values: Mapping[str, Any]) -> Response:
     """Run one admin operation; errors come back in examrig's JSON error shape."""
     from mocks.core.render import render_json_error
     handler = _HANDLERS[endpoint.split(":", 1)[1]]
     try:
-        return handler(app, ctx, **values)
+        response: Response = handler(app, ctx, **values)
+        return response
     except errors.ServiceError as exc:
         return render_json_error(exc, ctx.request.path, ctx.now())
 
@@ -73,7 +75,7 @@ def _scope(ctx: Ctx, body: Any) -> str | None:
     ``?all=1`` means every tenant; otherwise the ``X-Examrig-Tenant`` header's tenant
     when the header is sent, and every tenant when it is not.
     """
-    if isinstance(body, dict) and body.get("all") is True or ctx.request.args.get("all") in ("1", "true"):
+    if (isinstance(body, dict) and body.get("all") is True) or ctx.request.args.get("all") in ("1", "true"):
         return None
     named = (body.get("tenant") if isinstance(body, dict) else None) or ctx.request.args.get("tenant")
     if named is not None:

@@ -49,6 +49,8 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
     ids: IdSource = field(default_factory=IdSource)
     topology: dict[str, str] = field(default_factory=dict)
+    # requests transport adapters by URL prefix: peers reached in process (mocks/core/inprocess.py)
+    mounts: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings | None = None, *, db: str | None = None) -> Runtime:
@@ -101,7 +103,7 @@ class ServiceApp:
         self.faults = FaultEngine(self.settings.seed)
         self.metrics = Metrics()
         self.max_body = int(self.options.get("max_body", self.settings.max_body))
-        self.outbound = Outbound(self.name, self.journal, self.faults,
+        self.outbound = Outbound(self.name, self.journal, self.faults, mounts=runtime.mounts,
                                  timeout=float(self.options.get("outbound_timeout",
                                                                 self.settings.outbound_timeout)))
         self.tables: list[Table] = self.define_tables()

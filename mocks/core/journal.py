@@ -230,7 +230,7 @@ class Journal:
                     "dropped": self.dropped, "next_seq": self._next_seq}
 
 
-def _value(entry: Entry, key: str) -> Any:
+def _value(entry: Entry, key: str) -> object:
     return getattr(entry, key)
 
 

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -28,19 +29,24 @@ class Outbound:
     """
 
     def __init__(self, service: str, journal: Journal, faults: FaultEngine,
-                 timeout: float = 10.0, propagate_tenant: bool = True) -> None:
+                 timeout: float = 10.0, propagate_tenant: bool = True,
+                 mounts: Mapping[str, Any] | None = None) -> None:
         self.service = service
         self.journal = journal
         self.faults = faults
         self.timeout = timeout
         self.propagate_tenant = propagate_tenant
+        self.mounts = mounts if mounts is not None else {}
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
+        if session is None or getattr(self._local, "mounted", -1) != len(self.mounts):
             session = requests.Session()
+            for prefix, adapter in self.mounts.items():
+                session.mount(prefix, adapter)
             self._local.session = session
+            self._local.mounted = len(self.mounts)
         return session
 
     def request(self, method: str, url: str, *, tenant: str = "default", peer: str | None = None,
@@ -54,7 +60,7 @@ class Outbound:
         prepared = self._session().prepare_request(req)
         body = prepared.body or b""
         raw_body = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        path = requests.utils.urlparse(url).path or "/"
+        path = urlsplit(url).path or "/"
         applied = self.faults.decide(direction="outbound", tenant=tenant, method=method, path=path,
                                      peer=peer or url)
         # also let a rule name the URL when the caller named a peer

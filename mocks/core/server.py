@@ -23,11 +23,11 @@ class _Server(Protocol):
     def stop(self) -> None: ...
 
 
-class SocketGateway(cheroot_wsgi.Gateway_10):  # type: ignore[misc]
+class SocketGateway(cheroot_wsgi.Gateway_10):
     """cheroot's WSGI 1.0 gateway, exposing the client socket so a fault can reset it."""
 
-    def get_environ(self) -> dict[str, Any]:
-        env: dict[str, Any] = super().get_environ()
+    def get_environ(self) -> Any:
+        env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
         env[SOCKET_KEY] = self.req.conn.socket
         return env
 
@@ -89,11 +89,8 @@ def _bind_message(name: str, host: str, port: int, exc: OSError) -> str:
 
 def start(served: Served) -> None:
     """Serve in a background thread."""
-    target: Callable[[], None]
-    if served.kind == "werkzeug-dev":
-        target = served.server.serve_forever
-    else:
-        target = served.server.serve
+    target: Callable[[], None] = (served.server.serve_forever if served.kind == "werkzeug-dev"
+                                  else served.server.serve)
     served.thread = threading.Thread(target=target, name=f"serve-{served.name}", daemon=True)
     served.thread.start()
 

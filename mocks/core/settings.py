@@ -45,12 +45,14 @@ class Settings:
 
     def service(self, name: str) -> dict[str, Any]:
         """The option table of service ``name`` (empty when none)."""
-        return self.services.setdefault(name, {})
+        table: dict[str, Any] = self.services.setdefault(name, {})
+        return table
 
     def public(self) -> dict[str, Any]:
         """The settings as plain data with every secret-looking value hidden."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        return redact(data)
+        public: dict[str, Any] = redact(data)
+        return public
 
 
 _SCALARS: dict[str, type] = {

@@ -1,0 +1,89 @@
+"""The requirement catalogue: every normative statement with an ID, source, level and assumed flag."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+CATALOGUE = HERE / "requirements.yaml"
+LEVELS = ("MUST", "SHOULD", "MAY")
+ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
+
+
+class CatalogueError(ValueError):
+    """The catalogue is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One normative statement."""
+
+    id: str
+    service: str
+    level: str
+    title: str
+    source: str
+    section: str
+    assumed: bool = False
+    note: str = ""
+
+    @property
+    def tag(self) -> str:
+        """The scenario tag that claims this requirement (``req_TDS-REPLY-001``)."""
+        return f"req_{self.id}"
+
+
+def _entries(path: Path) -> tuple[list[Any], list[str]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("requirements", []), list):
+        raise CatalogueError(f"{path}: expected a mapping with a 'requirements' list")
+    includes = data.get("include", [])
+    if not isinstance(includes, list):
+        raise CatalogueError(f"{path}: 'include' must be a list of globs")
+    return list(data.get("requirements", [])), [str(g) for g in includes]
+
+
+def load(path: Path | None = None) -> dict[str, Requirement]:
+    """Load the catalogue and every file it includes; raises :class:`CatalogueError`."""
+    root = path or CATALOGUE
+    entries, includes = _entries(root)
+    sources: list[tuple[Path, Any]] = [(root, e) for e in entries]
+    for pattern in includes:
+        for extra in sorted(root.parent.glob(pattern)):
+            more, _ = _entries(extra)
+            sources.extend((extra, e) for e in more)
+    catalogue: dict[str, Requirement] = {}
+    for where, entry in sources:
+        req = _requirement(where, entry)
+        if req.id in catalogue:
+            raise CatalogueError(f"{where.name}: duplicate requirement id {req.id}")
+        catalogue[req.id] = req
+    return catalogue
+
+
+def _requirement(where: Path, entry: Any) -> Requirement:
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{where.name}: every requirement must be a mapping")
+    rid = entry.get("id")
+    if not isinstance(rid, str) or not ID_RE.match(rid):
+        raise CatalogueError(f"{where.name}: bad requirement id {rid!r} (want e.g. TDS-REPLY-001)")
+    missing = [k for k in ("service", "level", "title", "source", "section") if not entry.get(k)]
+    if missing:
+        raise CatalogueError(f"{where.name}: {rid} lacks {', '.join(missing)}")
+    if entry["level"] not in LEVELS:
+        raise CatalogueError(f"{where.name}: {rid} level must be one of {', '.join(LEVELS)}")
+    unknown = set(entry) - {"id", "service", "level", "title", "source", "section", "assumed", "note"}
+    if unknown:
+        raise CatalogueError(f"{where.name}: {rid} has unknown key {sorted(unknown)[0]!r}")
+    return Requirement(id=rid, service=str(entry["service"]), level=str(entry["level"]),
+                       title=str(entry["title"]).strip(), source=str(entry["source"]),
+                       section=str(entry["section"]), assumed=bool(entry.get("assumed", False)),
+                       note=str(entry.get("note", "")).strip())

@@ -1,0 +1,5 @@
+"""Binds the tds scenarios."""
+
+from pytest_bdd import scenarios
+
+scenarios("tds")
