@@ -1,0 +1,363 @@
+"""Schema validation of examrig's wire documents: compiled-once XSDs, kind detection, readable errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from lxml import etree  # type: ignore[import-untyped]
+
+from contracts.jsonschema_lite import json_errors
+from contracts.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, UnsafeXmlError, XmlError, parse_xml
+
+__all__ = [
+    "JSON_SCHEMA_NAMES",
+    "SCHEMA_DIR",
+    "SCHEMA_NAMES",
+    "UnknownSchemaError",
+    "ValidationIssue",
+    "ValidationResult",
+    "detect_kind",
+    "is_valid",
+    "json_schema",
+    "lxml_schema",
+    "schema_path",
+    "validate",
+    "validate_json",
+]
+
+#: Directory of examrig's own schema files.
+SCHEMA_DIR: Final = Path(__file__).resolve().parent / "schemas"
+
+#: XML schema names, in the order the CLI lists them.
+SCHEMA_NAMES: Final[tuple[str, ...]] = (
+    "trt",
+    "trt-strict",
+    "testpackage",
+    "thss-upload",
+    "itemscore-request",
+    "itemscore-response",
+)
+
+#: JSON schema names (files ``schemas/<name>.schema.json``).
+JSON_SCHEMA_NAMES: Final[tuple[str, ...]] = ("tis-ack", "thss-upload-result")
+
+_ROOT_KINDS: Final = {
+    "TDSReport": "trt",
+    "TestPackage": "testpackage",
+    "ItemScoreResponse": "itemscore-response",
+}
+
+
+class UnknownSchemaError(ValueError):
+    """A schema name that is not one of :data:`SCHEMA_NAMES` (or :data:`JSON_SCHEMA_NAMES`)."""
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One problem found in a document.
+
+    Attributes:
+        line: 1-based line of the offending element (None when unknown, e.g. JSON).
+        column: 1-based column of the offending element's start tag (None when unknown).
+        path: XPath of the offending element (``/TDSReport/Opportunity/Item[3]``), or a JSON
+            pointer for JSON documents; ``""`` for document-level problems.
+        reason: what is wrong, in one line.
+    """
+
+    line: int | None
+    column: int | None
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.line or 0}:{self.column or 0}"
+        return f"{where}: {self.path or '/'}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The verdict on one document.
+
+    Attributes:
+        valid: True when the document is well-formed, safe, and valid against ``schema``.
+        schema: the schema name used (the detected kind when none was given; ``""`` if undetectable).
+        errors: every problem found, in document order; empty when valid.
+        well_formed: False when the document could not be parsed at all (malformed or refused as
+            unsafe); ``errors`` then holds the single parse error.
+    """
+
+    valid: bool
+    schema: str
+    errors: list[ValidationIssue] = field(default_factory=list)
+    well_formed: bool = True
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+
+def schema_path(name: str) -> Path:
+    """Return the file of the XML schema called ``name``.
+
+    Raises:
+        UnknownSchemaError: ``name`` is not in :data:`SCHEMA_NAMES`.
+    """
+    if name not in SCHEMA_NAMES:
+        raise UnknownSchemaError(f"unknown schema {name!r} (known: {', '.join(SCHEMA_NAMES)})")
+    return SCHEMA_DIR / f"{name}.xsd"
+
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def lxml_schema(name: str) -> Any:
+    """Return the compiled ``lxml.etree.XMLSchema`` for ``name``, compiled once per process.
+
+    lxml schema objects are not safe to share between threads while validating, so each call of
+    :func:`validate` holds a lock around the (fast) validation step itself.
+
+    Raises:
+        UnknownSchemaError: ``name`` is not in :data:`SCHEMA_NAMES`.
+    """
+    path = schema_path(name)
+    return etree.XMLSchema(etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)))
+
+
+@functools.cache
+def _xmlschema_schema(name: str) -> Any:
+    import xmlschema
+
+    return xmlschema.XMLSchema10(str(schema_path(name)))
+
+
+@functools.cache
+def json_schema(name: str) -> dict[str, Any]:
+    """Return the JSON schema called ``name`` (one of :data:`JSON_SCHEMA_NAMES`) as a dict.
+
+    Raises:
+        UnknownSchemaError: ``name`` is not in :data:`JSON_SCHEMA_NAMES`.
+    """
+    if name not in JSON_SCHEMA_NAMES:
+        raise UnknownSchemaError(f"unknown JSON schema {name!r} (known: {', '.join(JSON_SCHEMA_NAMES)})")
+    loaded: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))
+    return loaded
+
+
+def _local(tag: Any) -> str:
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2]
+
+
+def detect_kind(root: Any) -> str:
+    """Return the schema name that fits a document, judged from its root element.
+
+    ``TDSReport`` gives ``"trt"`` (the lenient profile; ask for ``"trt-strict"`` explicitly),
+    ``TestPackage`` gives ``"testpackage"``, ``ItemScoreResponse`` gives ``"itemscore-response"``,
+    and ``ItemScoreRequest`` gives ``"thss-upload"`` when it wraps a ``TDSReport`` and
+    ``"itemscore-request"`` otherwise (the per-item ``ResponseInfo`` form).
+
+    Args:
+        root: an lxml element or element tree.
+
+    Raises:
+        ValueError: the root element is none of those.
+    """
+    if hasattr(root, "getroot"):
+        root = root.getroot()
+    name = _local(root.tag)
+    if name in _ROOT_KINDS:
+        return _ROOT_KINDS[name]
+    if name == "ItemScoreRequest":
+        for child in root:
+            if _local(child.tag) == "TDSReport":
+                return "thss-upload"
+        return "itemscore-request"
+    raise ValueError(f"unknown document kind: root element <{name or root.tag}>")
+
+
+def _position_of(lines: list[bytes] | None, root: Any, elem: Any) -> tuple[int | None, int | None]:
+    """Best-effort (line, column) of ``elem``'s start tag from the raw bytes.
+
+    libxml2 records the line on which a start tag *ends*; a tag whose attributes span several
+    lines is therefore looked for backwards from there.
+    """
+    line = getattr(elem, "sourceline", None)
+    if lines is None or line is None or not 0 < line <= len(lines):
+        return line, None
+    tag = b"<" + _local(elem.tag).encode()
+    ends = (b" ", b">", b"/", b"\t", b"\r", b"")
+
+    def starts(text: bytes) -> list[int]:
+        found, pos = [], text.find(tag)
+        while pos >= 0:
+            if text[pos + len(tag) : pos + len(tag) + 1] in ends:
+                found.append(pos)
+            pos = text.find(tag, pos + 1)
+        return found
+
+    # which of the elements with this tag recorded on this line is it?
+    nth = 0
+    for other in root.iter(elem.tag):
+        if other is elem:
+            break
+        if other.sourceline == line:
+            nth += 1
+    here = starts(lines[line - 1])
+    if nth < len(here):
+        return line, here[nth] + 1
+    for back in range(line - 2, max(line - 200, 0) - 1, -1):
+        found = starts(lines[back])
+        if found:
+            return back + 1, found[-1] + 1
+    return line, None
+
+
+def _lxml_issues(schema: Any, root: Any, lines: list[bytes] | None) -> list[ValidationIssue]:
+    tree = root.getroottree()
+    issues = []
+    for entry in schema.error_log:
+        elem = None
+        if entry.path:
+            try:
+                found = tree.xpath(entry.path)
+                elem = found[0] if found else None
+            except etree.XPathError:
+                elem = None
+        line, column = (entry.line or None, entry.column or None)
+        if elem is not None:
+            line, column = _position_of(lines, root, elem)
+        issues.append(ValidationIssue(line, column, entry.path or "", " ".join(entry.message.split())))
+    return issues
+
+
+def _xmlschema_issues(name: str, root: Any, lines: list[bytes] | None) -> list[ValidationIssue]:
+    tree = root.getroottree()
+    issues = []
+    for err in _xmlschema_schema(name).iter_errors(tree):
+        elem = err.elem if etree.iselement(err.elem) else None
+        line, column = _position_of(lines, root, elem) if elem is not None else (None, None)
+        path = tree.getpath(elem) if elem is not None else (err.path or "")
+        reason = " ".join(str(err.reason or err.message).split())
+        issues.append(ValidationIssue(line, column, path, reason))
+    return issues
+
+
+def _to_root(doc: Any, max_bytes: int, max_depth: int) -> tuple[Any, list[bytes] | None]:
+    if isinstance(doc, bytes | bytearray | memoryview | str):
+        data = doc.encode("utf-8") if isinstance(doc, str) else bytes(doc)
+        root = parse_xml(data, max_bytes=max_bytes, max_depth=max_depth)
+        return root, data.split(b"\n")
+    if hasattr(doc, "getroot"):
+        return doc.getroot(), None
+    if etree.iselement(doc):
+        return doc, None
+    raise TypeError(f"cannot validate a {type(doc).__name__}: pass bytes or an lxml element/tree")
+
+
+def validate(
+    doc: Any,
+    schema: str | None = None,
+    *,
+    detailed: bool = True,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> ValidationResult:
+    """Validate one XML document against one of examrig's schemas.
+
+    Bytes are parsed with :func:`contracts.xmlsafe.parse_xml` (hardened); a document that is not
+    well-formed or is refused as unsafe gives an invalid result with ``well_formed=False`` rather
+    than an exception. Validation itself uses lxml with the schema compiled once per process; when
+    the document is invalid and ``detailed`` is true, the errors are re-derived with ``xmlschema``
+    for readable reasons (falling back to lxml's messages if xmlschema finds none).
+
+    Args:
+        doc: raw bytes (or str) of the document, or an already parsed lxml element or tree.
+        schema: one of :data:`SCHEMA_NAMES`; ``None`` detects it from the root (:func:`detect_kind`).
+        detailed: derive error reasons with xmlschema (slower, only paid for invalid documents).
+        max_bytes: size bound passed to :func:`parse_xml` for raw input.
+        max_depth: nesting bound passed to :func:`parse_xml` for raw input.
+
+    Returns:
+        A :class:`ValidationResult`; ``bool(result)`` is ``result.valid``.
+
+    Raises:
+        UnknownSchemaError: ``schema`` is not a known schema name.
+        TypeError: ``doc`` is neither bytes/str nor an lxml element or tree.
+    """
+    if schema is not None:
+        schema_path(schema)
+    try:
+        root, lines = _to_root(doc, max_bytes, max_depth)
+    except XmlError as exc:
+        reason = f"unsafe XML refused: {exc}" if isinstance(exc, UnsafeXmlError) else str(exc)
+        issue = ValidationIssue(exc.line, exc.column, "", reason)
+        return ValidationResult(False, schema or "", [issue], well_formed=False)
+    if schema is None:
+        try:
+            schema = detect_kind(root)
+        except ValueError as exc:
+            line, column = _position_of(lines, root, root)
+            issue = ValidationIssue(line, column, "/" + _local(root.tag), str(exc))
+            return ValidationResult(False, "", [issue])
+    compiled = lxml_schema(schema)
+    with _lock:
+        ok = compiled.validate(root.getroottree())
+        issues = [] if ok else _lxml_issues(compiled, root, lines)
+    if ok:
+        return ValidationResult(True, schema)
+    if detailed:
+        try:
+            readable = _xmlschema_issues(schema, root, lines)
+        except Exception:  # xmlschema is a nicety: lxml's verdict and messages stand if it fails
+            readable = []
+        if readable:
+            issues = readable
+    return ValidationResult(False, schema, issues)
+
+
+def is_valid(doc: Any, schema: str | None = None) -> bool:
+    """Return whether ``doc`` is valid against ``schema`` (detected when None), by the fast path."""
+    return validate(doc, schema, detailed=False).valid
+
+
+def validate_json(doc: bytes | str | Any, schema: str) -> ValidationResult:
+    """Validate a JSON document against one of examrig's JSON schemas (:data:`JSON_SCHEMA_NAMES`).
+
+    Args:
+        doc: the raw JSON (bytes or str) or an already decoded value (dict, list ...).
+        schema: ``"tis-ack"`` (TIS acknowledgement ``{"oppKey","success","error","trt"}``) or
+            ``"thss-upload-result"`` (``{"Files":[{"FileName","Success","ErrorMessage"}]}``).
+
+    Returns:
+        A :class:`ValidationResult` whose issue paths are JSON pointers and lines/columns None
+        (except for a JSON syntax error, which carries its position).
+
+    Raises:
+        UnknownSchemaError: ``schema`` is not a known JSON schema name.
+    """
+    spec = json_schema(schema)
+    value: Any = doc
+    if isinstance(doc, bytes | str):
+        try:
+            value = json.loads(doc)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            line = getattr(exc, "lineno", None)
+            col = getattr(exc, "colno", None)
+            issue = ValidationIssue(line, col, "", f"not JSON: {exc}")
+            return ValidationResult(False, schema, [issue], well_formed=False)
+    issues = [ValidationIssue(None, None, path, reason) for path, reason in json_errors(value, spec)]
+    return ValidationResult(not issues, schema, issues)
+
+
+def iter_issue_lines(results: Iterable[tuple[str, ValidationResult]]) -> Iterable[str]:
+    """Yield ``file:line:column: path: reason`` lines for a batch of results (used by the CLI)."""
+    for name, result in results:
+        for issue in result.errors:
+            yield f"{name}:{issue}"

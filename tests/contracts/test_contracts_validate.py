@@ -1,0 +1,127 @@
+"""The validator API: kind detection, cached schemas, located readable errors, JSON schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contracts.validate import (
+    JSON_SCHEMA_NAMES,
+    SCHEMA_NAMES,
+    UnknownSchemaError,
+    detect_kind,
+    is_valid,
+    lxml_schema,
+    validate,
+    validate_json,
+)
+from contracts.xmlsafe import parse_xml
+
+
+def test_every_schema_compiles_once() -> None:
+    for name in SCHEMA_NAMES:
+        assert lxml_schema(name) is lxml_schema(name)
+
+
+@pytest.mark.parametrize(
+    ("doc", "kind"),
+    [
+        (b"<TDSReport/>", "trt"),
+        (b"<TestPackage/>", "testpackage"),
+        (b"<ItemScoreRequest callbackUrl='x'><TDSReport/></ItemScoreRequest>", "thss-upload"),
+        (b"<ItemScoreRequest><ResponseInfo/></ItemScoreRequest>", "itemscore-request"),
+        (b"<ItemScoreResponse/>", "itemscore-response"),
+    ],
+)
+def test_detect_kind(doc: bytes, kind: str) -> None:
+    assert detect_kind(parse_xml(doc)) == kind
+
+
+def test_unknown_root_is_an_invalid_result_not_an_exception() -> None:
+    result = validate(b"<Foo/>")
+    assert not result.valid and result.schema == ""
+    assert "unknown document kind" in result.errors[0].reason
+
+
+def test_unknown_schema_name_raises() -> None:
+    with pytest.raises(UnknownSchemaError):
+        validate(b"<TDSReport/>", "nope")
+
+
+def test_real_lenient_sample_is_valid_and_detected(shared_data: Path) -> None:
+    data = (shared_data / "tis/trt/small-ICA-G11-scored.RDW.xml").read_bytes()
+    result = validate(data)
+    assert result.valid and result.schema == "trt" and result.errors == []
+    assert is_valid(data)
+    assert not is_valid(data, "trt-strict")
+
+
+def test_errors_carry_line_column_xpath_and_reason(shared_data: Path) -> None:
+    data = (shared_data / "tis/trt/summative-ELA-G3-external-vendor.RDW.xml").read_bytes()
+    result = validate(data, "trt-strict")
+    assert not result.valid and len(result.errors) == 36
+    first = result.errors[0]
+    assert first.path == "/TDSReport/Opportunity"
+    lines = data.split(b"\n")
+    assert lines[first.line - 1][first.column - 1 :].startswith(b"<Opportunity")
+    durations = [e for e in result.errors if "responseDuration" in e.reason]
+    assert len(durations) == 34
+    assert all(e.path.startswith("/TDSReport/Opportunity/Item[") for e in durations)
+    assert ".0" in durations[0].reason
+
+
+def test_fast_path_uses_lxml_messages(shared_data: Path) -> None:
+    data = (shared_data / "tis/trt/small-ICA-G11-scored.RDW.xml").read_bytes()
+    result = validate(data, "trt-strict", detailed=False)
+    assert len(result.errors) == 11
+    assert any("'validity' is required" in e.reason for e in result.errors)
+
+
+def test_column_on_a_single_line_document() -> None:
+    doc = b'<ItemScoreResponse><Score><ScoreInfo/><Bogus/></Score></ItemScoreResponse>'
+    fast = validate(doc, detailed=False)  # lxml locates the unexpected child itself
+    assert any(e.column == doc.index(b"<Bogus") + 1 and e.path.endswith("/Bogus") for e in fast.errors)
+    readable = validate(doc)  # xmlschema names it from its parent
+    bogus = [e for e in readable.errors if "Bogus" in e.reason]
+    assert bogus and bogus[0].column == doc.index(b"<Score>") + 1 and bogus[0].line == 1
+
+
+def test_unsafe_input_is_an_invalid_result() -> None:
+    result = validate(b'<!DOCTYPE r [<!ENTITY x "y">]><TDSReport>&x;</TDSReport>')
+    assert not result.valid and not result.well_formed
+    assert result.errors[0].reason.startswith("unsafe XML refused")
+
+
+def test_malformed_input_is_an_invalid_result_with_position() -> None:
+    result = validate(b"<TDSReport>\n<Test></TDSReport>")
+    assert not result.well_formed and result.errors[0].line == 2
+
+
+def test_ise_samples_validate(shared_data: Path) -> None:
+    pairs = (("ItemScoreRequest", "itemscore-request"), ("ItemScoreResponse", "itemscore-response"))
+    for name, kind in pairs:
+        data = (shared_data / f"tis/itemscoring/{name}.ISE-per-item.xml").read_bytes()
+        result = validate(data)
+        assert result.schema == kind and result.valid, result.errors
+        assert not is_valid(data, "thss-upload")
+
+
+def test_json_schemas() -> None:
+    assert set(JSON_SCHEMA_NAMES) == {"tis-ack", "thss-upload-result"}
+    ack = (
+        b'{"oppKey":"0b2d4b6e-1c3f-4a5b-8c7d-9e0f1a2b3c4d","success":false,'
+        b'"error":"failed validation","trt":null}'
+    )
+    assert validate_json(ack, "tis-ack").valid
+    bad = validate_json({"oppKey": "nope", "success": "yes", "extra": 1}, "tis-ack")
+    paths = {e.path for e in bad.errors}
+    assert paths == {"/oppKey", "/success", "/extra"}
+    assert validate_json({"Files": []}, "thss-upload-result").valid
+    ok = {"Files": [{"FileName": "a_1.xml", "Success": True, "ErrorMessage": None}]}
+    assert validate_json(ok, "thss-upload-result").valid
+    wrong = validate_json({"Files": [{"FileName": "a.xml", "Success": 1}]}, "thss-upload-result")
+    assert {e.path for e in wrong.errors} == {"/Files/0", "/Files/0/Success"}
+    assert not validate_json(b"{not json", "tis-ack").well_formed
+    with pytest.raises(UnknownSchemaError):
+        validate_json({}, "trt")
