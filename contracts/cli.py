@@ -36,7 +36,9 @@ def add_validate_parser(subparsers: Any) -> None:
     parser.add_argument(
         "paths", nargs="+", metavar="PATH", help="files, directories (*.xml, recursively) or - for stdin"
     )
-    parser.add_argument("--schema", help=f"one of {', '.join(SCHEMA_NAMES)} (default: detect from the root element)")
+    parser.add_argument(
+        "--schema", help=f"one of {', '.join(SCHEMA_NAMES)} (default: detect from the root element)"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.set_defaults(func=run_validate)
 
@@ -55,7 +57,10 @@ def _inputs(paths: list[str]) -> Iterator[tuple[str, bytes]]:
 def run_validate(args: argparse.Namespace) -> int:
     """Run ``examrig validate``; return the exit code (0 valid, 1 invalid, 2 usage)."""
     if args.schema is not None and args.schema not in SCHEMA_NAMES:
-        print(f"examrig validate: unknown schema {args.schema!r} (known: {', '.join(SCHEMA_NAMES)})", file=sys.stderr)
+        print(
+            f"examrig validate: unknown schema {args.schema!r} (known: {', '.join(SCHEMA_NAMES)})",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     missing = [p for p in args.paths if p != "-" and not Path(p).exists()]
     if missing:
@@ -75,7 +80,8 @@ def run_validate(args: argparse.Namespace) -> int:
                 "valid": result.valid,
                 "well_formed": result.well_formed,
                 "errors": [
-                    {"line": e.line, "column": e.column, "path": e.path, "reason": e.reason} for e in result.errors
+                    {"line": e.line, "column": e.column, "path": e.path, "reason": e.reason}
+                    for e in result.errors
                 ],
             }
             for name, result in results
@@ -101,13 +107,17 @@ def add_generate_parser(subparsers: Any) -> None:
         "them unless --package names one.",
     )
     parser.add_argument("what", choices=("trt", "testpackage", "participants"))
-    parser.add_argument("--count", type=int, default=1, help="how many documents (participants: how many people)")
+    parser.add_argument(
+        "--count", type=int, default=1, help="how many documents (participants: how many people)"
+    )
     parser.add_argument("--seed", default="0", help="the seed (any string; integers are the usual choice)")
     parser.add_argument("--out", default="-", help="output directory (default: - = stdout for one document)")
     parser.add_argument("--kind", choices=TRT_KINDS, default="machine", help="TRT scoring state")
     parser.add_argument("--items", type=int, default=12, help="items per test")
     parser.add_argument("--package", help="an existing v4 test package the TRTs belong to")
-    parser.add_argument("--combined", action="store_true", help="testpackage: a combined (CAT + Perf) package")
+    parser.add_argument(
+        "--combined", action="store_true", help="testpackage: a combined (CAT + Perf) package"
+    )
     parser.set_defaults(func=run_generate)
 
 

@@ -34,7 +34,18 @@ MACHINE_TYPES: Final[tuple[str, ...]] = ("MC", "MS", "EBSR", "TI", "GI", "HTQ")
 #: Item formats scored by a hand-scoring system (EQ goes to the machine scorer later, like them).
 HAND_SCORED_TYPES: Final[tuple[str, ...]] = ("ER", "WER", "SA", "EQ")
 _HAND_ROUTED: Final = ("ER", "WER", "SA")
-_POINTS: Final = {"MC": 1, "MS": 1, "EBSR": 1, "TI": 1, "GI": 1, "HTQ": 1, "EQ": 1, "SA": 2, "ER": 2, "WER": 4}
+_POINTS: Final = {
+    "MC": 1,
+    "MS": 1,
+    "EBSR": 1,
+    "TI": 1,
+    "GI": 1,
+    "HTQ": 1,
+    "EQ": 1,
+    "SA": 2,
+    "ER": 2,
+    "WER": 4,
+}
 _EPOCH: Final = datetime(2017, 9, 1, tzinfo=UTC)
 
 
@@ -192,7 +203,12 @@ def generate_testpackage(
         package_id = f"SBAC-ICA-COMBINED-G{grade}{letter}-{tag}"
         tests = [
             (f"SBAC-ICA-CAT-G{grade}{letter}-{tag}", "CAT", "adaptive", make_items(items, False)),
-            (f"SBAC-ICA-Perf-G{grade}{letter}-{tag}", "Performance Task", "fixedform", make_items(items, hand_scored)),
+            (
+                f"SBAC-ICA-Perf-G{grade}{letter}-{tag}",
+                "Performance Task",
+                "fixedform",
+                make_items(items, hand_scored),
+            ),
         ]
     else:
         package_id = f"SBAC-IAB-FIXED-G{grade}{letter}-{tag}"
@@ -222,10 +238,17 @@ def generate_testpackage(
             scaledHi=f"{cuts[level + 1]:.1f}",
         )
     rules = _sub(scoring, "Rules")
-    rule = _sub(rules, "Rule", name="SBACAttemptedness" if combined else "SBACIABAttemptedness", computationOrder=10)
+    rule = _sub(
+        rules, "Rule", name="SBACAttemptedness" if combined else "SBACIABAttemptedness", computationOrder=10
+    )
     if combined:
         param = _sub(
-            rule, "Parameter", id=str(uuid.UUID(int=rng.getrandbits(128))), name="testPart", type="int", position=1
+            rule,
+            "Parameter",
+            id=str(uuid.UUID(int=rng.getrandbits(128))),
+            name="testPart",
+            type="int",
+            position=1,
         )
         _sub(param, "Property", name="indextype", value="string")
         for part, (test_id, *_rest) in enumerate(tests, start=1):
@@ -233,10 +256,20 @@ def generate_testpackage(
     theta = _sub(rules, "Rule", name="SBACTheta", computationOrder=20)
     for position, (name, value) in enumerate((("LOT", -4.5941), ("HOT", 4.3794), ("seLimit", 2.5)), start=1):
         param = _sub(
-            theta, "Parameter", id=str(uuid.UUID(int=rng.getrandbits(128))), name=name, type="double", position=position
+            theta,
+            "Parameter",
+            id=str(uuid.UUID(int=rng.getrandbits(128))),
+            name=name,
+            type="double",
+            position=position,
         )
         _sub(param, "Value", value=value)
-    for order, name in ((30, "ScaleScore"), (40, "TestPerformanceLevel"), (50, "RawScore"), (60, "ItemCount")):
+    for order, name in (
+        (30, "ScaleScore"),
+        (40, "TestPerformanceLevel"),
+        (50, "RawScore"),
+        (60, "ItemCount"),
+    ):
         _sub(rules, "Rule", name=name, computationOrder=order)
     if combined:
         for test_id, *_rest in tests:
@@ -259,7 +292,11 @@ def generate_testpackage(
         )
         seg_bp = _sub(segment, "SegmentBlueprint")
         sbe = _sub(
-            seg_bp, "SegmentBlueprintElement", idRef=test_id, minExamItems=len(test_items), maxExamItems=len(test_items)
+            seg_bp,
+            "SegmentBlueprintElement",
+            idRef=test_id,
+            minExamItems=len(test_items),
+            maxExamItems=len(test_items),
         )
         selection = _sub(sbe, "ItemSelection")
         _sub(selection, "Property", name="slope", value=slope)
@@ -273,7 +310,11 @@ def generate_testpackage(
         for item in test_items:
             group = _sub(container, "ItemGroup", id=f"G-{bank}-{item.key}")
             element = _sub(
-                group, "Item", id=str(item.key), type=item.format, handScored="true" if item.hand_scored else None
+                group,
+                "Item",
+                id=str(item.key),
+                type=item.format,
+                handScored="true" if item.hand_scored else None,
             )
             _sub(_sub(element, "Presentations"), "Presentation", code="ENU")
             refs = _sub(element, "BlueprintReferences")
@@ -281,18 +322,31 @@ def generate_testpackage(
             _sub(refs, "BlueprintReference", idRef=item.claim)
             dims = _sub(element, "ItemScoreDimensions")
             if item.points == 1:
-                dim = _sub(dims, "ItemScoreDimension", measurementModel="IRT3PLn", scorePoints=1, weight="1.0")
+                dim = _sub(
+                    dims, "ItemScoreDimension", measurementModel="IRT3PLn", scorePoints=1, weight="1.0"
+                )
                 for name, value in (("a", item.a), ("b", item.b), ("c", item.c)):
                     _sub(dim, "ItemScoreParameter", measurementParameter=name, value=value)
             else:
-                dim = _sub(dims, "ItemScoreDimension", measurementModel="IRTGPC", scorePoints=item.points, weight="1.0")
+                dim = _sub(
+                    dims,
+                    "ItemScoreDimension",
+                    measurementModel="IRTGPC",
+                    scorePoints=item.points,
+                    weight="1.0",
+                )
                 _sub(dim, "ItemScoreParameter", measurementParameter="a", value=item.a)
                 for step in range(item.points):
                     _sub(
-                        dim, "ItemScoreParameter", measurementParameter=f"b{step}", value=round(item.b + 0.4 * step, 5)
+                        dim,
+                        "ItemScoreParameter",
+                        measurementParameter=f"b{step}",
+                        value=round(item.b + 0.4 * step, 5),
                     )
             if item.hand_scored:
-                _sub(element, "TeacherHandScoring", description=f"{item.format} item {item.key}", layout="WAI")
+                _sub(
+                    element, "TeacherHandScoring", description=f"{item.format} item {item.key}", layout="WAI"
+                )
     return _serialize(root)
 
 
@@ -318,7 +372,8 @@ def read_package(data: bytes | Any) -> PackageInfo:
             for item in container.iterfind("ItemGroup/Item"):
                 dim = item.find("ItemScoreDimensions/ItemScoreDimension")
                 params = {
-                    p.get("measurementParameter"): float(p.get("value")) for p in dim.iterfind("ItemScoreParameter")
+                    p.get("measurementParameter"): float(p.get("value"))
+                    for p in dim.iterfind("ItemScoreParameter")
                 }
                 refs = [r.get("idRef") for r in item.iterfind("BlueprintReferences/BlueprintReference")]
                 items.append(
@@ -705,7 +760,9 @@ def generate_combined_trts(
     ]
 
 
-def _package_info(seed: int | str, package: bytes | PackageInfo | None, items: int, combined: bool) -> PackageInfo:
+def _package_info(
+    seed: int | str, package: bytes | PackageInfo | None, items: int, combined: bool
+) -> PackageInfo:
     if isinstance(package, PackageInfo):
         return package
     if package is None:

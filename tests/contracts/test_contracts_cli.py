@@ -68,7 +68,20 @@ def test_generate_trt_writes_package_and_everything_validates(
     for kind in ("machine", "partial", "scored", "combined"):
         out = tmp_path / kind
         assert (
-            run("generate", "trt", "--kind", kind, "--count", "3", "--seed", "5", "--items", "6", "--out", str(out))
+            run(
+                "generate",
+                "trt",
+                "--kind",
+                kind,
+                "--count",
+                "3",
+                "--seed",
+                "5",
+                "--items",
+                "6",
+                "--out",
+                str(out),
+            )
             == 0
         )
         files = sorted(p.name for p in out.iterdir())
@@ -84,7 +97,9 @@ def test_generate_trt_writes_package_and_everything_validates(
 def test_generate_with_existing_package(tmp_path: Path) -> None:
     assert run("generate", "testpackage", "--seed", "1", "--items", "4", "--out", str(tmp_path / "pkg")) == 0
     package = next((tmp_path / "pkg").iterdir())
-    assert run("generate", "trt", "--package", str(package), "--out", str(tmp_path / "t"), "--count", "2") == 0
+    assert (
+        run("generate", "trt", "--package", str(package), "--out", str(tmp_path / "t"), "--count", "2") == 0
+    )
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["trt-0-0.xml", "trt-0-1.xml"]
     assert run("generate", "trt", "--package", str(tmp_path / "nope.xml")) == 2
 

@@ -24,7 +24,9 @@ PROFILE = {"machine": "trt-strict", "partial": "trt-strict", "combined": "trt-st
 def _both(official: dict[str, Any], doc: bytes, schema: str) -> None:
     result = validate(doc, schema)
     assert result.valid, result.errors[:3]
-    assert official[schema].validate(etree.fromstring(doc).getroottree()), official[schema].error_log.last_error
+    assert official[schema].validate(etree.fromstring(doc).getroottree()), official[
+        schema
+    ].error_log.last_error
 
 
 @pytest.mark.parametrize("seed", range(6))
