@@ -75,10 +75,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for served in servers:
         # co-hosted mocks are wired to each other unless the topology names an external system
         runtime.topology.setdefault(served.name, served.url)
-    for served in servers:
-        print(f"examrig: {served.name} listening on {served.url}", flush=True)
-    print(f"examrig: database {runtime.store.describe()}; Ctrl-C to stop", flush=True)
-    return run_until_signal(servers, on_stop=runtime.store.dispose)
+
+    def announce() -> None:
+        for served in servers:
+            print(f"examrig: {served.name} listening on {served.url}", flush=True)
+        print(f"examrig: database {runtime.store.describe()}; Ctrl-C to stop", flush=True)
+
+    return run_until_signal(servers, on_ready=announce, on_stop=runtime.store.dispose)
 
 
 def build_parser() -> Parser:

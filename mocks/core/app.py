@@ -7,7 +7,7 @@ import re
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -36,6 +36,7 @@ log = logging.getLogger("examrig")
 TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 ADMIN_PREFIX = "/_examrig"
 SOCKET_KEY = "examrig.socket"
+CONN_KEY = "examrig.connection"
 
 View = Callable[..., Response]
 
@@ -206,7 +207,7 @@ class ServiceApp:
         if terminal is not None and terminal.kind == "truncate":
             response.headers["Content-Length"] = str(len(body))
             start_response(response.status, list(response.headers.items()))
-            return [sent]
+            return _CutOff(sent, environ)
         response.set_data(sent)
         return response(environ, start_response)
 
@@ -278,6 +279,32 @@ class ServiceApp:
             validation=notes.get("validation"), error=notes.get("exception") or notes.get("error"),
             note=notes.get("note"),
         )
+
+
+class _CutOff:
+    """A body that stops short: once the server has written it, the connection is closed.
+
+    The response declared the full ``Content-Length``, so the client reads a short
+    body and then end-of-file: an incomplete read, never a hang on a kept-alive socket.
+    """
+
+    def __init__(self, data: bytes, environ: WSGIEnvironment) -> None:
+        self.data = data
+        self.environ = environ
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.data
+
+    def close(self) -> None:
+        conn = self.environ.get(CONN_KEY)
+        sock = self.environ.get(SOCKET_KEY)
+        if conn is None or not isinstance(sock, socket.socket):
+            return
+        try:
+            conn.wfile.flush()
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _abort_connection(environ: WSGIEnvironment) -> None:

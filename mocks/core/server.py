@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from cheroot import wsgi as cheroot_wsgi
 
-from mocks.core.app import SOCKET_KEY, ServiceApp
+from mocks.core.app import CONN_KEY, SOCKET_KEY, ServiceApp
 
 
 class ServeError(RuntimeError):
@@ -29,6 +29,7 @@ class SocketGateway(cheroot_wsgi.Gateway_10):
     def get_environ(self) -> Any:
         env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
         env[SOCKET_KEY] = self.req.conn.socket
+        env[CONN_KEY] = self.req.conn
         return env
 
 
@@ -105,8 +106,13 @@ def stop(served: Served) -> None:
         served.app.stop()
 
 
-def run_until_signal(servers: list[Served], on_stop: Callable[[], None] | None = None) -> int:
-    """Serve until SIGINT or SIGTERM, then shut down cleanly; returns the exit status (0)."""
+def run_until_signal(servers: list[Served], on_ready: Callable[[], None] | None = None,
+                     on_stop: Callable[[], None] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM, then shut down cleanly; returns the exit status (0).
+
+    The signal handlers are in place before ``on_ready`` runs (it announces the URLs),
+    so a signal sent as soon as a URL is printed still shuts down cleanly.
+    """
     done = threading.Event()
 
     def _handler(signum: int, frame: FrameType | None) -> None:
@@ -117,6 +123,8 @@ def run_until_signal(servers: list[Served], on_stop: Callable[[], None] | None =
         for served in servers:
             served.app.start()
             start(served)
+        if on_ready is not None:
+            on_ready()
         while not done.wait(0.5):
             pass
         print("examrig: shutting down", file=sys.stderr, flush=True)

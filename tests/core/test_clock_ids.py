@@ -1,0 +1,50 @@
+"""Clock (frozen per tenant) and the id source (deterministic by seed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mocks.core.clock import Clock, iso, parse_iso
+from mocks.core.ids import IdSource
+
+
+def test_frozen_clock_is_per_tenant_and_advances_to_the_second() -> None:
+    clock = Clock()
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    clock.freeze("a", at)
+    assert clock.now("a") == at
+    assert clock.now("b") != at and not clock.is_frozen("b")
+    assert clock.advance("a", 900) == at + timedelta(minutes=15)
+    clock.unfreeze("a")
+    assert abs((clock.now("a") - datetime.now(UTC)).total_seconds()) < 5
+
+
+def test_set_running_clock_keeps_an_offset() -> None:
+    clock = Clock()
+    past = datetime(2020, 1, 1, tzinfo=UTC)
+    now = clock.set("t", past, frozen=False)
+    assert abs((now - past).total_seconds()) < 1
+    assert not clock.is_frozen("t")
+    clock.reset()
+    assert clock.now("t").year >= 2026
+
+
+def test_iso_round_trip() -> None:
+    value = datetime(2026, 11, 21, 8, 30, 15, 123000, tzinfo=UTC)
+    assert iso(value) == "2026-11-21T08:30:15.123Z"
+    assert parse_iso("2026-11-21T08:30:15.123Z") == value
+    assert parse_iso("2026-11-21T08:30:15").tzinfo is not None
+
+
+def test_seeded_ids_are_reproducible_and_valid_uuids() -> None:
+    a, b = IdSource(42), IdSource(42)
+    first = [a.uuid() for _ in range(5)]
+    assert first == [b.uuid() for _ in range(5)]
+    assert all(len(u) == 36 and u[14] == "4" for u in first)
+    assert IdSource(43).uuid() != first[0]
+    assert a.rng("x").random() == b.rng("x").random()
+    assert len(a.token(8)) == 16
+
+
+def test_unseeded_ids_differ() -> None:
+    assert IdSource().uuid() != IdSource().uuid()
