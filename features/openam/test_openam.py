@@ -1,0 +1,5 @@
+"""Binds the openam scenarios."""
+
+from pytest_bdd import scenarios
+
+scenarios("openam")

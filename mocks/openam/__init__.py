@@ -1,0 +1,1 @@
+"""OpenAM's OAuth2 endpoints: token issue, token info and revocation for TIS, THSS and the DW."""
