@@ -1,0 +1,24 @@
+"""ProctorU routes: ``/api/<Endpoint>``, read by GET or POST alike."""
+
+from __future__ import annotations
+
+from werkzeug.routing import Rule
+
+from mocks.core.app import View
+from mocks.proctoru import views
+
+ENDPOINTS: dict[str, View] = {
+    "getTimeZoneList": views.get_time_zone_list,
+    "getScheduleInfoAvailableTimesList": views.get_schedule_info_available_times_list,
+    "addAdHocProcess": views.add_adhoc_process,
+    "removeReservation": views.remove_reservation,
+    "getStudentReservationList": views.get_student_reservation_list,
+    "beginReservation": views.begin_reservation,
+    "clientActivityReport": views.client_activity_report,
+    "editStudent": views.edit_student,
+    "getStudentProfile": views.get_student_profile,
+}
+
+ROUTES: list[tuple[Rule, View]] = [
+    (Rule(f"/api/{name}", endpoint=name, methods=["GET", "POST"]), view) for name, view in ENDPOINTS.items()
+]
