@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._load import LoadResult, run_load  # noqa: E402
+from bench._load import LoadResult, run_load
 
 
 def bare_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -60,10 +60,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
 
+    import tempfile
+
     from mocks.core.app import Runtime
     from mocks.core.settings import Settings
     from mocks.tds.service import Service
-    import tempfile
     tmp = tempfile.mkdtemp()
     runtime = Runtime.create(Settings(journal_capacity=10_000), db=f"sqlite:///{tmp}/bench.db")
     tds = Service(runtime)
