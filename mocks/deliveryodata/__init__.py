@@ -1,0 +1,1 @@
+"""Questionmark deliveryodata: the OData v3 attempt service, its signed lobby and proctor URLs."""

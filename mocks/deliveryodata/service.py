@@ -1,0 +1,103 @@
+"""The deliveryodata mock: Questionmark's OData v3 attempt service and the JSON endpoints behind its signed URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request
+
+from mocks.core.app import ServiceApp, View
+from mocks.core.errors import BadRequest, MethodNotAllowed, NotFound, ServiceError
+from mocks.deliveryodata.config import load_config
+from mocks.deliveryodata.errors import ResourceNotFound
+from mocks.deliveryodata.models import SEED_SETS, DeliveryOData, SeedError
+from mocks.deliveryodata.seedgen import generate
+from mocks.deliveryodata.urls import CONVERTERS, ROUTES
+from mocks.deliveryodata.wire import render_error
+
+SEED_COLLECTIONS = (*SEED_SETS, "assessmentSnapshots")
+
+
+class InvalidSeed(BadRequest):
+    """Seed data that cannot be loaded."""
+
+    code = "invalid_seed"
+    template = "{field}: {reason}"
+
+
+class Service(ServiceApp):
+    """``/deliveryodata/<customerId>/`` (OData v3 JSON Light) and ``/lobby/<customerId>/`` (signed-URL endpoints)."""
+
+    name = "deliveryodata"
+    error_renderer = staticmethod(render_error)
+
+    def define_tables(self) -> list[Table]:
+        self.config = load_config(self.options, fallback_secret=self.ids.token(32))
+        self.model = DeliveryOData(self.store, self.clock, self.ids, self.config)
+        return self.model.tables
+
+    def routes(self) -> list[tuple[Rule, View]]:
+        return list(ROUTES)
+
+    def converters(self) -> dict[str, Any]:
+        return dict(CONVERTERS)
+
+    def http_error(self, exc: HTTPException, request: Request) -> ServiceError:
+        if isinstance(exc, WzMethodNotAllowed):
+            return MethodNotAllowed(method=request.method)
+        if exc.code == 404:
+            return ResourceNotFound(uri=request.url)
+        return super().http_error(exc, request)
+
+    def public_config(self) -> dict[str, Any]:
+        return {k: v for k, v in self.options.items() if k != "customers"} | {
+            "customers": {c.id: {"user": c.user, "password": "<redacted>", "secret": "<redacted>"}
+                          for c in self.config.customers.values()}}
+
+    def seed(self, tenant: str, payload: dict[str, Any]) -> dict[str, int]:
+        """Collections (optionally ``<customer>:<collection>``), plus ``generate`` for faker-made data."""
+        counts: dict[str, int] = {}
+        jobs: list[tuple[str, str, str, list[Any]]] = []
+        for name, items in payload.items():
+            customer, sep, collection = name.rpartition(":")
+            customer = customer if sep else self.config.default_customer
+            if customer not in self.config.customers:
+                raise InvalidSeed(field=name, reason=f"unknown customer '{customer}'")
+            if collection == "generate":
+                for i, spec in enumerate(items):
+                    try:
+                        generated = generate(spec)
+                    except SeedError as exc:
+                        raise InvalidSeed(field=f"{name}[{i}].{exc.field}", reason=exc.reason) from None
+                    jobs.extend((name, customer, coll, objs) for coll, objs in generated.items())
+                continue
+            if collection not in SEED_COLLECTIONS:
+                raise InvalidSeed(field=name, reason="unknown seed collection (deliveryodata takes "
+                                                     f"{', '.join(SEED_COLLECTIONS)}, generate)")
+            jobs.append((name, customer, collection, items))
+        for _name, customer, collection, items in jobs:
+            try:
+                loaded = self.model.seed(tenant, customer, collection, items)
+            except SeedError as exc:
+                raise InvalidSeed(field=exc.field, reason=exc.reason) from None
+            key = collection if customer == self.config.default_customer else f"{customer}:{collection}"
+            counts[key] = counts.get(key, 0) + loaded
+        return counts
+
+    def state(self, tenant: str, collection: str, key: str) -> dict[str, Any] | None:
+        if collection != "attempts":
+            raise NotFound(message=f"unknown state collection '{collection}' (deliveryodata has attempts)")
+        customer, sep, ident = key.rpartition("/")
+        customer = customer if sep else self.config.default_customer
+        if customer not in self.config.customers or not ident.isdigit():
+            return None
+        from mocks.deliveryodata.wire import encode_entity
+        found = self.model.state(tenant, customer, int(ident))
+        if found is None:
+            return None
+        found["attempt"] = encode_entity(self.model.csdl, "Attempt", found["attempt"])
+        return found
