@@ -1,0 +1,5 @@
+"""Binds the proctoru scenarios."""
+
+from pytest_bdd import scenarios
+
+scenarios("proctoru")
