@@ -58,3 +58,12 @@ def tenant() -> str:
 def context() -> dict[str, Any]:
     """What one scenario's steps pass to each other."""
     return {}
+
+
+@pytest.fixture
+def cleanups() -> Iterator[list[Callable[[], None]]]:
+    """Undo actions a scenario's steps register; run after the scenario, pass or fail."""
+    pending: list[Callable[[], None]] = []
+    yield pending
+    for undo in reversed(pending):
+        undo()

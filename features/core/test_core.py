@@ -1,0 +1,5 @@
+"""Binds the admin-door scenarios."""
+
+from pytest_bdd import scenarios
+
+scenarios("core")
