@@ -1,0 +1,432 @@
+"""TIS state: the xmlrepository queue, item scores, opportunity statuses, packages, outbox (no HTTP here)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    select,
+    update,
+)
+
+from contracts.xmlsafe import UnsafeXmlError, XmlError, parse_xml
+from mocks.core.clock import Clock, iso
+from mocks.core.ids import IdSource
+from mocks.core.store import Store
+from mocks.tis import config as tis_config
+from mocks.tis.package import Blueprint, LoadedPackage, PackageError, parse_package
+from mocks.tis.trt import FieldError, key_fields
+
+COMBINED_OPPID_BASE = 5_000_000
+WAITING = ("WaitingForHandScore", "WaitingForMachineScore")
+ACCEPTING = ("handscoring", "appeal", "invalidated")
+SD_STATUSES = ("NotScored", "Scored", "WaitingForMachineScore", "NoScoringEngine", "ScoringError")
+
+
+class ReceiveError(ValueError):
+    """Why the receiver refuses a TRT: ``kind`` is content, root or keys; ``field`` and ``detail`` say more."""
+
+    def __init__(self, kind: str, field: str | None = None, detail: str = "") -> None:
+        super().__init__(f"{kind}: {field} {detail}")
+        self.kind = kind
+        self.field = field
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class DaemonOutcome:
+    """What the scoring daemon did with one ItemScoreResponse."""
+
+    action: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Plain data for the journal."""
+        return {"action": self.action, "message": self.message}
+
+
+class Tis:
+    """TIS's database: the tables of the TIS DB and the operations that change them transactionally."""
+
+    def __init__(self, store: Store, clock: Clock, ids: IdSource, options: dict[str, Any]) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        self.options = options
+        self._cache: dict[tuple[str, str, str], LoadedPackage] = {}
+        self._cache_lock = threading.Lock()
+        self.repo: Table = store.table(
+            "xmlrepository",
+            Column("fileid", Integer, primary_key=True, autoincrement=True),
+            Column("location", String(16), nullable=False, index=True),
+            Column("testname", String(255), nullable=False),
+            Column("oppid", Integer, nullable=False),
+            Column("oppkey", String(64), nullable=False, index=True),
+            Column("testee", Integer, nullable=False),
+            Column("statusdate", DateTime(timezone=True), nullable=False),
+            Column("isdemo", Boolean, nullable=False),
+            Column("contents", Text, nullable=False),
+            Column("callbackurl", Text),
+            Column("scoremode", String(32), nullable=False),
+            Column("daterecorded", DateTime(timezone=True), nullable=False),
+            Column("plan", Text),
+            Column("requeue", Boolean, nullable=False, default=False),
+            Column("parent", Integer),
+            tenant_in_pk=False,
+        )
+        self.outbox: Table = store.table(
+            "tis_outbox",
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("fileid", Integer, nullable=False, index=True),
+            Column("kind", String(16), nullable=False),
+            Column("url", Text, nullable=False),
+            Column("body", Text, nullable=False),
+            Column("content_type", String(100), nullable=False),
+            Column("filename", String(255)),
+            Column("state", String(16), nullable=False, index=True),
+            Column("status_code", Integer),
+            Column("error", Text),
+            Column("created", DateTime(timezone=True), nullable=False),
+            Column("updated", DateTime(timezone=True), nullable=False),
+            tenant_in_pk=False,
+        )
+        self.item_scores: Table = store.table(
+            "testopportunityitemscore",
+            Column("oppkey", String(64), primary_key=True),
+            Column("bankkey", Integer, primary_key=True),
+            Column("itemkey", Integer, primary_key=True),
+            Column("oppid", Integer, nullable=False),
+            Column("itemtype", String(16), nullable=False),
+            Column("position", Integer, nullable=False),
+            Column("response", Text),
+            Column("status", String(32), nullable=False),
+            Column("score", Float, nullable=False),
+            Column("scoreinfo", Text),
+            Column("scoringdate", DateTime(timezone=True)),
+        )
+        self.opp_status: Table = store.table(
+            "testopportunitystatus",
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("oppkey", String(64), nullable=False, index=True),
+            Column("oppid", Integer, nullable=False),
+            Column("testname", String(255), nullable=False),
+            Column("testee", Integer, nullable=False),
+            Column("opportunity", Integer, nullable=False),
+            Column("status", String(32), nullable=False),
+            Column("fileid", Integer),
+            Column("recorded", DateTime(timezone=True), nullable=False),
+            tenant_in_pk=False,
+        )
+        self.validation: Table = store.table(
+            "qc_validationexception",
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("fileid", Integer, nullable=False, index=True),
+            Column("oppkey", String(64)),
+            Column("severity", Integer, nullable=False),
+            Column("ruleid", String(64), nullable=False),
+            Column("xpath", Text),
+            Column("message", Text, nullable=False),
+            Column("recorded", DateTime(timezone=True), nullable=False),
+            tenant_in_pk=False,
+        )
+        self.packages: Table = store.table(
+            "tis_testpackage",
+            Column("packagekey", String(255), primary_key=True),
+            Column("content", Text, nullable=False),
+            Column("digest", String(64), nullable=False),
+            Column("loaded", DateTime(timezone=True), nullable=False),
+        )
+        self.testnames: Table = store.table(
+            "testnamelookup",
+            Column("testname", String(255), primary_key=True),
+            Column("packagekey", String(255), nullable=False),
+            Column("role", String(16), nullable=False),
+        )
+        self.package_items: Table = store.table(
+            "tis_itembank",
+            Column("itemname", String(64), primary_key=True),
+            Column("packagekey", String(255), nullable=False),
+        )
+        self.combined_opps: Table = store.table(
+            "combinationtestopportunity",
+            Column("testee", Integer, primary_key=True),
+            Column("combination", String(255), primary_key=True),
+            Column("opportunity", Integer, primary_key=True),
+            Column("oppid", Integer, nullable=False),
+            Column("oppkey", String(64), nullable=False),
+        )
+        self.configs: Table = store.table(
+            "tis_config",
+            Column("name", String(16), primary_key=True),
+            Column("value", Text, nullable=False),
+        )
+        self.rejections: Table = store.table(
+            "sd_rejection",
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("oppkey", String(64)),
+            Column("message", Text, nullable=False),
+            Column("recorded", DateTime(timezone=True), nullable=False),
+            tenant_in_pk=False,
+        )
+
+    @property
+    def tables(self) -> list[Table]:
+        """Every table of the service."""
+        return [self.repo, self.outbox, self.item_scores, self.opp_status, self.validation, self.packages,
+                self.testnames, self.package_items, self.combined_opps, self.configs, self.rejections]
+
+    # -- configuration ----------------------------------------------------------------
+
+    def config(self, tenant: str) -> tis_config.TisConfig:
+        """The tenant's effective configuration."""
+        c = self.configs
+        with self.store.read() as conn:
+            row = conn.execute(select(c.c.value).where(c.c.tenant == tenant, c.c.name == "config")).first()
+        override = json.loads(row[0]) if row else None
+        return tis_config.build(self.options, override)
+
+    def set_config(self, tenant: str, values: dict[str, Any]) -> None:
+        """Override settings for ``tenant`` (raises ``ConfigError``)."""
+        tis_config.build(self.options, values)
+        c = self.configs
+        with self.store.begin() as conn:
+            conn.execute(c.delete().where(c.c.tenant == tenant, c.c.name == "config"))
+            conn.execute(c.insert().values(tenant=tenant, name="config", value=json.dumps(values)))
+
+    # -- receiver ---------------------------------------------------------------------
+
+    def receive(self, tenant: str, body: bytes, callback: str, scoremode: str) -> int:
+        """Store one TRT as ``source`` (committed on return); raises :class:`ReceiveError`."""
+        try:
+            root = parse_xml(body)
+        except (XmlError, UnsafeXmlError) as exc:
+            raise ReceiveError("content", "body", str(exc)) from None
+        if root.tag != "TDSReport":
+            raise ReceiveError("root", str(root.tag))
+        try:
+            keys = key_fields(root)
+        except FieldError as exc:
+            raise ReceiveError("keys", exc.field, exc.detail) from None
+        text = body.decode("utf-8", errors="replace") if not isinstance(body, str) else body
+        now = self.clock.now(tenant)
+        r = self.repo
+        with self.store.begin() as conn:
+            opp_id = keys.opp_id
+            if opp_id == 0:
+                top = conn.execute(select(func.max(r.c.oppid)).where(
+                    r.c.tenant == tenant, r.c.oppid < COMBINED_OPPID_BASE)).scalar()
+                opp_id = int(top or 0) + 1
+                text = text.replace('oppId="0"', f'oppId="{opp_id}"')
+            result = conn.execute(r.insert().values(
+                tenant=tenant, location="source", testname=keys.test_name, oppid=opp_id, oppkey=keys.opp_key,
+                testee=keys.testee, statusdate=keys.status_date, isdemo=keys.is_demo, contents=text,
+                callbackurl=callback, scoremode=scoremode, daterecorded=now, requeue=False))
+            pk = result.inserted_primary_key
+            assert pk is not None
+            fileid = int(pk[0])
+        return fileid
+
+    def resubmit(self, tenant: str, opp_key: str) -> int:
+        """Re-queue the latest processed file of an opportunity (the manual resubmission); returns its fileid."""
+        r = self.repo
+        with self.store.begin() as conn:
+            row = conn.execute(select(r.c.fileid).where(
+                r.c.tenant == tenant, r.c.oppkey == opp_key.lower(),
+                r.c.location.in_(("destination", "reject"))).order_by(r.c.fileid.desc()).limit(1)).first()
+            if row is None:
+                raise KeyError(opp_key)
+            conn.execute(update(r).where(r.c.fileid == row[0]).values(location="source", plan=None, requeue=False))
+            return int(row[0])
+
+    # -- test packages ----------------------------------------------------------------
+
+    def load_package(self, tenant: str, data: bytes) -> list[str]:
+        """Load a v4 package, replacing any assessment with the same keys; returns the items already loaded."""
+        pkg = parse_package(data)
+        text = data.decode("utf-8", errors="replace")
+        now = self.clock.now(tenant)
+        p, t, ib = self.packages, self.testnames, self.package_items
+        with self.store.begin() as conn:
+            for key in [*pkg.assessment_keys, pkg.key]:
+                self._delete(conn, tenant, key)
+            existing = {row[0] for row in conn.execute(select(ib.c.itemname).where(
+                ib.c.tenant == tenant, ib.c.itemname.in_(pkg.item_names)))}
+            conn.execute(p.insert().values(tenant=tenant, packagekey=pkg.key, content=text,
+                                           digest=hashlib.sha256(data).hexdigest(), loaded=now))
+            for name, bp in pkg.blueprints.items():
+                conn.execute(t.delete().where(t.c.tenant == tenant, t.c.testname == name))
+                conn.execute(t.insert().values(tenant=tenant, testname=name, packagekey=pkg.key, role=bp.role))
+            for name in dict.fromkeys(pkg.item_names):
+                if name not in existing:
+                    conn.execute(ib.insert().values(tenant=tenant, itemname=name, packagekey=pkg.key))
+        return sorted(existing)
+
+    def _delete(self, conn: Connection, tenant: str, key: str) -> int:
+        p, t, ib = self.packages, self.testnames, self.package_items
+        pkeys = {key} | {row[0] for row in conn.execute(select(t.c.packagekey).where(
+            t.c.tenant == tenant, t.c.testname == key))}
+        removed = 0
+        for pk in pkeys:
+            removed += conn.execute(p.delete().where(p.c.tenant == tenant, p.c.packagekey == pk)).rowcount or 0
+            conn.execute(t.delete().where(t.c.tenant == tenant, t.c.packagekey == pk))
+            conn.execute(ib.delete().where(ib.c.tenant == tenant, ib.c.packagekey == pk))
+        return removed
+
+    def delete_assessment(self, tenant: str, key: str) -> bool:
+        """Delete the package holding assessment ``key``; false when there is none."""
+        with self.store.begin() as conn:
+            return self._delete(conn, tenant, key) > 0
+
+    def blueprint(self, tenant: str, test_name: str) -> Blueprint | None:
+        """The blueprint for a Test@name, from the loaded packages (parsed once per content)."""
+        t, p = self.testnames, self.packages
+        with self.store.read() as conn:
+            row = conn.execute(select(p.c.packagekey, p.c.digest, p.c.content).join(
+                t, and_(t.c.tenant == p.c.tenant, t.c.packagekey == p.c.packagekey)).where(
+                t.c.tenant == tenant, t.c.testname == test_name)).first()
+        if row is None:
+            return None
+        cache_key = (tenant, str(row[0]), str(row[1]))
+        with self._cache_lock:
+            pkg = self._cache.get(cache_key)
+        if pkg is None:
+            try:
+                pkg = parse_package(str(row[2]).encode("utf-8"))
+            except PackageError:
+                return None
+            with self._cache_lock:
+                if len(self._cache) > 256:
+                    self._cache.clear()
+                self._cache[cache_key] = pkg
+        return pkg.blueprints.get(test_name)
+
+    # -- scoring daemon ---------------------------------------------------------------
+
+    def item_score(self, tenant: str, opp_key: str, bank: int, item: int, score: float, status: str,
+                   score_info: str) -> DaemonOutcome:
+        """``SD_UpdateItemScore`` then ``SD_UpdateOppStatusForItemsScored``, in one transaction."""
+        now = self.clock.now(tenant)
+        s, st, r = self.item_scores, self.opp_status, self.repo
+        key = opp_key.lower()
+        with self.store.begin() as conn:
+            latest = conn.execute(select(st.c.status).where(st.c.tenant == tenant, st.c.oppkey == key)
+                                  .order_by(st.c.id.desc()).limit(1)).first()
+            if latest is None or latest[0] not in ACCEPTING:
+                message = (f"Item Scoring: Did not accept score: oppKey {key}, item {bank}-{item}, "
+                           f"opportunity status {latest[0] if latest else 'unknown'}")
+                conn.execute(self.rejections.insert().values(tenant=tenant, oppkey=key, message=message,
+                                                             recorded=now))
+                return DaemonOutcome("rejected", message)
+            done = conn.execute(update(s).where(
+                s.c.tenant == tenant, s.c.oppkey == key, s.c.bankkey == bank, s.c.itemkey == item).values(
+                score=score, status=status, scoreinfo=score_info, scoringdate=now)).rowcount
+            if not done:
+                message = f"Item Scoring: Did not accept score: no item {bank}-{item} waiting for {key}"
+                conn.execute(self.rejections.insert().values(tenant=tenant, oppkey=key, message=message,
+                                                             recorded=now))
+                return DaemonOutcome("rejected", message)
+            waiting = conn.execute(select(func.count()).select_from(s).where(
+                s.c.tenant == tenant, s.c.oppkey == key, s.c.status.in_(WAITING))).scalar()
+            if waiting:
+                return DaemonOutcome("stored", f"{waiting} item(s) still waiting")
+            last = conn.execute(select(st).where(st.c.tenant == tenant, st.c.oppkey == key)
+                                .order_by(st.c.id.desc()).limit(1)).mappings().first()
+            assert last is not None
+            conn.execute(st.insert().values(tenant=tenant, oppkey=key, oppid=last["oppid"], testname=last["testname"],
+                                            testee=last["testee"], opportunity=last["opportunity"],
+                                            status="handscored", fileid=last["fileid"], recorded=now))
+            row = conn.execute(select(r.c.fileid, r.c.location).where(
+                r.c.tenant == tenant, r.c.oppkey == key, r.c.location.in_(("destination", "processing")))
+                .order_by(r.c.fileid.desc()).limit(1)).first()
+            if row is not None and row[1] == "destination":
+                conn.execute(update(r).where(r.c.fileid == row[0]).values(location="source", plan=None))
+            elif row is not None:
+                # still being routed by the worker: it re-queues the file when it finishes
+                conn.execute(update(r).where(r.c.fileid == row[0]).values(requeue=True))
+            return DaemonOutcome("handscored", f"all items scored; file {row[0] if row else '?'} re-queued")
+
+    # -- reading ------------------------------------------------------------------------
+
+    def files(self, tenant: str, opp_key: str) -> list[dict[str, Any]]:
+        """Every xmlrepository row of an opportunity, oldest first."""
+        r = self.repo
+        with self.store.read() as conn:
+            rows = conn.execute(select(r).where(r.c.tenant == tenant, r.c.oppkey == opp_key.lower())
+                                .order_by(r.c.fileid)).mappings().all()
+        return [_file(row) for row in rows]
+
+    def file(self, tenant: str, fileid: int) -> dict[str, Any] | None:
+        """One xmlrepository row."""
+        r = self.repo
+        with self.store.read() as conn:
+            row = conn.execute(select(r).where(r.c.tenant == tenant, r.c.fileid == fileid)).mappings().first()
+        return _file(row) if row else None
+
+    def opportunity(self, tenant: str, opp_key: str) -> dict[str, Any] | None:
+        """Files, statuses, item scores, validation records and sends of one opportunity."""
+        key = opp_key.lower()
+        files = self.files(tenant, key)
+        if not files:
+            return None
+        st, s, v, o = self.opp_status, self.item_scores, self.validation, self.outbox
+        ids = [f["fileId"] for f in files]
+        with self.store.read() as conn:
+            statuses = conn.execute(select(st.c.status).where(st.c.tenant == tenant, st.c.oppkey == key)
+                                    .order_by(st.c.id)).scalars().all()
+            items = conn.execute(select(s).where(s.c.tenant == tenant, s.c.oppkey == key)
+                                 .order_by(s.c.position)).mappings().all()
+            records = conn.execute(select(v).where(v.c.tenant == tenant, v.c.fileid.in_(ids))
+                                   .order_by(v.c.id)).mappings().all()
+            sends = conn.execute(select(o).where(o.c.tenant == tenant, o.c.fileid.in_(ids))
+                                 .order_by(o.c.id)).mappings().all()
+        return {
+            "oppKey": key, "files": files, "statuses": list(statuses),
+            "itemScores": [{"item": f"{i['bankkey']}-{i['itemkey']}", "status": i["status"], "score": i["score"],
+                            "itemType": i["itemtype"]} for i in items],
+            "validation": [{"fileId": x["fileid"], "severity": x["severity"], "rule": x["ruleid"],
+                            "xpath": x["xpath"], "message": x["message"]} for x in records],
+            "sends": [{"fileId": x["fileid"], "kind": x["kind"], "url": x["url"], "state": x["state"],
+                       "statusCode": x["status_code"], "error": x["error"], "body": x["body"]} for x in sends],
+        }
+
+    def daemon_rejections(self, tenant: str) -> list[str]:
+        """The scoring daemon's rejection log."""
+        j = self.rejections
+        with self.store.read() as conn:
+            return list(conn.execute(select(j.c.message).where(j.c.tenant == tenant).order_by(j.c.id)).scalars())
+
+    def counts(self, tenant: str) -> dict[str, int]:
+        """Rows per location."""
+        r = self.repo
+        with self.store.read() as conn:
+            rows = conn.execute(select(r.c.location, func.count()).where(r.c.tenant == tenant)
+                                .group_by(r.c.location)).all()
+        return {str(a): int(b) for a, b in rows}
+
+
+def _file(row: Any) -> dict[str, Any]:
+    return {"fileId": row["fileid"], "location": row["location"], "testName": row["testname"],
+            "oppId": row["oppid"], "oppKey": row["oppkey"], "testee": row["testee"],
+            "statusDate": iso(row["statusdate"]), "isDemo": row["isdemo"], "callbackUrl": row["callbackurl"],
+            "scoreMode": row["scoremode"], "contents": row["contents"], "parent": row["parent"]}
+
+
+def now_or(clock: Clock, tenant: str) -> datetime:
+    """The tenant's instant (a seam for the processor)."""
+    return clock.now(tenant)

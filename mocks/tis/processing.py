@@ -1,0 +1,786 @@
+"""The TIS processing service: claim source rows, validate, merge, score, route, acknowledge, merge combined tests."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from lxml import etree  # type: ignore[import-untyped]
+from sqlalchemy import Connection, and_, exists, select, update
+
+from contracts.xmlsafe import XmlError, parse_xml
+from mocks.core.outbound import Outbound
+from mocks.tis.config import TisConfig
+from mocks.tis.models import COMBINED_OPPID_BASE, Tis
+from mocks.tis.package import Blueprint
+from mocks.tis.scoring import ItemInput, ScoringError, score_opportunity
+from mocks.tis.trt import FieldError, item_name, serialize, serialize_utf16_declared, typed_check
+
+log = logging.getLogger("examrig.tis")
+
+MAPPED = ("completed", "expired", "invalidated", "reported", "reset", "scored", "submitted")
+NO_ITEMS_OK = ("reset", "invalidated", "expired", "paused", "partial", "denied", "pending")
+NO_START_OK = ("invalidated", "reset", "expired", "paused", "partial", "denied")
+MSG_FAIL_UPDATE = "failed validation"
+MSG_FAIL_VALIDATION = ("failed while either updating the Response Bank, storing data into the DoR, "
+                       "or invoking the Handscoring webservice")
+MSG_UNKNOWN = "An unknown exception occurred"
+MSG_RULES = "Failed rules validation"
+
+
+@dataclass
+class Plan:
+    """The outcome of the computing part of one pass (no side effects yet)."""
+
+    result: str  # success | fail_validation | unknown
+    opp_key: str
+    ack: bool
+    status: str = ""
+    records: list[tuple[int, str, str, str]] = field(default_factory=list)
+    content: str | None = None  # the modified TRT (ArchiveAndInsert) or None
+    hand_items: list[dict[str, Any]] = field(default_factory=list)
+    thss_body: str | None = None
+    thss_filename: str = ""
+    dw_body: str | None = None
+    ack_trt: str | None = None
+    component: bool = False
+    testee: int = 0
+    opportunity: int = 0
+    test_name: str = ""
+    send_ids: list[int] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        """Serialised for the row's ``plan`` column."""
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        """The inverse of :meth:`to_json`."""
+        data = json.loads(text)
+        data["records"] = [tuple(r) for r in data.get("records", [])]
+        return cls(**data)
+
+
+def _resolve(url: str, peer: Callable[[str], str]) -> str:
+    if url.startswith("peer:"):
+        name, _, path = url[5:].partition("/")
+        return peer(name) + "/" + path
+    return url
+
+
+class Processor:
+    """Claims ``source`` rows and runs TIS's pass over each; the outbound calls never sit inside a transaction.
+
+    Crash safety: a pass commits its plan (new TRT, item-score rows, status, and the THSS and
+    DW sends as outbox rows) before any outbound call; each send is marked ``sending`` before
+    and ``sent``/``failed`` after the call; the finalising transaction moves the rows and adds
+    the ack to the outbox. After a restart, :meth:`recover` puts unplanned ``processing`` rows
+    back to ``source`` and resumes planned ones from their outbox, so every acknowledged TRT
+    is processed once (a send interrupted between the peer's answer and its ``sent`` mark is
+    the one case resent).
+    """
+
+    def __init__(self, model: Tis, outbound: Outbound, peer: Callable[[str], str]) -> None:
+        self.model = model
+        self.store = model.store
+        self.outbound = outbound
+        self.peer = peer
+        self._inflight: dict[int, str] = {}
+        self._cond = threading.Condition()
+        self._tokens: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the worker thread ----------------------------------------------------------------
+
+    def start(self, poll_interval: float = 0.05) -> None:
+        """Recover, then process in a background thread until :meth:`stop`."""
+        self.recover()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, args=(poll_interval,), name="tis-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for the pass in hand to finish."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Look for work now (a TRT arrived)."""
+        self._wake.set()
+
+    def _loop(self, poll_interval: float) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self._run_one(None)
+            except Exception:  # a bad pass must not kill the service
+                log.exception("tis worker pass failed")
+                worked = False
+            if not worked:
+                self._wake.wait(poll_interval)
+                self._wake.clear()
+
+    def process_pending(self, tenant: str | None = None, limit: int | None = None) -> int:
+        """Process claimable rows now (of ``tenant`` or all); waits for passes other threads have in hand."""
+        done = 0
+        while limit is None or done < limit:
+            if not self._run_one(tenant):
+                break
+            done += 1
+        with self._cond:
+            self._cond.wait_for(lambda: not any(tenant in (None, t) for t in self._inflight.values()), timeout=30)
+        if limit is None or done < limit:
+            # a pass finished by another thread may have queued more (hand scores, combined TRTs)
+            while limit is None or done < limit:
+                if not self._run_one(tenant):
+                    break
+                done += 1
+        return done
+
+    def _run_one(self, tenant: str | None) -> bool:
+        claimed = self.claim(tenant)
+        if claimed is None:
+            return False
+        fileid, row_tenant = claimed
+        try:
+            self.process(row_tenant, fileid)
+        finally:
+            with self._cond:
+                self._inflight.pop(fileid, None)
+                self._cond.notify_all()
+        return True
+
+    # -- claiming and recovery ------------------------------------------------------------
+
+    def claim(self, tenant: str | None = None) -> tuple[int, str] | None:
+        """Move one ``source`` row to ``processing`` (never the same row for two workers); returns it."""
+        r, t = self.model.repo, self.model.testnames
+        busy = r.alias("busy")
+        query = select(r.c.fileid, r.c.tenant).where(
+            r.c.location == "source",
+            exists().where(and_(t.c.tenant == r.c.tenant, t.c.testname == r.c.testname)),
+            ~exists().where(and_(busy.c.tenant == r.c.tenant, busy.c.location == "processing",
+                                 busy.c.testee == r.c.testee))).order_by(
+            r.c.statusdate, r.c.daterecorded, r.c.fileid).limit(1)
+        if tenant is not None:
+            query = query.where(r.c.tenant == tenant)
+        if self.store.is_postgres:
+            query = query.with_for_update(skip_locked=True, of=r)
+        with self.store.begin() as conn:
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            got = conn.execute(update(r).where(r.c.fileid == row[0], r.c.location == "source")
+                               .values(location="processing", plan=None, requeue=False)).rowcount
+            if not got:
+                return None
+        with self._cond:
+            self._inflight[int(row[0])] = str(row[1])
+        return int(row[0]), str(row[1])
+
+    def recover(self) -> int:
+        """After a crash: unplanned ``processing`` rows go back to ``source``; planned ones are finished."""
+        r, o = self.model.repo, self.model.outbox
+        with self.store.begin() as conn:
+            conn.execute(update(r).where(r.c.location == "processing", r.c.plan.is_(None)).values(location="source"))
+            planned = conn.execute(select(r.c.fileid, r.c.tenant).where(r.c.location == "processing")).all()
+            acks = conn.execute(select(o.c.id, o.c.tenant).where(
+                o.c.kind == "ack", o.c.state.in_(("pending", "sending")))).all()
+        for fileid, tenant in planned:
+            self._route_and_finish(str(tenant), int(fileid))
+        for outbox_id, tenant in acks:
+            self._deliver(str(tenant), int(outbox_id), None)
+        return len(planned) + len(acks)
+
+    # -- one pass -----------------------------------------------------------------------
+
+    def process(self, tenant: str, fileid: int) -> None:
+        """Compute, commit the plan, route, finalise, acknowledge."""
+        row = self.model.file(tenant, fileid)
+        if row is None:
+            return
+        cfg = self.model.config(tenant)
+        plan = self.compute(tenant, row, cfg)
+        self._commit_plan(tenant, fileid, row, plan, cfg)
+        self._route_and_finish(tenant, fileid)
+
+    def compute(self, tenant: str, row: dict[str, Any], cfg: TisConfig) -> Plan:
+        """Validation, score merge, opportunity scoring and routing decisions for one file (no writes)."""
+        try:
+            root = parse_xml(row["contents"].encode("utf-8"))
+            typed_check(root)
+        except (XmlError, FieldError) as exc:
+            return Plan("unknown", row["oppKey"], ack=False, records=[
+                (200, "QASYSTEM/Unknown", "OSS TestFromXML deserialization fatal error", str(exc))])
+        test, opp = root.find("Test"), root.find("Opportunity")
+        opp_key = str(opp.get("key")).lower()
+        status = opp.get("status") or ""
+        bp = self.model.blueprint(tenant, row["testName"])
+        ack = (test.get("mode") or "") != "scanned" and bool(row["callbackUrl"])
+        base = Plan("unknown", opp_key, ack=ack, testee=int(row["testee"]),
+                    opportunity=int(opp.get("opportunity") or 0), test_name=row["testName"])
+        if bp is None:
+            base.records = [(200, "Semantic/UnknownTest", "/TDSReport/Test/@name",
+                             f"no blueprint available for test name {row['testName']}")]
+            base.result = "fail_validation"
+            return base
+        allowed = MAPPED + (("pending",) if bp.role in ("component", "combined") else ())
+        if status not in allowed:
+            base.ack = False
+            base.records = [(200, "QASYSTEM/Unknown", "/TDSReport/Opportunity/@status",
+                             f"There is no project that corresponds to {test.get('handScoreProject') or 0}-"
+                             f"{row['testName']}-{status}")]
+            return base
+        records = self._validate(root, bp, status)
+        if records:
+            base.records = records
+            base.result = "fail_validation"
+            return base
+        changed = self._merge_scores(tenant, root, opp_key)
+        items = opp.findall("Item")
+        if changed and all((i.get("scoreStatus") or "").upper() == "SCORED" for i in items) and \
+                status in ("completed", "submitted", "reported"):
+            status = "scored"
+            opp.set("status", status)
+        hand = [] if bp.role == "combined" or row["scoreMode"] == "validate" else [
+            i for i in items if i.get("isSelected") == "1" and (i.get("scoreStatus") or "").upper() != "SCORED"
+            and cfg.hand_scored(i.get("format") or "", i.get("bankKey") or "", _sd_status(i.get("scoreStatus")))]
+        blocking = any(i.get("operational") == "1" and i.get("isSelected") == "1" and i.get("dropped") != "1"
+                       and cfg.hand_scored(i.get("format") or "", i.get("bankKey") or "",
+                                           _sd_status(i.get("scoreStatus"))) for i in items)
+        if status != "reset" and not blocking and bp.rules:
+            try:
+                added = self._add_scores(root, bp, status)
+            except ScoringError as exc:
+                base.records = [(200, "QASYSTEM/Unknown", "QA System Exception:", str(exc))]
+                return base
+            changed = changed or added
+        complete = self._complete_status(opp, bp)
+        if opp.get("completeStatus") != complete:
+            opp.set("completeStatus", complete)
+            changed = True
+        plan = Plan("success", opp_key, ack=ack, status=status, testee=base.testee, opportunity=base.opportunity,
+                    test_name=row["testName"], component=bp.role == "component")
+        if changed:
+            # the archive step runs before routing: the stored TRT keeps the status it arrived with
+            plan.content = serialize(root).decode("utf-8")
+        if hand:
+            plan.hand_items = [{"bank": int(i.get("bankKey")), "item": int(i.get("key")),
+                                "type": i.get("format") or "", "position": int(i.get("position") or 0),
+                                "response": _response(i)} for i in hand]
+            opp.set("status", "handscoring")
+            plan.status = "handscoring"
+            plan.thss_body = _thss_upload(root, _resolve(cfg.daemon_callback, self.peer))
+            plan.thss_filename = f"{opp_key}_{opp.get('reportingVersion') or ''}.xml"
+        send_dw = row["scoreMode"] != "validate" and (
+            bp.role == "standalone" or (bp.role == "combined" and plan.status != "pending"))
+        if send_dw and (not hand or cfg.dw_send_handscoring):
+            plan.dw_body = serialize(root).decode("utf-8")
+        if row["scoreMode"] == "validate":
+            plan.ack_trt = serialize_utf16_declared(copy.deepcopy(root))
+        return plan
+
+    def _validate(self, root: Any, bp: Blueprint, status: str) -> list[tuple[int, str, str, str]]:
+        out: list[tuple[int, str, str, str]] = []
+        opp = root.find("Opportunity")
+        items = opp.findall("Item")
+        for item in items:
+            if item_name(item) not in bp.items:
+                out.append((200, "Semantic/UnknownItem", "/TDSReport/Opportunity/Item",
+                            f"Item named in result xml not found: {item_name(item)}"))
+        if not items and status not in NO_ITEMS_OK:
+            out.append((200, "Syntactic/NotFound", "/TDSReport/Opportunity/Item", "Item not found"))
+        if not opp.get("startDate") and status not in NO_START_OK:
+            out.append((200, "Syntactic/NotFound", "/TDSReport/Opportunity/@startDate", "startDate not found"))
+        seen: set[str] = set()
+        for seg in opp.findall("Segment"):
+            sid = (seg.get("id") or "").lower()
+            if sid in seen:
+                out.append((200, "Semantic/DuplicateSegment", "/TDSReport/Opportunity/Segment",
+                            f"Duplicate test segment: {seg.get('id')}"))
+            seen.add(sid)
+        examinee = root.find("Examinee")
+        pairs: set[tuple[str, str, str]] = set()
+        for el in examinee:
+            if not isinstance(el.tag, str):
+                continue
+            k = (str(el.tag), el.get("context") or "", el.get("name") or "")
+            if k in pairs:
+                out.append((200, "SemanticRuleFailed", f"/TDSReport/Examinee/{el.tag}",
+                            f"Duplicate {el.tag}: {k[1]} {k[2]}"))
+            pairs.add(k)
+        for item in items:
+            if item.get("isSelected") == "1" and item.find("Response") is None:
+                out.append((200, "Syntactic/NotFound", "/TDSReport/Opportunity/Item/Response",
+                            f"No Response element found for selected item: {item_name(item)}"))
+        return out
+
+    def _merge_scores(self, tenant: str, root: Any, opp_key: str) -> bool:
+        s = self.model.item_scores
+        with self.store.read() as conn:
+            rows = conn.execute(select(s).where(s.c.tenant == tenant, s.c.oppkey == opp_key)).mappings().all()
+        if not rows:
+            return False
+        by_name = {item_name(i): i for i in root.find("Opportunity").findall("Item")}
+        changed = False
+        for row in rows:
+            item = by_name.get(f"{row['bankkey']}-{row['itemkey']}")
+            if item is None or row["status"] in ("WaitingForHandScore", "WaitingForMachineScore"):
+                continue
+            if row["status"] == "Scored":
+                if (row["response"] or "") != _response(item):
+                    continue  # a changed response makes the stored score stale
+                score = row["score"]
+                if (item.get("scoreStatus") or "").upper() == "SCORED" and float(item.get("score") or -1) == score:
+                    continue
+                item.set("score", _num(score))
+                item.set("scoreStatus", "SCORED")
+                old = item.find("ScoreInfo")
+                info = etree.fromstring(row["scoreinfo"]) if row["scoreinfo"] else etree.Element("ScoreInfo")
+                if old is not None:
+                    old.addprevious(info)
+                    item.remove(old)
+                else:
+                    item.append(info)
+                changed = True
+            elif (item.get("scoreStatus") or "").upper() != "SCORED" and \
+                    (item.get("scoreStatus") or "").upper() != row["status"].upper():
+                item.set("scoreStatus", row["status"].upper())
+                changed = True
+        return changed
+
+    def _add_scores(self, root: Any, bp: Blueprint, status: str) -> bool:
+        opp = root.find("Opportunity")
+        inputs: list[ItemInput] = []
+        for item in opp.findall("Item"):
+            pi = bp.items.get(item_name(item))
+            if pi is None:
+                continue
+            try:
+                score = float(item.get("score") or -1)
+            except ValueError:
+                score = -1.0
+            inputs.append(ItemInput(item_name(item), item.get("segmentId") or pi.segment,
+                                    item.get("operational") == "1", item.get("isSelected") == "1",
+                                    item.get("dropped") == "1", score, pi.refs, pi.dimensions))
+        existing = {(s.get("measureOf") or "", s.get("measureLabel") or ""): s.get("value") or ""
+                    for s in opp.findall("Score")}
+        scores = score_opportunity(bp, inputs, status, existing)
+        if not scores:
+            return False
+        anchor = opp.findall("Score") or opp.findall("Accommodation") or opp.findall("Segment")
+        for sc in reversed(scores):
+            el = etree.Element("Score", measureOf=sc.measure_of, measureLabel=sc.measure_label, value=sc.value,
+                               standardError=sc.standard_error)
+            if anchor:
+                anchor[-1].addnext(el)
+            else:
+                opp.insert(0, el)
+        return True
+
+    def _complete_status(self, opp: Any, bp: Blueprint) -> str:
+        items = opp.findall("Item")
+        for seg in bp.segments:
+            seg_items = [i for i in items if (i.get("segmentId") or "") == seg.id]
+            if seg.algorithm.lower() == "adaptive":
+                if sum(1 for i in seg_items if i.get("isSelected") == "1") < seg.min_items:
+                    return "Partial"
+            elif any(i.get("isSelected") != "1" for i in seg_items):
+                return "Partial"
+        return "Complete"
+
+    # -- committing, routing, finishing ---------------------------------------------------
+
+    def _commit_plan(self, tenant: str, fileid: int, row: dict[str, Any], plan: Plan, cfg: TisConfig) -> None:
+        m = self.model
+        now = self.model.clock.now(tenant)
+        with self.store.begin() as conn:
+            if plan.result == "success":
+                for it in plan.hand_items:
+                    s = m.item_scores
+                    conn.execute(s.delete().where(s.c.tenant == tenant, s.c.oppkey == plan.opp_key,
+                                                  s.c.bankkey == it["bank"], s.c.itemkey == it["item"]))
+                    conn.execute(s.insert().values(
+                        tenant=tenant, oppkey=plan.opp_key, bankkey=it["bank"], itemkey=it["item"], oppid=row["oppId"],
+                        itemtype=it["type"], position=it["position"], response=it["response"],
+                        status="WaitingForHandScore", score=-1, scoreinfo=None, scoringdate=now))
+                conn.execute(m.opp_status.insert().values(
+                    tenant=tenant, oppkey=plan.opp_key, oppid=row["oppId"], testname=plan.test_name,
+                    testee=plan.testee, opportunity=plan.opportunity, status=plan.status, fileid=fileid,
+                    recorded=now))
+                if plan.thss_body is not None:
+                    plan.send_ids.append(self._enqueue(conn, tenant, fileid, "thss", _resolve(cfg.thss_url, self.peer),
+                                                       plan.thss_body, "multipart/form-data", plan.thss_filename))
+                if plan.dw_body is not None:
+                    for url in cfg.dw_urls:
+                        plan.send_ids.append(self._enqueue(conn, tenant, fileid, "dw", _resolve(url, self.peer),
+                                                           plan.dw_body, "application/xml", None))
+            conn.execute(update(m.repo).where(m.repo.c.fileid == fileid).values(plan=plan.to_json()))
+
+    def _enqueue(self, conn: Connection, tenant: str, fileid: int, kind: str, url: str, body: str, ctype: str,
+                 filename: str | None) -> int:
+        now = self.model.clock.now(tenant)
+        result = conn.execute(self.model.outbox.insert().values(
+            tenant=tenant, fileid=fileid, kind=kind, url=url, body=body, content_type=ctype, filename=filename,
+            state="pending", created=now, updated=now))
+        pk = result.inserted_primary_key
+        assert pk is not None
+        return int(pk[0])
+
+    def _route_and_finish(self, tenant: str, fileid: int) -> None:
+        m, o = self.model, self.model.outbox
+        with self.store.read() as conn:
+            plan_text = conn.execute(select(m.repo.c.plan).where(m.repo.c.fileid == fileid)).scalar()
+            if plan_text is None:
+                return
+            plan = Plan.from_json(str(plan_text))
+            sends = conn.execute(select(o.c.id, o.c.kind, o.c.state, o.c.error).where(
+                o.c.id.in_(plan.send_ids)).order_by(o.c.id)).all()
+        failure: str | None = None
+        for outbox_id, kind, state, error in sends:
+            if state in ("pending", "sending"):
+                ok, error = self._deliver(tenant, int(outbox_id), kind)
+                state = "sent" if ok else "failed"
+            if state == "failed" and failure is None:
+                label = "Handscoring" if kind == "thss" else "Response Bank"
+                failure = f"{label} update failed: {error}"
+                break  # a failed target ends the pass (FailUpdate): later targets are not sent
+        self._finish(tenant, fileid, plan, failure)
+
+    def _finish(self, tenant: str, fileid: int, plan: Plan, failure: str | None) -> None:
+        m, r = self.model, self.model.repo
+        cfg = m.config(tenant)
+        now = m.clock.now(tenant)
+        guide = cfg.ack_profile == "guide"
+        result = plan.result if failure is None else "fail_update"
+        merge = self._merge_blueprints(tenant, plan) if plan.component else None
+        with self.store.begin() as conn:
+            row = conn.execute(select(r).where(r.c.fileid == fileid)).mappings().first()
+            if row is None or row["location"] != "processing":
+                return
+            records = list(plan.records)
+            if failure is not None:
+                records.append((200, "QASYSTEM/Routing", "", failure))
+                conn.execute(m.outbox.update().where(m.outbox.c.id.in_(plan.send_ids), m.outbox.c.state == "pending")
+                             .values(state="skipped", updated=now))
+            for severity, rule, xpath, message in records:
+                conn.execute(m.validation.insert().values(tenant=tenant, fileid=fileid, oppkey=plan.opp_key,
+                                                          severity=severity, ruleid=rule, xpath=xpath,
+                                                          message=message, recorded=now))
+            target = "source" if row["requeue"] else "destination"
+            if result != "success":
+                conn.execute(update(r).where(r.c.fileid == fileid).values(location="reject"))
+            elif plan.content is not None:
+                conn.execute(update(r).where(r.c.fileid == fileid).values(location="archive"))
+                conn.execute(r.insert().values(
+                    tenant=tenant, location=target, testname=row["testname"], oppid=row["oppid"],
+                    oppkey=row["oppkey"], testee=row["testee"], statusdate=row["statusdate"], isdemo=row["isdemo"],
+                    contents=plan.content, callbackurl=row["callbackurl"], scoremode="default",
+                    daterecorded=now, plan=None, requeue=False, parent=fileid))
+            else:
+                conn.execute(update(r).where(r.c.fileid == fileid).values(location=target))
+            if plan.ack:
+                if result == "success" and not records:
+                    success, error = True, None
+                elif result == "fail_update":
+                    success, error = False, MSG_FAIL_VALIDATION if guide else MSG_FAIL_UPDATE
+                elif result == "fail_validation":
+                    success, error = False, MSG_FAIL_UPDATE if guide else MSG_FAIL_VALIDATION
+                elif result == "unknown":
+                    success, error = False, MSG_UNKNOWN
+                else:
+                    success, error = False, MSG_RULES
+                body: dict[str, Any] = {"oppKey": plan.opp_key, "success": success}
+                if error is not None:
+                    body["error"] = error
+                if not guide:
+                    body["trt"] = plan.ack_trt
+                text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+                if not guide:
+                    text = text.replace("/", "\\/")  # DataContractJsonSerializer escapes '/'
+                self._enqueue(conn, tenant, fileid, "ack", str(row["callbackurl"]), text,
+                              "application/json; charset=utf-8", None)
+            if result == "success" and merge and plan.status not in ("handscoring", "appeal", "handscored"):
+                self._test_merge(conn, tenant, plan, *merge)
+        with self.store.read() as conn:
+            acks = conn.execute(select(m.outbox.c.id).where(m.outbox.c.fileid == fileid, m.outbox.c.kind == "ack",
+                                                            m.outbox.c.state == "pending")).scalars().all()
+        for outbox_id in acks:
+            self._deliver(tenant, int(outbox_id), "ack")
+
+    # -- outbound -------------------------------------------------------------------------
+
+    def _deliver(self, tenant: str, outbox_id: int, kind: str | None) -> tuple[bool, str | None]:
+        o = self.model.outbox
+        with self.store.begin() as conn:
+            row = conn.execute(select(o).where(o.c.id == outbox_id)).mappings().first()
+            if row is None or row["state"] in ("sent", "failed", "skipped"):
+                return (row is not None and row["state"] == "sent"), (row["error"] if row else "missing")
+            conn.execute(update(o).where(o.c.id == outbox_id).values(state="sending"))
+        kind = str(row["kind"])
+        ok, code, error = self._send(tenant, kind, row)
+        now = self.model.clock.now(tenant)
+        with self.store.begin() as conn:
+            conn.execute(update(o).where(o.c.id == outbox_id).values(
+                state="sent" if ok else "failed", status_code=code, error=error, updated=now))
+        if not ok and kind == "ack":
+            log.warning("TIS acknowledgement to %s failed: %s (no retry)", row["url"], error)
+        return ok, error
+
+    def _send(self, tenant: str, kind: str, row: Any) -> tuple[bool, int | None, str | None]:
+        url, body = str(row["url"]), str(row["body"])
+        cfg = self.model.config(tenant)
+        peer = {"thss": "thss", "dw": "dw", "ack": "tds"}[kind]
+        for attempt in (1, 2):
+            headers: dict[str, str] = {}
+            cached = False
+            if kind != "ack" and cfg.outbound_auth:
+                try:
+                    token, cached = self._token(tenant, cfg)
+                except (requests.RequestException, ValueError) as exc:
+                    return False, None, f"Unsuccessful call to OAuth Webservice: {exc}"
+                headers["Authorization"] = token
+            try:
+                if kind == "thss":
+                    files = {"": (str(row["filename"]), body.encode("utf-8"), "text/xml")}
+                    resp = self.outbound.request("POST", url, tenant=tenant, peer=peer, headers=headers, files=files)
+                else:
+                    headers["Content-Type"] = str(row["content_type"])
+                    resp = self.outbound.request("POST", url, tenant=tenant, peer=peer, headers=headers,
+                                                 data=body.encode("utf-8"))
+            except requests.RequestException as exc:
+                return False, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if resp.status_code in (401, 403) and cached and attempt == 1:
+                self._tokens.pop(tenant, None)  # evict and retry once with a fresh token
+                continue
+            break
+        if kind == "ack":
+            ok = resp.status_code == 200
+            return ok, resp.status_code, None if ok else f"HTTP {resp.status_code}"
+        if not 200 <= resp.status_code < 300:
+            return False, resp.status_code, f"HTTP {resp.status_code}: {resp.text[:200]}"
+        if kind == "thss":
+            try:
+                files_out = resp.json().get("Files") or []
+            except (ValueError, AttributeError):
+                return False, resp.status_code, "THSS response is not JSON"
+            if not files_out:
+                return False, resp.status_code, "Response contains no Files!"
+            if not files_out[0].get("Success"):
+                return False, resp.status_code, str(files_out[0].get("ErrorMessage"))
+        return True, resp.status_code, None
+
+    def _token(self, tenant: str, cfg: TisConfig) -> tuple[str, bool]:
+        cached = self._tokens.get(tenant)
+        if cached is not None:
+            return cached, True
+        auth = cfg.outbound_auth
+        base = _resolve(auth.get("url", "peer:openam/"), self.peer).rstrip("/") + "/"
+        from urllib.parse import quote
+        form = "".join(f"&{k}={quote(auth.get(v, ''), safe='')}" for k, v in (
+            ("grant_type", "grant_type"), ("username", "username"), ("password", "password"),
+            ("client_id", "client_id"), ("client_secret", "client_secret")) if k != "grant_type")
+        form = "&grant_type=password" + form
+        resp = self.outbound.request(
+            "POST", f"{base}auth/oauth2/access_token?realm={auth.get('realm', '/sbac')}", tenant=tenant,
+            peer="openam", data=form.encode(), headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                       "Accept": "application/json"})
+        if not 200 <= resp.status_code < 300:
+            raise ValueError(f"HTTP {resp.status_code}")
+        data = resp.json()
+        uuid.UUID(str(data["access_token"]))
+        token = f"{data.get('token_type', 'Bearer')} {data['access_token']}"
+        self._tokens[tenant] = token
+        return token, False
+
+    # -- combined assessments (TestMerge) --------------------------------------------------
+
+    def _merge_blueprints(self, tenant: str, plan: Plan) -> tuple[str, Blueprint, dict[str, Blueprint]] | None:
+        m = self.model
+        bp = m.blueprint(tenant, plan.test_name)
+        if bp is None or not bp.combination:
+            return None
+        combined_name = next(iter(bp.combination.values()))[0]
+        combo = m.blueprint(tenant, combined_name)
+        if combo is None:
+            return None
+        comps = {name: b for name in combo.components if (b := m.blueprint(tenant, name)) is not None}
+        return combined_name, combo, comps
+
+    def _test_merge(self, conn: Connection, tenant: str, plan: Plan, combined_name: str, combo: Blueprint,
+                    comps: dict[str, Blueprint]) -> None:
+        m = self.model
+        r, st = m.repo, m.opp_status
+        parts: list[tuple[int, Blueprint, Any, str, int]] = []
+        for comp_name in combo.components:
+            comp_bp = comps.get(comp_name)
+            last = conn.execute(select(st.c.status, st.c.oppkey).where(
+                st.c.tenant == tenant, st.c.testee == plan.testee, st.c.testname == comp_name,
+                st.c.opportunity == plan.opportunity).order_by(st.c.id.desc()).limit(1)).first()
+            if last is None or comp_bp is None or last[0] in ("handscoring", "appeal", "handscored"):
+                continue
+            file_row = conn.execute(select(r.c.contents, r.c.oppid).where(
+                r.c.tenant == tenant, r.c.oppkey == last[1], r.c.location.in_(("destination", "processing")))
+                .order_by(r.c.fileid.desc()).limit(1)).first()
+            if file_row is None:
+                continue
+            root = parse_xml(str(file_row[0]).encode("utf-8"))
+            position = max(p for _, _, p in comp_bp.combination.values())
+            parts.append((position, comp_bp, root, str(last[0]), int(file_row[1])))
+        if not parts:
+            return
+        parts.sort(key=lambda p: p[0])
+        c = m.combined_opps
+        existing = conn.execute(select(c.c.oppid, c.c.oppkey).where(
+            c.c.tenant == tenant, c.c.testee == plan.testee, c.c.combination == combined_name,
+            c.c.opportunity == plan.opportunity)).first()
+        if existing is None:
+            opp_id = m.store.next_value(conn, tenant, "tis_combined_oppid", COMBINED_OPPID_BASE + 1)
+            opp_key = m.ids.uuid()
+            conn.execute(c.insert().values(tenant=tenant, testee=plan.testee, combination=combined_name,
+                                           opportunity=plan.opportunity, oppid=opp_id, oppkey=opp_key))
+        else:
+            opp_id, opp_key = int(existing[0]), str(existing[1])
+        statuses = [p[3] for p in parts]
+        got_segments = {seg for _, comp_bp, _, _, _ in parts for seg in comp_bp.combination}
+        all_segments = {s.id for s in combo.segments}
+        if all(s == "reset" for s in statuses):
+            status = "reset"
+        elif "expired" in statuses:
+            status = "expired"
+        elif all(s in ("invalidated", "reset") for s in statuses):
+            status = "invalidated"
+        elif len(got_segments) < len(all_segments) or any(s in ("appeal", "handscoring", "handscored", "reset")
+                                                           for s in statuses):
+            status = "pending"
+        else:
+            status = "completed"
+        doc = _build_combined(combined_name, combo, parts, opp_id, opp_key, status)
+        now = m.clock.now(tenant)
+        text = serialize(doc).decode("utf-8")
+        oppel = doc.find("Opportunity")
+        from mocks.tis.trt import parse_datetime
+        conn.execute(r.insert().values(
+            tenant=tenant, location="source", testname=combined_name, oppid=opp_id, oppkey=opp_key.lower(),
+            testee=plan.testee, statusdate=parse_datetime(oppel.get("statusDate")), isdemo=False, contents=text,
+            callbackurl=None, scoremode="default", daterecorded=now, plan=None, requeue=False))
+
+
+def _build_combined(name: str, combo: Blueprint, parts: list[tuple[int, Blueprint, Any, str, int]], opp_id: int,
+                    opp_key: str, status: str) -> Any:
+    first = parts[0][2]
+    root = etree.Element("TDSReport")
+    test = copy.deepcopy(first.find("Test"))
+    test.set("name", name)
+    test.set("testId", combo.test_id)
+    test.set("assessmentVersion", "|".join(p[2].find("Test").get("assessmentVersion") or "" for p in parts))
+    root.append(test)
+    root.append(copy.deepcopy(first.find("Examinee")))
+    opp = etree.SubElement(root, "Opportunity", dict(first.find("Opportunity").attrib))
+    opps = [p[2].find("Opportunity") for p in parts]
+    for attr in ("itemCount", "pauseCount", "ftCount", "gracePeriodRestarts", "abnormalStarts"):
+        opp.set(attr, str(sum(int(o.get(attr) or 0) for o in opps)))
+    latest = max(opps, key=lambda o: o.get("statusDate") or "")
+    opp.set("statusDate", latest.get("statusDate") or "")
+    for attr in ("taId", "taName", "sessionId"):
+        opp.set(attr, latest.get(attr) or "")
+    opp.set("startDate", min(o.get("startDate") or "" for o in opps))
+    opp.set("dateForceCompleted", max(o.get("dateForceCompleted") or "" for o in opps))
+    completed = [o.get("dateCompleted") or "" for o in opps]
+    opp.set("dateCompleted", "" if status in ("pending", "expired") else max(completed))
+    opp.set("oppId", str(opp_id))
+    opp.set("key", opp_key)
+    opp.set("status", status)
+    opp.set("reportingVersion", "0")
+    opp.set("qaLevel", "")
+    opp.attrib.pop("windowOpportunity", None)
+    seg_map: dict[str, tuple[str, int]] = {}
+    for _, comp_bp, _, _, _ in parts:
+        for seg_id, (_, cseg, pos) in comp_bp.combination.items():
+            seg_map[seg_id] = (cseg, pos)
+    segs = []
+    for _, _, croot, _, _ in parts:
+        for seg in croot.find("Opportunity").findall("Segment"):
+            cseg, pos = seg_map.get(seg.get("id") or "", (seg.get("id") or "", 0))
+            new = copy.deepcopy(seg)
+            new.set("id", cseg)
+            new.set("position", str(pos))
+            segs.append((pos, new))
+    for _, seg in sorted(segs, key=lambda s: s[0]):
+        opp.append(seg)
+    seen0: dict[tuple[str, str], int] = {}
+    accs: list[Any] = []
+    for _, comp_bp, croot, _, _ in parts:
+        positions = sorted(pos for _, _, pos in comp_bp.combination.values())
+        for acc in croot.find("Opportunity").findall("Accommodation"):
+            seg = acc.get("segment") or "0"
+            if seg == "0":
+                k = (acc.get("type") or "", acc.get("code") or "")
+                seen0[k] = seen0.get(k, 0) + 1
+                accs.append((acc, positions))
+            else:
+                new = copy.deepcopy(acc)
+                new.set("segment", str(positions[min(int(seg), len(positions)) - 1]))
+                opp.append(new)
+    for acc, positions in accs:
+        k = (acc.get("type") or "", acc.get("code") or "")
+        if seen0[k] == len(parts):
+            if seen0[k] > 0:
+                opp.append(copy.deepcopy(acc))
+                seen0[k] = -1
+        elif seen0[k] > 0:
+            for pos in positions:
+                new = copy.deepcopy(acc)
+                new.set("segment", str(pos))
+                opp.append(new)
+    for n, (_, _, croot, cstatus, coppid) in enumerate(parts, start=1):
+        for gv in croot.find("Opportunity").findall("GenericVariable"):
+            new = copy.deepcopy(gv)
+            new.set("context", f"{gv.get('context') or ''}_{n}")
+            opp.append(new)
+        for var, value in (("OPPID", str(coppid)), ("STATUS", cstatus),
+                           ("TESTID", croot.find("Test").get("testId") or "")):
+            etree.SubElement(opp, "GenericVariable", context=f"COMPONENT_{n}", name=var, value=value)
+    position = 0
+    for _, _, croot, _, _ in parts:
+        items = croot.find("Opportunity").findall("Item")
+        items.sort(key=lambda i: (seg_map.get(i.get("segmentId") or "", ("", 0))[1], int(i.get("position") or 0)))
+        for item in items:
+            position += 1
+            new = copy.deepcopy(item)
+            new.set("segmentId", seg_map.get(item.get("segmentId") or "", (item.get("segmentId") or "", 0))[0])
+            new.set("position", str(position))
+            new.set("pageNumber", str(position))
+            opp.append(new)
+    return root
+
+
+def _sd_status(status: str | None) -> str:
+    return {"NOTSCORED": "NotScored", "SCORED": "Scored", "WAITINGFORMACHINESCORE": "WaitingForMachineScore",
+            "SCORINGERROR": "ScoringError"}.get((status or "").upper(), status or "")
+
+
+def _response(item: Any) -> str:
+    resp = item.find("Response")
+    return (resp.text or "") if resp is not None else ""
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def _thss_upload(root: Any, callback: str) -> str:
+    from contracts.transform import to_thss_upload
+    data = to_thss_upload(copy.deepcopy(root), callback)
+    return data.decode("utf-8")
