@@ -21,7 +21,7 @@ DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z?$")
 INT64_RE = re.compile(r"^-?(0|[1-9]\d*)$")
 
 __all__ = ["CsdlModel", "EntityType", "NavProperty", "Property", "check_json_light", "format_datetime",
-           "load", "parse_datetime"]
+           "load", "parse", "parse_datetime"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,11 @@ class CsdlModel:
 @functools.cache
 def load(name: str = "deliveryodata") -> CsdlModel:
     """Parse ``contracts/odata/<name>.csdl`` once and cache the model."""
-    text = (HERE / f"{name}.csdl").read_text(encoding="utf-8")
+    return parse((HERE / f"{name}.csdl").read_text(encoding="utf-8"))
+
+
+def parse(text: str) -> CsdlModel:
+    """Parse a CSDL document (e.g. one fetched from a service's ``$metadata``)."""
     root = parse_xml(text.encode("utf-8"))
     namespace = ""
     types: dict[str, EntityType] = {}

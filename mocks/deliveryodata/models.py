@@ -578,7 +578,7 @@ class DeliveryOData:
         changes: dict[str, Any] = {"Status": new}
         if new == TERMINATED:
             changes.update(WhenFinished=now, StillGoing=False,
-                           TimeTaken=int((now - result["WhenStarted"]).total_seconds())
+                           TimeTaken=int((now - _aware(result["WhenStarted"])).total_seconds())
                            if result["WhenStarted"] else None)
         return changes
 

@@ -1,0 +1,5 @@
+"""Binds the deliveryodata scenarios."""
+
+from pytest_bdd import scenarios
+
+scenarios("deliveryodata")
