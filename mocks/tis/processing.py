@@ -71,7 +71,10 @@ class Plan:
 def _resolve(url: str, peer: Callable[[str], str]) -> str:
     if url.startswith("peer:"):
         name, _, path = url[5:].partition("/")
-        return peer(name) + "/" + path
+        try:
+            return peer(name) + "/" + path
+        except Exception:  # no base URL for that peer: the send fails and the pass with it (FailUpdate)
+            return f"unconfigured://{name}/{path}"
     return url
 
 

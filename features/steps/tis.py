@@ -1,0 +1,96 @@
+"""Steps about the tis mock: generated packages and TRTs, the processing service, files and scores."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pytest_bdd import given, parsers, then, when
+
+from conformance.targets import Rig
+from contracts.generate import generate_testpackage, generate_trt
+
+
+def _package(seed: int) -> bytes:
+    return generate_testpackage(seed, items=8, hand_scored=False)
+
+
+def _trt(seed: int) -> bytes:
+    return generate_trt(seed, package=_package(seed))
+
+
+def _key(doc: bytes) -> str:
+    m = re.search(rb'<Opportunity [^>]*?key="([0-9a-fA-F-]{36})"', doc)
+    assert m is not None
+    return m.group(1).decode().lower()
+
+
+@given(parsers.parse("TIS has the machine-scored test package generated from seed {seed:d} and no data warehouse"))
+def tis_package(rig: Rig, tenant: str, seed: int) -> None:
+    """Load a generated package; configure no DW target for the tenant."""
+    r = rig.admin("tis", "POST", "seed", tenant=tenant, json={"config": [{"dw_urls": []}]})
+    assert r.status_code == 201, r.text
+    r = rig.request("tis", "POST", "/api/testpackage", tenant=tenant, data=_package(seed))
+    assert r.status_code == 201, r.text
+
+
+@given(parsers.parse("TDS registered the TIS TRT generated from seed {seed:d} as submitted"))
+def tds_submitted(rig: Rig, tenant: str, seed: int) -> None:
+    """The opportunity exists at TDS in status submitted."""
+    r = rig.admin("tds", "POST", "seed", tenant=tenant,
+                  json={"opportunities": [{"oppKey": _key(_trt(seed)), "status": "submitted"}]})
+    assert r.status_code == 201, r.text
+
+
+@when(parsers.parse("TDS posts the TIS TRT generated from seed {seed:d} with its callback at tds"))
+def post_trt(rig: Rig, tenant: str, context: dict[str, Any], seed: int) -> None:
+    """POST /api/testresult with the legacy TDS callback."""
+    trt = _trt(seed)
+    context["opp_key"] = _key(trt)
+    context["response"] = rig.request(
+        "tis", "POST", "/api/testresult", tenant=tenant, data=trt, headers={"Content-Type": "application/xml"},
+        params={"statusCallback": rig.url("tds") + "/student/TIS/API/tisReply"})
+
+
+@when("the TIS processing service runs")
+@then("the TIS processing service runs")
+def process(rig: Rig, tenant: str) -> None:
+    """Drive the worker synchronously (an integrator's TIS processes on its own)."""
+    if rig.is_mock("tis"):
+        rig.apps["tis"].process_pending(tenant)  # type: ignore[attr-defined]
+
+
+def _opp(rig: Rig, tenant: str, context: dict[str, Any]) -> dict[str, Any]:
+    r = rig.admin("tis", "GET", f"state/opportunities/{context['opp_key']}", tenant=tenant)
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+@then(parsers.parse('the TIS files of that TRT are in locations "{locations}"'))
+def locations(rig: Rig, tenant: str, context: dict[str, Any], locations: str) -> None:
+    """The xmlrepository rows of the opportunity, oldest first."""
+    actual = [f["location"] for f in _opp(rig, tenant, context)["files"]]
+    assert actual == locations.split(","), actual
+
+
+@then(parsers.parse("the TIS file of that TRT has oppId {opp_id:d}"))
+def opp_id(rig: Rig, tenant: str, context: dict[str, Any], opp_id: int) -> None:
+    """oppId="0" was replaced."""
+    f = _opp(rig, tenant, context)["files"][0]
+    assert f["oppId"] == opp_id and f'oppId="{opp_id}"' in f["contents"], f["oppId"]
+
+
+@then(parsers.parse('the destination TRT has the opportunity scores "{labels}"'))
+def scores(rig: Rig, tenant: str, context: dict[str, Any], labels: str) -> None:
+    """Overall <Score> labels, in order."""
+    doc = _opp(rig, tenant, context)["files"][-1]["contents"]
+    got = re.findall(r'<Score measureOf="Overall" measureLabel="([^"]+)"', doc)
+    assert got == labels.split(","), got
+
+
+@then(parsers.parse('the TDS opportunity of that TRT has status "{status}"'))
+def tds_status(rig: Rig, tenant: str, context: dict[str, Any], status: str) -> None:
+    """TDS applied the acknowledgement."""
+    r = rig.admin("tds", "GET", f"state/opportunities/{context['opp_key']}", tenant=tenant)
+    assert r.status_code == 200 and r.json()["status"] == status, r.text

@@ -1,0 +1,5 @@
+"""Binds the tis scenarios."""
+
+from pytest_bdd import scenarios
+
+scenarios("tis")
