@@ -18,7 +18,7 @@ from mocks.core.settings import Settings
 from mocks.tis.service import Service
 
 
-@Request.application  # type: ignore[arg-type]
+@Request.application
 def bare(request: Request) -> Response:
     """The reference: a WSGI app that reads the body and answers 200 (also the DW and TDS stand-in)."""
     request.get_data()
@@ -41,7 +41,7 @@ def main() -> None:
         trts = [re.sub(rb'key="[0-9a-f-]{36}"', f'key="00000000-0000-4000-8000-{i:012d}"'.encode(),
                        generate_trt(1, package=pkg), count=1) for i in range(args.n)]
         url = "/api/testresult?statusCallback=http://peer.bench/student/TIS/API/tisReply"
-        bare_client: Any = Client(bare)  # type: ignore[arg-type]
+        bare_client: Any = Client(bare)
         t0 = time.perf_counter()
         for doc in trts:
             bare_client.post(url, data=doc)
