@@ -269,6 +269,13 @@ def deliveryodata_calls(context: dict[str, Any], calls: str) -> None:
     assert got == wanted, f"deliveryodata saw {got}"
 
 
+@then("deliveryodata received no call")
+def deliveryodata_no_calls(context: dict[str, Any]) -> None:
+    """The stub saw nothing."""
+    stub: responses.RequestsMock = context["dod_stub"]
+    assert len(stub.calls) == 0, [c.request.url for c in stub.calls]  # type: ignore[union-attr]
+
+
 @then("deliveryodata received the Appointment, the Basic credentials and the candidate URL")
 def deliveryodata_bodies(context: dict[str, Any]) -> None:
     """The Appointment names the attempt and reservation; the PATCH carries the begin's url."""
