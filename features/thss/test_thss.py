@@ -1,0 +1,5 @@
+"""Binds the thss scenarios."""
+
+from pytest_bdd import scenarios
+
+scenarios("thss")

@@ -1,0 +1,1 @@
+"""THSS, the Teacher Hand Scoring System: takes hand-scoring work from TIS, scores it, calls TIS back."""

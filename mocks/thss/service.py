@@ -1,0 +1,125 @@
+"""The thss mock: uploads, item configuration, a work queue scored by policy or admin API, callbacks to TIS."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import requests
+from sqlalchemy import Table
+from werkzeug.routing import Rule
+
+from mocks.core.app import ServiceApp, View
+from mocks.core.errors import NotFound
+from mocks.thss.errors import InvalidSeed, render_webapi_error
+from mocks.thss.models import Delivery, InputError, Thss
+from mocks.thss.urls import ROUTES
+
+log = logging.getLogger("examrig.thss")
+
+
+class Service(ServiceApp):
+    """THSS's ``/api/test/submit`` and ``/api/item/submit``; scored work goes to each upload's callbackUrl.
+
+    A background worker (``start``/``stop``) scores due policy work every ``poll_interval``
+    seconds of real time; "due" is judged on each tenant's injected clock, so a frozen clock
+    holds delayed work until it is advanced. ``POST /_examrig/run`` does one pass at once.
+    """
+
+    name = "thss"
+    error_renderer = staticmethod(render_webapi_error)
+
+    def define_tables(self) -> list[Table]:
+        self.model = Thss(self.store, self.clock, self.ids, self.options)
+        self.poll_interval = float(self.options.get("poll_interval", 0.2))
+        self._pass_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        return self.model.tables
+
+    def routes(self) -> list[tuple[Rule, View]]:
+        return list(ROUTES)
+
+    # -- delivery ------------------------------------------------------------------------
+
+    def deliver(self, delivery: Delivery) -> str:
+        """POST one ItemScoreResponse to its callbackUrl (never inside a transaction); record the outcome."""
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = self.outbound.request("POST", delivery.url, tenant=delivery.tenant, peer="tis",
+                                             data=delivery.body, headers={"Content-Type": delivery.content_type})
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"callback answered {status}"
+        except requests.RequestException as exc:
+            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return self.model.finish(delivery, status, error)
+
+    def run_due(self, tenant: str | None = None) -> int:
+        """One pass over due policy work (of one tenant or all); returns how many were sent or failed."""
+        done = 0
+        with self._pass_lock:
+            for owner, key in self.model.due():
+                if tenant is not None and owner != tenant:
+                    continue
+                delivery = self.model.claim_policy(owner, key)
+                if delivery is not None:
+                    self.deliver(delivery)
+                    done += 1
+        return done
+
+    def start(self) -> None:
+        if self._worker is not None or self.poll_interval <= 0:
+            return
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._loop, name="thss-policy-worker", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=10)
+            self._worker = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.run_due()
+            except Exception:  # the worker must outlive one bad pass; the error is logged
+                log.exception("thss policy pass failed")
+
+    # -- admin hooks ---------------------------------------------------------------------
+
+    def seed(self, tenant: str, payload: dict[str, Any]) -> dict[str, int]:
+        unknown = set(payload) - {"items", "policies", "settings"}
+        if unknown:
+            raise InvalidSeed(field=sorted(unknown)[0],
+                              reason="unknown seed collection (thss takes 'items', 'policies', 'settings')")
+        counts: dict[str, int] = {}
+        try:
+            if "items" in payload:
+                counts["items"] = self.model.submit_items(tenant, payload["items"])
+            if "policies" in payload:
+                counts["policies"] = self.model.set_policies(tenant, payload["policies"])
+            if "settings" in payload:
+                counts["settings"] = self.model.set_settings(tenant, payload["settings"])
+        except InputError as exc:
+            raise InvalidSeed(field=exc.field, reason=exc.reason) from None
+        return counts
+
+    def state(self, tenant: str, collection: str, key: str) -> dict[str, Any] | None:
+        if collection == "queue":
+            rows = self.model.queue(tenant)
+            if key != "all":
+                rows = [r for r in rows if r["oppKey"] == key.lower() or r["id"] == key]
+            return {"assignments": rows}
+        if collection == "callbacks":
+            return {"callbacks": self.model.callback_log(tenant)}
+        if collection == "uploads":
+            return {"uploads": self.model.upload_log(tenant)}
+        if collection == "policies":
+            return self.model.policy(tenant, key).to_dict()
+        raise NotFound(message=f"unknown state collection '{collection}' (thss has queue, callbacks, uploads, "
+                               "policies)")
