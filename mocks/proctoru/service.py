@@ -12,7 +12,7 @@ from mocks.core.errors import NotFound, ServiceError
 from mocks.proctoru.errors import InvalidSeed, render_proctoru_error
 from mocks.proctoru.link import DeliveryOdataLink, LinkOutcome
 from mocks.proctoru.models import Options, ProctorU, SeedError
-from mocks.proctoru.urls import ROUTES
+from mocks.proctoru.urls import routes
 
 
 class Service(ServiceApp):
@@ -26,7 +26,7 @@ class Service(ServiceApp):
         return self.model.tables
 
     def routes(self) -> list[tuple[Rule, View]]:
-        return list(ROUTES)
+        return routes()
 
     def link_attempt(self, tenant: str, attempt_id: int, reservation: dict[str, Any]) -> LinkOutcome:
         """Link a begun reservation to its deliveryodata attempt (base URL from the topology)."""

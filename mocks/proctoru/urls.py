@@ -19,6 +19,8 @@ ENDPOINTS: dict[str, View] = {
     "getStudentProfile": views.get_student_profile,
 }
 
-ROUTES: list[tuple[Rule, View]] = [
-    (Rule(f"/api/{name}", endpoint=name, methods=["GET", "POST"]), view) for name, view in ENDPOINTS.items()
-]
+
+
+def routes() -> list[tuple[Rule, View]]:
+    """Fresh rules for one app (a werkzeug Rule binds to a single Map)."""
+    return [(Rule(f"/api/{name}", endpoint=name, methods=["GET", "POST"]), view) for name, view in ENDPOINTS.items()]
