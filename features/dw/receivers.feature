@@ -1,0 +1,77 @@
+Feature: The data warehouse receives scored TRTs from TIS
+  DW1/DW2 take a POST of the scored TRT (application/xml); RDW's /exams/imports answers 202,
+  de-duplicates by MD5 and requires a token whose user has ASMTDATALOAD (checked with openam).
+
+  @req_DW-RCV-001 @req_DW-ADM-001
+  Scenario: DW1 takes a valid scored TRT
+    When TIS posts the sample TRT "scored-IAB-MATH-G4.status-completed.RDW.xml" to dw "/dw1/services/xml"
+    Then the response status is 200
+    And the dw holds 1 receipts for "DW1" with status "PROCESSED"
+    And the dw journal shows 1 inbound request to "/dw1/services/xml" answered 200
+
+  @req_DW-CHK-001 @req_DW-ADM-001
+  Scenario Outline: DW2 refuses the RDW negative fixture with the warehouse's messages
+    When TIS posts the sample TRT "negative-ICA-ELA-G6-exam-errors.RDW.xml" to dw "/dw2/services/xml"
+    Then the response status is 400
+    And the dw refusal names "<text>"
+    And the dw holds 1 receipts for "DW2" with status "INVALID"
+
+    Examples:
+      | text                                                                                  |
+      | Score[measureOf=Overall, measureLabel=ScaleScore]@value: -1 is out of range           |
+      | Score[measureOf=4-CR, measureLabel=ScaleScore]@value: 'bad data' is not a number      |
+      | Score[measureOf=2-W, measureLabel=PerformanceLevel]@value: '0' is not a performance level |
+      | Test@academicYear: 4294967295 is not a valid academic year                             |
+      | Opportunity@dateCompleted: empty                                                      |
+
+  @req_DW-CHK-002
+  Scenario: DW1 refuses a body that is not XML
+    When I POST to dw "/dw1/services/xml" with content type "application/xml" and body:
+      """
+      not xml at all
+      """
+    Then the response status is 400
+    And the dw holds 1 receipts for "DW1" with status "BAD_FORMAT"
+
+  @req_DW-IMP-001 @req_DW-IMP-002
+  Scenario: An import is accepted with 202 and a duplicate returns the first record
+    Given a dw loader token for an openam user with roles "ASMTDATALOAD"
+    When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw
+    Then the response status is 202
+    And the response JSON field "status" is "ACCEPTED"
+    And the response JSON field "creator" is "loader@example.org"
+    When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw as multipart part "file"
+    Then the response status is 202
+    And both dw imports are the same record
+    And the dw holds 1 receipts for "imports" with status "PROCESSED"
+
+  @req_DW-IMP-003
+  Scenario: An import by a user without ASMTDATALOAD is forbidden
+    Given a dw loader token for an openam user with roles "TIS Admin"
+    When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw
+    Then the response status is 403
+    And the dw holds 0 receipts for "imports" with status "PROCESSED"
+
+  @req_DW-IMP-003
+  Scenario: An import without a token is unauthorized
+    When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw
+    Then the response status is 401
+    And the response JSON field "field" is "Authorization"
+
+  @req_DW-IMP-001 @req_DW-CHK-002
+  Scenario: A non-XML import is accepted, then marked BAD_FORMAT
+    Given a dw loader token for an openam user with roles "ASMTDATALOAD"
+    When I import into dw the body:
+      """
+      hello
+      """
+    Then the response status is 202
+    And the dw import has status "BAD_FORMAT"
+
+  @req_DW-CHK-001
+  Scenario: An item the warehouse does not know is refused
+    Given a dw loader token for an openam user with roles "ASMTDATALOAD"
+    And the dw knows only the items "187-1234"
+    When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw
+    Then the response status is 202
+    And the dw import has status "INVALID"

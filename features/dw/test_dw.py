@@ -1,0 +1,5 @@
+"""Binds the dw scenarios."""
+
+from pytest_bdd import scenarios
+
+scenarios("dw")

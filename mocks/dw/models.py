@@ -1,0 +1,244 @@
+"""Warehouse state and rules: received TRTs, MD5 de-duplication, the exam processor's checks (no HTTP here)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, UniqueConstraint, select
+
+from contracts.validate import validate
+from contracts.xmlsafe import XmlError, parse_xml
+from mocks.core.clock import Clock, iso
+from mocks.core.store import IntegrityError, Store
+
+RECEIVERS = ("DW1", "DW2", "imports")
+DONE_STATUSES = frozenset({"completed", "scored", "submitted", "reported", "handscoring", "invalidated"})
+
+
+class SeedError(ValueError):
+    """Seed data that cannot be loaded; ``field`` names the offending property."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the warehouse made of one TRT: ``status`` and the messages explaining a refusal."""
+
+    status: str
+    messages: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the exam was taken."""
+        return self.status == "PROCESSED"
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class Warehouse:
+    """Receipts per tenant and the checks RDW's exam processor applies.
+
+    Structural validity uses examrig's lenient TRT schema; the semantic checks follow
+    ``DefaultStudentExamProcessor``: Overall and claim ``ScaleScore`` within the configured
+    range (``NS``, ``0`` or empty mean none), ``PerformanceLevel`` a positive integer, a
+    plausible ``academicYear``, a non-empty ``dateCompleted`` for a finished exam, and every
+    item known when an item catalogue is seeded.
+    """
+
+    def __init__(self, store: Store, clock: Clock, options: dict[str, Any]) -> None:
+        self.store = store
+        self.clock = clock
+        self.scale_min = float(options.get("scale_score_min", 1000))
+        self.scale_max = float(options.get("scale_score_max", 4000))
+        self.level_max = int(options.get("performance_level_max", 4))
+        self.receipts: Table = store.table(
+            "dw_receipt",
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("receiver", String(10), nullable=False),
+            Column("digest", String(32), nullable=False),
+            Column("dedup", String(32)),
+            Column("content_type", String(200)),
+            Column("creator", String(200)),
+            Column("opp_key", String(64)),
+            Column("status", String(20), nullable=False),
+            Column("messages", Text, nullable=False),
+            Column("body", Text, nullable=False),
+            Column("received", DateTime(timezone=True), nullable=False),
+            UniqueConstraint("tenant", "dedup", name="uq_dw_receipt_dedup"),
+            tenant_in_pk=False,
+        )
+        self.catalogue: Table = store.table(
+            "dw_item",
+            Column("bank_key", Integer, primary_key=True),
+            Column("item_key", Integer, primary_key=True),
+        )
+
+    @property
+    def tables(self) -> list[Table]:
+        """Every table of the service."""
+        return [self.receipts, self.catalogue]
+
+    def seed_items(self, tenant: str, items: list[Any]) -> int:
+        """Known items ``"bank-key"`` (the warehouse's item catalogue)."""
+        pairs = []
+        for i, item in enumerate(items):
+            parts = item.split("-") if isinstance(item, str) else []
+            if len(parts) != 2 or not all(p.isdigit() for p in parts):
+                raise SeedError(f"items[{i}]", "must be 'bankKey-itemKey'")
+            pairs.append((int(parts[0]), int(parts[1])))
+        c = self.catalogue
+        with self.store.begin() as conn:
+            for bank, key in pairs:
+                conn.execute(c.delete().where(c.c.tenant == tenant, c.c.bank_key == bank, c.c.item_key == key))
+                conn.execute(c.insert().values(tenant=tenant, bank_key=bank, item_key=key))
+        return len(pairs)
+
+    def check(self, tenant: str, body: bytes) -> tuple[Verdict, str | None]:
+        """Structural then semantic checks of one TRT; the verdict and the opportunity key."""
+        if not body.strip():
+            return Verdict("BAD_FORMAT", ["body: empty"]), None
+        result = validate(body, "trt")
+        if not result.valid:
+            return Verdict("BAD_FORMAT", [str(e) for e in result.errors[:20]]), None
+        try:
+            root = parse_xml(body)
+        except XmlError as exc:  # validate() parsed it already; kept for safety
+            return Verdict("BAD_FORMAT", [str(exc)]), None
+        messages: list[str] = []
+        test = root.find("Test")
+        opp = root.find("Opportunity")
+        opp_key = opp.get("key") if opp is not None else None
+        year = test.get("academicYear") if test is not None else None
+        if year not in (None, ""):
+            number = _number(year)
+            if number is None or not 1900 <= number <= 2100 or number != int(number):
+                messages.append(f"Test@academicYear: {year} is not a valid academic year")
+        if opp is not None:
+            status = (opp.get("status") or "").lower()
+            if status in DONE_STATUSES and not (opp.get("dateCompleted") or "").strip():
+                messages.append(f"Opportunity@dateCompleted: empty for an exam with status {status}")
+            for score in opp.findall("Score"):
+                messages.extend(self._score(score))
+            known = self._catalogue(tenant)
+            if known:
+                for item in opp.findall("Item"):
+                    ident = (_int(item.get("bankKey")), _int(item.get("key")))
+                    if ident not in known:
+                        messages.append(f"Item@key: unknown item {item.get('bankKey')}-{item.get('key')} "
+                                        f"at position {item.get('position')}")
+        return Verdict("INVALID" if messages else "PROCESSED", messages), opp_key
+
+    def _score(self, score: Any) -> list[str]:
+        label, measure, value = score.get("measureLabel"), score.get("measureOf"), score.get("value", "")
+        where = f"Score[measureOf={measure}, measureLabel={label}]@value"
+        if label == "ScaleScore":
+            if value in ("", "NS", "0"):
+                return []
+            number = _number(value)
+            if number is None:
+                return [f"{where}: '{value}' is not a number"]
+            if not self.scale_min <= number <= self.scale_max:
+                return [f"{where}: {value} is out of range [{self.scale_min:g}, {self.scale_max:g}]"]
+        elif label == "PerformanceLevel":
+            if value == "":
+                return []
+            number = _number(value)
+            if number is None or number != int(number) or not 1 <= number <= self.level_max:
+                return [f"{where}: '{value}' is not a performance level (1..{self.level_max})"]
+        return []
+
+    def _catalogue(self, tenant: str) -> set[tuple[int | None, int | None]]:
+        c = self.catalogue
+        with self.store.read() as conn:
+            rows = conn.execute(select(c.c.bank_key, c.c.item_key).where(c.c.tenant == tenant)).all()
+        return {(int(b), int(k)) for b, k in rows}
+
+    def receive(self, tenant: str, receiver: str, body: bytes, content_type: str | None,
+                creator: str | None) -> tuple[dict[str, Any], bool]:
+        """Record one TRT; for ``imports`` a payload seen before returns the first record (``duplicate``)."""
+        digest = hashlib.md5(body, usedforsecurity=False).hexdigest().upper()
+        if receiver == "imports":
+            existing = self._find(tenant, receiver, digest)
+            if existing is not None:
+                return existing, True
+        verdict, opp_key = self.check(tenant, body)
+        now = self.clock.now(tenant)
+        # only imports are de-duplicated; DW1/DW2 keep every receipt (NULLs never collide)
+        values = {"tenant": tenant, "receiver": receiver, "digest": digest,
+                  "dedup": digest if receiver == "imports" else None, "content_type": content_type,
+                  "creator": creator, "opp_key": opp_key, "status": verdict.status,
+                  "messages": json.dumps(verdict.messages), "body": body.decode("utf-8", "replace"),
+                  "received": now}
+        try:
+            with self.store.begin() as conn:
+                key = conn.execute(self.receipts.insert().values(**values)).inserted_primary_key
+        except IntegrityError:  # a concurrent duplicate won the race
+            existing = self._find(tenant, receiver, digest)
+            if existing is None:
+                raise
+            return existing, True
+        record = self.receipt(tenant, int(key[0]) if key else -1)
+        assert record is not None
+        return record, False
+
+    def _find(self, tenant: str, receiver: str, digest: str) -> dict[str, Any] | None:
+        r = self.receipts
+        with self.store.read() as conn:
+            row = conn.execute(select(r).where(r.c.tenant == tenant, r.c.receiver == receiver,
+                                               r.c.digest == digest)).mappings().first()
+        return _record(dict(row)) if row is not None else None
+
+    def receipt(self, tenant: str, receipt_id: int) -> dict[str, Any] | None:
+        """One receipt as plain data."""
+        r = self.receipts
+        with self.store.read() as conn:
+            row = conn.execute(select(r).where(r.c.tenant == tenant, r.c.id == receipt_id)).mappings().first()
+        return _record(dict(row)) if row is not None else None
+
+    def receipts_of(self, tenant: str, receiver: str | None = None) -> list[dict[str, Any]]:
+        """Every receipt of the tenant (of one receiver), oldest first."""
+        r = self.receipts
+        stmt = select(r).where(r.c.tenant == tenant)
+        if receiver is not None:
+            stmt = stmt.where(r.c.receiver == receiver)
+        with self.store.read() as conn:
+            rows = conn.execute(stmt.order_by(r.c.id)).mappings().all()
+        return [_record(dict(row)) for row in rows]
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _record(row: dict[str, Any]) -> dict[str, Any]:
+    received = row["received"]
+    received = received if received.tzinfo is not None else received.replace(tzinfo=UTC)
+    return {"id": row["id"], "receiver": row["receiver"], "digest": row["digest"],
+            "contentType": row["content_type"], "creator": row["creator"], "oppKey": row["opp_key"],
+            "status": row["status"], "messages": json.loads(row["messages"]), "received": iso(received)}
+
+
+def import_json(record: dict[str, Any], base: str) -> dict[str, Any]:
+    """RDW's ``RdwImport`` JSON for a receipt (status ACCEPTED as the import service answers)."""
+    return {"id": record["id"], "content": "EXAM", "contentType": record["contentType"],
+            "digest": record["digest"], "status": "ACCEPTED", "creator": record["creator"], "batch": None,
+            "message": None, "_links": {"self": {"href": f"{base}/exams/imports/{record['id']}"}}}
+
+
+__all__ = ["RECEIVERS", "SeedError", "Verdict", "Warehouse", "import_json"]

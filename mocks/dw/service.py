@@ -1,0 +1,48 @@
+"""The dw mock: DW1/DW2 receivers and RDW's exam import endpoint, with the exam processor's checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from werkzeug.routing import Rule
+
+from mocks.core.app import ServiceApp, View
+from mocks.core.errors import NotFound
+from mocks.dw.errors import InvalidSeed, render_spring_error
+from mocks.dw.models import RECEIVERS, SeedError, Warehouse
+from mocks.dw.urls import ROUTES
+
+
+class Service(ServiceApp):
+    """DW1/DW2 (``POST /dw1/services/xml``) and RDW ``POST /exams/imports`` (role check through openam)."""
+
+    name = "dw"
+    error_renderer = staticmethod(render_spring_error)
+
+    def define_tables(self) -> list[Table]:
+        self.model = Warehouse(self.store, self.clock, self.options)
+        return self.model.tables
+
+    def routes(self) -> list[tuple[Rule, View]]:
+        return list(ROUTES)
+
+    def seed(self, tenant: str, payload: dict[str, Any]) -> dict[str, int]:
+        unknown = set(payload) - {"items"}
+        if unknown:
+            raise InvalidSeed(field=sorted(unknown)[0], reason="unknown seed collection (dw takes 'items')")
+        try:
+            return {"items": self.model.seed_items(tenant, payload.get("items", []))}
+        except SeedError as exc:
+            raise InvalidSeed(field=exc.field, reason=exc.reason) from None
+
+    def state(self, tenant: str, collection: str, key: str) -> dict[str, Any] | None:
+        if collection == "receipts":
+            if key == "all":
+                return {"receipts": self.model.receipts_of(tenant)}
+            if key in RECEIVERS:
+                return {"receipts": self.model.receipts_of(tenant, key)}
+            if key.isdigit():
+                return self.model.receipt(tenant, int(key))
+            return None
+        raise NotFound(message=f"unknown state collection '{collection}' (dw has receipts)")

@@ -1,0 +1,88 @@
+"""HTTP <-> the warehouse model: authenticate (imports), read the TRT, make one call, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from werkzeug.wrappers import Response
+
+from mocks.core.app import Ctx
+from mocks.core.errors import NotFound
+from mocks.core.render import json_response
+from mocks.dw.errors import BadPayload, MissingRole, NoToken
+from mocks.dw.models import Warehouse, import_json
+from mocks.openam.models import role_names
+
+LOAD_ROLE = "ASMTDATALOAD"
+
+
+def _model(ctx: Ctx) -> Warehouse:
+    model: Warehouse = ctx.app.model  # type: ignore[attr-defined]
+    return model
+
+
+def receive_dw(ctx: Ctx, receiver: str) -> Response:
+    """``POST /<dw1|dw2>/services/xml``: 200 when the TRT is taken, 400 with the warehouse's messages if not."""
+    record, _ = _model(ctx).receive(ctx.tenant, receiver.upper(), ctx.body, ctx.request.content_type, None)
+    ctx.notes["note"] = json.dumps({"status": record["status"], "messages": record["messages"][:5]})
+    if record["status"] != "PROCESSED":
+        raise BadPayload(field="body", reason="; ".join(record["messages"]) or record["status"])
+    return Response(b"", status=200)
+
+
+def _user(ctx: Ctx) -> str:
+    """Resolve the bearer token with OpenAM's tokeninfo (outside any transaction); the user's mail."""
+    scheme, _, token = ctx.request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NoToken(field="Authorization", reason="Full authentication is required to access this resource")
+    url = ctx.app.peer_url("openam") + "/auth/oauth2/tokeninfo"
+    try:
+        answer = ctx.app.outbound.request("GET", url, tenant=ctx.tenant, peer="openam",
+                                          params={"access_token": token.strip()})
+    except requests.RequestException:
+        raise NoToken(field="Authorization", reason="Could not reach the token service") from None
+    try:
+        info: Any = answer.json()
+    except ValueError:
+        info = None
+    if answer.status_code != 200 or not isinstance(info, dict) or "error" in info:
+        raise NoToken(field="Authorization", reason=f"Invalid access token: {token.strip()}")
+    mail = info.get("mail")
+    roles = role_names(str(info.get("sbacTenancyChain", "")))
+    if not mail or LOAD_ROLE not in roles:
+        raise MissingRole(field="Authorization", reason=f"Access is denied: {LOAD_ROLE} role and a mail address "
+                                                        "are required")
+    return str(mail)
+
+
+def exam_imports(ctx: Ctx) -> Response:
+    """``POST /exams/imports``: raw XML (any content type) or multipart part ``file``; 202 with the RdwImport."""
+    creator = _user(ctx)
+    body = ctx.body
+    content_type: str | None = ctx.request.content_type
+    if ctx.request.mimetype == "multipart/form-data":
+        part = ctx.request.files.get("file")
+        if part is None:
+            raise BadPayload(field="file", reason="Required request part 'file' is not present")
+        body = part.read()
+        content_type = part.content_type
+    if not body.strip():
+        raise BadPayload(field="body", reason="Required request body is missing")
+    record, duplicate = _model(ctx).receive(ctx.tenant, "imports", body, content_type, creator)
+    ctx.notes["note"] = json.dumps({"id": record["id"], "duplicate": duplicate, "status": record["status"]})
+    base = ctx.request.host_url.rstrip("/")
+    return json_response(import_json(record, base), status=202)
+
+
+def exam_import(ctx: Ctx, import_id: int) -> Response:
+    """``GET /exams/imports/<id>``: the import with its processing status and messages."""
+    _user(ctx)
+    record = _model(ctx).receipt(ctx.tenant, import_id)
+    if record is None or record["receiver"] != "imports":
+        raise NotFound(message=f"No import {import_id}")
+    base = ctx.request.host_url.rstrip("/")
+    body = {**import_json(record, base), "status": record["status"],
+            "message": "\n".join(record["messages"]) or None}
+    return json_response(body)
