@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from pytest_bdd import given, parsers, then, when
 
 from conformance.targets import Rig
-from features.steps.openam import password_token
 
 
 @when(parsers.parse('TIS posts the sample TRT "{name}" to dw "{path}"'))
@@ -26,7 +26,10 @@ def loader_token(rig: Rig, tenant: str, context: dict[str, Any], roles: str) -> 
             "users": [{"username": "loader@example.org", "password": "pw", "mail": "loader@example.org",
                        "roles": [r for r in roles.split(",") if r]}]}
     assert rig.admin("openam", "POST", "seed", tenant=tenant, json=body).status_code == 201
-    response = password_token(rig, tenant, "loader@example.org", "pw", "rdw", "s")
+    form = urlencode({"grant_type": "password", "username": "loader@example.org", "password": "pw",
+                      "client_id": "rdw", "client_secret": "s"})
+    response = rig.request("openam", "POST", "/auth/oauth2/access_token?realm=/sbac", tenant=tenant,
+                           data=form.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 200, response.text
     context["dw_token"] = response.json()["access_token"]
 
