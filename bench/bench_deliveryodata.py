@@ -1,0 +1,161 @@
+"""Benchmark deliveryodata against a bare WSGI app on the same cheroot server, in the same run (prints ratios)."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import multiprocessing as mp
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mocks.core.app import Runtime
+from mocks.core.server import bind, start, stop
+from mocks.core.settings import Settings
+from mocks.deliveryodata.service import Service
+
+AUTH = "Basic " + base64.b64encode(b"examrig:examrig").decode()
+TENANT = "bench"
+BARE_BODY = json.dumps({"odata.metadata": "x", "ID": 1, "ExternalAttemptID": "e" * 36, "pad": "p" * 900}).encode()
+
+
+class BareApp:
+    """The baseline: a WSGI app that reads the body and answers a fixed JSON document."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length:
+            environ["wsgi.input"].read(length)
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(BARE_BODY)))])
+        return [BARE_BODY]
+
+    def stop(self) -> None:
+        """Nothing to stop (server.stop calls it)."""
+
+
+def _worker(port: int, kind: str, ids: int, conns: int, seconds: float, tag: str, out: Any) -> None:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def run(n: int) -> None:
+        rng = random.Random(f"{tag}:{n}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": AUTH, "X-Examrig-Tenant": TENANT, "Content-Type": "application/json"}
+        local: list[float] = []
+        seq = 0
+        while time.monotonic() < deadline:
+            seq += 1
+            if kind == "get":
+                method, path, body = "GET", f"/deliveryodata/400449/Attempts({rng.randint(1, ids)})", None
+            else:
+                # every tenth POST repeats an id another connection may be using: duplicates are attempted
+                ext = f"{tag}-{n}-{seq}" if seq % 10 else f"{tag}-dup-{seq // 10 % 50}"
+                body = json.dumps({"ExternalAttemptID": ext, "ParticipantID": 1, "AssessmentID": "100000001"})
+                method, path = "POST", "/deliveryodata/400449/Attempts"
+            began = time.perf_counter()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            local.append(time.perf_counter() - began)
+            with lock:
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+        conn.close()
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put((latencies, statuses))
+
+
+def load(port: int, kind: str, ids: int, connections: int, seconds: float, tag: str,
+         processes: int = 2) -> dict[str, Any]:
+    """Drive ``port`` from ``processes`` processes holding ``connections`` keep-alive connections in all."""
+    queue: Any = mp.Queue()
+    per = max(1, connections // processes)
+    procs = [mp.Process(target=_worker, args=(port, kind, ids, per, seconds, f"{tag}{i}", queue))
+             for i in range(processes)]
+    for p in procs:
+        p.start()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    for _ in procs:
+        lat, st = queue.get()
+        latencies.extend(lat)
+        for k, v in st.items():
+            statuses[k] = statuses.get(k, 0) + v
+    for p in procs:
+        p.join()
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
+    return {"rps": len(latencies) / seconds, "p99_ms": p99, "statuses": statuses}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the three measurements and print ratios against the bare app."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="examrig-bench-"))
+    runtime = Runtime.create(Settings(seed=1, data_dir=str(tmp), journal_capacity=1000), db=f"sqlite:///{tmp}/b.db")
+    service = Service(runtime)
+    service.model.seed(TENANT, "400449", "participants", [{"ID": 1}])
+    service.model.seed(TENANT, "400449", "assessments", [{"ID": "100000001"}])
+    service.model.bulk_attempts(TENANT, "400449", args.small, 1, 100000001)
+    served = [bind("deliveryodata", service, "127.0.0.1", 0), bind("bare", BareApp(), "127.0.0.1", 0)]  # type: ignore[arg-type]
+    for s in served:
+        start(s)
+    dod, bare = served[0].port, served[1].port
+    ok = True
+    try:
+        base_get = load(bare, "get", args.small, args.connections, args.seconds, "bare")
+        get_small = load(dod, "get", args.small, args.connections, args.seconds, "g1")
+        ratio = get_small["rps"] / base_get["rps"]
+        ok &= ratio >= 0.5 and get_small["p99_ms"] <= 25
+        print(f"bare GET        {base_get['rps']:8.0f} req/s  p99 {base_get['p99_ms']:6.1f} ms")
+        print(f"GET Attempts(n) {get_small['rps']:8.0f} req/s  p99 {get_small['p99_ms']:6.1f} ms  "
+              f"ratio {ratio:.2f} (target >= 0.50, p99 <= 25 ms)  statuses {get_small['statuses']}")
+        base_post = load(bare, "post", args.small, args.connections, args.seconds, "bare")
+        post = load(dod, "post", args.small, args.connections, args.seconds, "p")
+        a = service.model.t["Attempts"]
+        with runtime.store.read() as conn:
+            total = conn.execute(select(func.count()).select_from(a).where(a.c.tenant == TENANT)).scalar_one()
+            distinct = conn.execute(select(func.count(a.c.ExternalAttemptID.distinct()))
+                                    .where(a.c.tenant == TENANT)).scalar_one()
+        pratio = post["rps"] / base_post["rps"]
+        ok &= pratio >= 0.25 and total == distinct
+        print(f"POST Attempts   {post['rps']:8.0f} req/s  p99 {post['p99_ms']:6.1f} ms  ratio {pratio:.2f} "
+              f"(target >= 0.25)  statuses {post['statuses']}  duplicates stored {total - distinct}")
+        service.model.bulk_attempts(TENANT, "400449", args.large - total, 1, 100000001, prefix="large")
+        get_large = load(dod, "get", args.large, args.connections, args.seconds, "g2")
+        drift = abs(get_large["rps"] - get_small["rps"]) / get_small["rps"]
+        ok &= drift <= 0.2
+        print(f"GET at {args.large} attempts {get_large['rps']:8.0f} req/s vs {get_small['rps']:.0f} at "
+              f"{args.small}: {drift:.0%} apart (target <= 20%)")
+    finally:
+        for s in served:
+            stop(s)
+        runtime.store.dispose()
+    print("PASS" if ok else "FAIL (targets missed; see above)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
