@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     func,
     literal,
     not_,
@@ -135,6 +136,7 @@ class DeliveryOData:
         self.ids = ids
         self.config = config
         self.csdl = model or load()
+        self._launch_stmt: Any = None
         self.t: dict[str, Table] = {}
         extras: dict[str, list[Any]] = {
             "Attempts": [Column("_session", String(64)),
@@ -633,14 +635,17 @@ class DeliveryOData:
         """GET Attempts(key): the entity with freshly minted lobby and proctor URLs."""
         a, s, m = self.t["Attempts"], self.t["Assessments"], self.t["MonitoringTypes"]
         if not expand:
-            stmt = (select(a, s.c.IsSecure, m.c.RequireQSB)
+            if self._launch_stmt is None:
+                # built once: the hot path of the service (every launch reads it)
+                self._launch_stmt = (
+                    select(a, s.c.IsSecure, m.c.RequireQSB)
                     .select_from(a.outerjoin(s, and_(s.c.tenant == a.c.tenant, s.c.customer == a.c.customer,
                                                      s.c["ID"] == a.c.AssessmentID))
                                  .outerjoin(m, and_(m.c.tenant == a.c.tenant, m.c.customer == a.c.customer,
                                                     m.c["ID"] == a.c.MonitoringTypeID)))
-                    .where(a.c.tenant == tenant, a.c.customer == customer, a.c["ID"] == key))
+                    .where(a.c.tenant == bindparam("t"), a.c.customer == bindparam("c"), a.c["ID"] == bindparam("k")))
             with self.store.read() as conn:
-                row = conn.execute(stmt).mappings().first()
+                row = conn.execute(self._launch_stmt, {"t": tenant, "c": customer, "k": key}).mappings().first()
             if row is None:
                 raise e.EntityNotFound(type="Attempt", key=key)
             entity = self._entity("Attempts", row)
