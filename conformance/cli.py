@@ -37,6 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from mocks.core.server import Served, ServeError, bind, run_until_signal
     from mocks.core.settings import SettingsError, load_settings
     from mocks.core.store import StoreUnavailable
+    from mocks.core.tls import TlsError
 
     known = registry.available()
     names = list(dict.fromkeys(args.services)) or list(known)
@@ -48,7 +49,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config, overrides={
             "db": args.db, "host": args.host, "port": args.port, "port_base": args.port_base,
-            "debug": args.debug or None, "seed": args.seed, "data_dir": args.data_dir})
+            "debug": args.debug or None, "seed": args.seed, "data_dir": args.data_dir,
+            "tls": args.tls or None, "tls_cert": args.tls_cert, "tls_key": args.tls_key})
     except SettingsError as exc:
         return _fail(str(exc), EXIT_USAGE)
     try:
@@ -60,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     servers: list[Served] = []
     try:
         for name in names:
+            tls = _tls_files(settings) if settings.tls_for(name) else None
             if settings.port is not None:
                 port = settings.port
             elif settings.port_base is not None:
@@ -67,8 +70,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             else:
                 port = int(settings.service(name).get("port", known[name].port()))
             servers.append(bind(name, apps[name], settings.host, port, debug=settings.debug,
-                                threads=settings.server_threads))
-    except ServeError as exc:
+                                threads=settings.server_threads, tls=tls))
+    except (ServeError, TlsError) as exc:
         for served in servers:
             served.stopper()
         return _fail(str(exc), EXIT_INFRA)
@@ -82,6 +85,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"examrig: database {runtime.store.describe()}; Ctrl-C to stop", flush=True)
 
     return run_until_signal(servers, on_ready=announce, on_stop=runtime.store.dispose)
+
+
+WORKERS = {"tis": "mocks.tis.service:run_worker"}
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run a service's background worker in its own process until SIGINT or SIGTERM."""
+    import importlib
+    import signal
+    import threading
+
+    from mocks.core.settings import SettingsError, load_settings
+    from mocks.core.store import StoreUnavailable
+
+    try:
+        settings = load_settings(args.config, overrides={"db": args.db, "data_dir": args.data_dir, "seed": args.seed})
+    except SettingsError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    module_name, _, func_name = WORKERS[args.service].partition(":")
+    run = getattr(importlib.import_module(module_name), func_name)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"examrig: {args.service} worker running; Ctrl-C to stop", flush=True)
+    try:
+        code: int = run(settings, stop)
+    except StoreUnavailable as exc:
+        return _fail(f"cannot open database {settings.db or settings.data_dir}: {exc}", EXIT_INFRA)
+    return code
+
+
+def _tls_files(settings: Any) -> tuple[str, str]:
+    """The configured certificate and key, or a self-signed pair under the data directory."""
+    if settings.tls_cert and settings.tls_key:
+        return str(settings.tls_cert), str(settings.tls_key)
+    from pathlib import Path
+
+    from mocks.core.tls import self_signed
+    cert, key = self_signed(Path(settings.data_dir) / "tls")
+    return str(cert), str(key)
 
 
 def build_parser() -> Parser:
@@ -104,10 +147,23 @@ def build_parser() -> Parser:
     ports.add_argument("--port-base", type=_port, metavar="N",
                        help="ports N, N+1, … in the fixed service order (default base 8600)")
     p.add_argument("--seed", type=int, metavar="S", help="seed for ids, faults and generated data")
+    p.add_argument("--tls", action="store_true",
+                   help="serve over HTTPS (self-signed certificate for localhost under --data-dir/tls)")
+    p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate for HTTPS (with --tls-key)")
+    p.add_argument("--tls-key", metavar="FILE", help="PEM private key for HTTPS (with --tls-cert)")
     p.add_argument("--debug", action="store_true", help="use werkzeug's development server")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("worker", help="run a service's processing worker in its own process")
+    p.add_argument("service", choices=sorted(WORKERS), help="the service whose worker to run")
+    p.add_argument("--config", metavar="FILE", help="settings file (default: ./examrig.toml if present)")
+    p.add_argument("--db", metavar="URL", help="database URL shared with the serving process")
+    p.add_argument("--data-dir", metavar="DIR", help="directory of the default SQLite file (default: .examrig)")
+    p.add_argument("--seed", type=int, metavar="S", help="seed for ids")
+    p.set_defaults(func=cmd_worker)
+
     _add_optional(sub, "contracts.cli", "add_validate_parser", "add_generate_parser")
+    _add_optional(sub, "conformance.submit", "add_submit_parser")
     return parser
 
 

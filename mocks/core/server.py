@@ -45,6 +45,7 @@ class Served:
     server: Any = None
     thread: threading.Thread | None = None
     stopper: Callable[[], None] = field(default=lambda: None)
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
@@ -52,29 +53,45 @@ class Served:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else ("[::1]" if self.host == "::" else self.host)
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
 
 def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = False,
-         threads: int = 16) -> Served:
-    """Bind ``app`` to ``host:port`` (0 picks a free port) without serving yet."""
+         threads: int = 16, tls: tuple[str, str] | None = None) -> Served:
+    """Bind ``app`` to ``host:port`` (0 picks a free port) without serving yet.
+
+    ``tls`` is a (certificate, key) pair of PEM files: the mock then speaks HTTPS.
+    """
+    scheme = "https" if tls else "http"
     if debug:
+        import ssl
+
         from werkzeug.serving import make_server
+        context = None
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
         try:
-            srv = make_server(host, port, app, threaded=True)
+            srv = make_server(host, port, app, threaded=True, ssl_context=context)
         except OSError as exc:
             raise ServeError(_bind_message(name, host, port, exc)) from None
-        served = Served(name, app, host, int(srv.server_port), "werkzeug-dev", srv)
+        served = Served(name, app, host, int(srv.server_port), "werkzeug-dev", srv, scheme=scheme)
         served.stopper = srv.shutdown
         return served
     server = cheroot_wsgi.Server((host, port), app, numthreads=threads, server_name=f"examrig-{name}",
                                  shutdown_timeout=10, request_queue_size=128)
     server.gateway = SocketGateway
+    if tls:
+        from cheroot.ssl.builtin import BuiltinSSLAdapter
+        try:
+            server.ssl_adapter = BuiltinSSLAdapter(tls[0], tls[1])
+        except (OSError, ValueError) as exc:
+            raise ServeError(f"cannot serve {name} over HTTPS: {exc}") from None
     try:
         server.prepare()
     except OSError as exc:
         raise ServeError(_bind_message(name, host, port, exc)) from None
-    served = Served(name, app, host, int(server.bind_addr[1]), "cheroot", server)
+    served = Served(name, app, host, int(server.bind_addr[1]), "cheroot", server, scheme=scheme)
     served.stopper = server.stop
     return served
 

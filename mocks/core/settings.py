@@ -39,6 +39,9 @@ class Settings:
     outbound_timeout: float = 10.0
     server_threads: int = 16
     sqlite_synchronous: str = "NORMAL"
+    tls: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     topology: dict[str, str] = field(default_factory=dict)
     source: list[str] = field(default_factory=list)
@@ -47,6 +50,10 @@ class Settings:
         """The option table of service ``name`` (empty when none)."""
         table: dict[str, Any] = self.services.setdefault(name, {})
         return table
+
+    def tls_for(self, name: str) -> bool:
+        """Whether service ``name`` is served over HTTPS (globally, or ``[services.<name>] tls``)."""
+        return bool(self.tls or self.service(name).get("tls", False))
 
     def public(self) -> dict[str, Any]:
         """The settings as plain data with every secret-looking value hidden."""
@@ -58,7 +65,7 @@ class Settings:
 _SCALARS: dict[str, type] = {
     "host": str, "port": int, "port_base": int, "db": str, "data_dir": str, "debug": bool,
     "seed": int, "max_body": int, "journal_capacity": int, "outbound_timeout": float,
-    "server_threads": int, "sqlite_synchronous": str,
+    "server_threads": int, "sqlite_synchronous": str, "tls": bool, "tls_cert": str, "tls_key": str,
 }
 
 
@@ -128,6 +135,8 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
         raise SettingsError(f"setting 'port': {settings.port} is not a port number")
     if settings.port_base is not None and not 0 <= settings.port_base <= 65535:
         raise SettingsError(f"setting 'port_base': {settings.port_base} is not a port number")
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise SettingsError("settings 'tls_cert' and 'tls_key' go together")
     if settings.max_body < 1:
         raise SettingsError("setting 'max_body' must be positive")
     if settings.journal_capacity < 1:

@@ -11,7 +11,7 @@ from mocks.core.app import ServiceApp, View
 from mocks.core.errors import NotFound
 from mocks.tds.errors import InvalidSeed, render_spring_error
 from mocks.tds.models import SeedError, Tds
-from mocks.tds.urls import ROUTES
+from mocks.tds.urls import routes
 
 
 class Service(ServiceApp):
@@ -25,7 +25,7 @@ class Service(ServiceApp):
         return self.model.tables
 
     def routes(self) -> list[tuple[Rule, View]]:
-        return list(ROUTES)
+        return routes()
 
     def seed(self, tenant: str, payload: dict[str, Any]) -> dict[str, int]:
         unknown = set(payload) - {"opportunities"}

@@ -34,7 +34,7 @@ def _wait_for_url(proc: subprocess.Popen[str], service: str) -> str:
         line = proc.stdout.readline()
         if not line:
             break
-        match = re.match(rf"examrig: {service} listening on (http://\S+)", line)
+        match = re.match(rf"examrig: {service} listening on (https?://\S+)", line)
         if match:
             return match.group(1)
     proc.kill()
@@ -118,3 +118,26 @@ def test_unknown_service(capsys: pytest.CaptureFixture[str]) -> None:
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"]) == 0
     assert re.fullmatch(r"examrig \d+\.\d+\.\d+\n", capsys.readouterr().out)
+
+
+def test_tis_worker_runs_in_its_own_process_and_stops_cleanly(workdir: Path) -> None:
+    proc = _examrig("worker", "tis", "--db", f"sqlite:///{workdir / 'w.db'}", cwd=workdir)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert "tis worker running" in line, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_serve_over_https_with_a_generated_certificate(workdir: Path) -> None:
+    proc = _examrig("serve", "tds", "--port", "0", "--db", "sqlite://", "--tls", "--data-dir", str(workdir), cwd=workdir)
+    try:
+        url = _wait_for_url(proc, "tds")
+        assert url.startswith("https://")
+        cert = workdir / "tls" / "examrig-selfsigned.crt"
+        assert requests.get(url + "/_examrig/health", verify=str(cert), timeout=10).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0

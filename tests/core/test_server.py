@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -76,3 +77,20 @@ def test_free_port_helper_sanity() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         assert sock.getsockname()[1] > 0
+
+
+def test_https_with_a_self_signed_certificate(tmp_path: Path) -> None:
+    from mocks.core.tls import self_signed
+    cert, key = self_signed(tmp_path)
+    again = self_signed(tmp_path)
+    assert again == (cert, key) and cert.read_bytes() == again[0].read_bytes()  # reused, not remade
+    runtime = Runtime.create(Settings(), db="sqlite://")
+    s = bind("notes", NotesService(runtime), "127.0.0.1", 0, tls=(str(cert), str(key)))
+    start(s)
+    try:
+        assert s.url.startswith("https://127.0.0.1:")
+        assert requests.get(s.url + "/_examrig/health", verify=str(cert), timeout=10).json()["status"] == "ok"
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(s.url + "/_examrig/health", timeout=10)  # untrusted without the certificate
+    finally:
+        stop(s)
