@@ -12,26 +12,17 @@ import pytest
 import requests
 import responses
 from sqlalchemy import select
-from werkzeug.routing import Rule
 
 from mocks.core.app import Runtime
 from mocks.core.inprocess import WSGIAdapter, inprocess_url
 from mocks.core.settings import Settings
-from mocks.tds.service import Service as _TdsService
-from mocks.tds.urls import ROUTES as TDS_ROUTES
+from mocks.tds.service import Service as TdsService
 from mocks.tis.service import Service as TisService
 
 DW = "http://dw.standin/exams/imports"
 THSS = "http://thss.standin/api/test/submit"
 TENANT = "t1"
 _COUNTER = iter(range(1, 1_000_000))
-
-
-class TdsService(_TdsService):
-    """The tds mock with fresh rules (its module-level Rule objects bind to the first app built)."""
-
-    def routes(self) -> list[tuple[Rule, Any]]:
-        return [(Rule(r.rule, endpoint=r.endpoint, methods=sorted(r.methods or ())), view) for r, view in TDS_ROUTES]
 
 
 @dataclass
