@@ -257,7 +257,8 @@ def deliveryodata_down(deliveryodata_stub: responses.RequestsMock, context: dict
 def deliveryodata_forget(context: dict[str, Any]) -> None:
     """Start counting calls afresh."""
     context["dod_stub"].calls.reset()
-    context["dod_stub"].reset()
+    context["dod_stub"].reset()  # also forgets the passthrough, which the HTTP mode needs for the rig
+    context["dod_stub"].add_passthru(re.compile(r"https?://(127\.0\.0\.1|localhost|\[::1\])"))
 
 
 @then(parsers.parse("deliveryodata received, in order: {calls}"))

@@ -131,7 +131,8 @@ def test_tis_worker_runs_in_its_own_process_and_stops_cleanly(workdir: Path) -> 
 
 
 def test_serve_over_https_with_a_generated_certificate(workdir: Path) -> None:
-    proc = _examrig("serve", "tds", "--port", "0", "--db", "sqlite://", "--tls", "--data-dir", str(workdir), cwd=workdir)
+    proc = _examrig("serve", "tds", "--port", "0", "--db", "sqlite://", "--tls", "--data-dir", str(workdir),
+                    cwd=workdir)
     try:
         url = _wait_for_url(proc, "tds")
         assert url.startswith("https://")
