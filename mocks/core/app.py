@@ -208,7 +208,8 @@ class ServiceApp:
             response.headers["Content-Length"] = str(len(body))
             start_response(response.status, list(response.headers.items()))
             return _CutOff(sent, environ)
-        response.set_data(sent)
+        if terminal is not None and terminal.kind == "malformed":
+            response.set_data(sent)
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> tuple[Response, Ctx | None, list[AppliedFault], bool]:
@@ -269,7 +270,7 @@ class ServiceApp:
         notes = ctx.notes if ctx else {}
         self.journal.record(
             ts=iso(Clock.wall()), direction="in", service=self.name, tenant=tenant,
-            method=request.method, url=request.url, path=request.path, route=route,
+            method=request.method, url=_raw_url(request.environ), path=request.path, route=route,
             request_headers=redact_headers(request.headers.items()),
             request_body=req_text, request_sha256=req_sha, request_size=req_size,
             status=response.status_code, response_headers=redact_headers(response.headers.items()),
@@ -279,6 +280,14 @@ class ServiceApp:
             validation=notes.get("validation"), error=notes.get("exception") or notes.get("error"),
             note=notes.get("note"),
         )
+
+
+def _raw_url(environ: WSGIEnvironment) -> str:
+    """The request URL as received (werkzeug's ``request.url`` also converts to an IRI, at a cost)."""
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+    query = environ.get("QUERY_STRING", "")
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}{path}" + (f"?{query}" if query else "")
 
 
 class _CutOff:
