@@ -68,7 +68,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
       <body>
       """
     Then the response status is 400
-    And the response JSON field "ModelState" contains "<field>"
+    And the response JSON field "error.field" is "<field>"
     And the TIS stand-in received 0 item scores
 
     Examples:

@@ -109,12 +109,18 @@ class ServiceApp:
                                                                 self.settings.outbound_timeout)))
         self.tables: list[Table] = self.define_tables()
         self.store.create_all()
-        pairs = self.routes()
         self.views: dict[str, View] = {}
         rules: list[Rule] = []
-        for rule, view in pairs:
+        for rule, view in self.routes():
             self.views[str(rule.endpoint)] = view
-            rules.append(rule)
+            rules.append(rule.empty())  # a Rule belongs to one Map: copy, so module-level rules can be shared
+        for rule, view in self.admin_routes():
+            endpoint = f"admin:svc:{rule.endpoint}"
+            copy = rule.empty()
+            copy.endpoint = endpoint
+            copy.rule = ADMIN_PREFIX + rule.rule
+            self.views[endpoint] = view
+            rules.append(copy)
         from mocks.core.admin import admin_rules
         rules.extend(admin_rules(ADMIN_PREFIX))
         self.url_map = Map(rules, strict_slashes=False, converters=self.converters())
@@ -127,6 +133,15 @@ class ServiceApp:
 
     def routes(self) -> list[tuple[Rule, View]]:
         """The service's routes."""
+        return []
+
+    def admin_routes(self) -> list[tuple[Rule, View]]:
+        """Service-specific test controls, mounted under ``/_examrig/`` beside the core ones.
+
+        Their rules are written relative to the admin prefix (``Rule("/score")`` serves
+        ``/_examrig/score``); like every admin call they are not journaled, never faulted,
+        and their errors use examrig's JSON error shape.
+        """
         return []
 
     def converters(self) -> dict[str, Any]:

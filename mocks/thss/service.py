@@ -14,7 +14,7 @@ from mocks.core.app import ServiceApp, View
 from mocks.core.errors import NotFound
 from mocks.thss.errors import InvalidSeed, render_webapi_error
 from mocks.thss.models import Delivery, InputError, Thss
-from mocks.thss.urls import ROUTES
+from mocks.thss.urls import ADMIN_ROUTES, ROUTES
 
 log = logging.getLogger("examrig.thss")
 
@@ -40,6 +40,9 @@ class Service(ServiceApp):
 
     def routes(self) -> list[tuple[Rule, View]]:
         return list(ROUTES)
+
+    def admin_routes(self) -> list[tuple[Rule, View]]:
+        return list(ADMIN_ROUTES)
 
     # -- delivery ------------------------------------------------------------------------
 

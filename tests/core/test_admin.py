@@ -105,3 +105,36 @@ def test_admin_calls_are_not_journaled(notes_app: NotesService) -> None:
     client = Client(notes_app)
     client.get("/_examrig/health")
     assert notes_app.journal.stats()["size"] == 0
+
+
+def test_service_admin_routes_and_shared_rules_across_apps() -> None:
+    """Module-level rules serve several apps; service admin routes live under /_examrig/, unjournaled."""
+    from typing import Any
+
+    from werkzeug.routing import Rule
+
+    from mocks.core.app import Ctx, Runtime
+    from mocks.core.errors import BadRequest
+    from mocks.core.render import json_response
+    from mocks.core.settings import Settings
+
+    def poke(ctx: Ctx) -> Any:
+        if ctx.request.args.get("bad"):
+            raise BadRequest(field="bad", message="bad poke")
+        return json_response({"poked": ctx.tenant})
+
+    shared = [(Rule("/poke", endpoint="poke", methods=["POST"]), poke)]
+
+    class Poker(NotesService):
+        def admin_routes(self) -> list[tuple[Rule, Any]]:
+            return shared
+
+    runtime = Runtime.create(Settings(), db="sqlite://")
+    first, second = Poker(runtime), Poker(runtime)
+    for app in (first, second):
+        client = Client(app)
+        assert client.post("/_examrig/poke", headers={T: "p"}).json == {"poked": "p"}
+        bad = client.post("/_examrig/poke?bad=1")
+        assert bad.status_code == 400 and bad.json["error"]["field"] == "bad"
+        assert client.post("/poke").status_code == 404
+        assert app.journal.stats()["size"] == 1  # only the 404 to /poke
