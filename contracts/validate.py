@@ -299,6 +299,7 @@ def validate(
         reason = f"unsafe XML refused: {exc}" if isinstance(exc, UnsafeXmlError) else str(exc)
         issue = ValidationIssue(exc.line, exc.column, "", reason)
         return ValidationResult(False, schema or "", [issue], well_formed=False)
+    detected = schema is None
     if schema is None:
         try:
             schema = detect_kind(root)
@@ -306,6 +307,14 @@ def validate(
             line, column = _position_of(lines, root, root)
             issue = ValidationIssue(line, column, "/" + _local(root.tag), str(exc))
             return ValidationResult(False, "", [issue])
+    if detected and schema == "trt":
+        # A TRT as the transmitter sends it (completeness none/partial/complete) fits only the
+        # strict profile, a scored one as TIS and the warehouse take it only the lenient one:
+        # a detected TRT is valid when either profile accepts it, and named by the one that did.
+        strict = lxml_schema("trt-strict")
+        with _lock:
+            if not lxml_schema("trt").validate(root.getroottree()) and strict.validate(root.getroottree()):
+                return ValidationResult(True, "trt-strict")
     compiled = lxml_schema(schema)
     with _lock:
         ok = compiled.validate(root.getroottree())

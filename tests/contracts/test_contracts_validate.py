@@ -125,3 +125,17 @@ def test_json_schemas() -> None:
     assert not validate_json(b"{not json", "tis-ack").well_formed
     with pytest.raises(UnknownSchemaError):
         validate_json({}, "trt")
+
+
+def test_a_detected_trt_is_valid_under_either_profile_and_named_by_it() -> None:
+    from contracts.generate import generate_trt
+
+    sent = generate_trt(5, kind="partial")  # as the transmitter sends it: strict profile only
+    scored = generate_trt(5, kind="scored")  # as TIS writes it: lenient profile only
+    assert validate(sent).valid and validate(sent).schema == "trt-strict"
+    assert validate(scored).valid and validate(scored).schema == "trt"
+    assert not validate(sent, "trt").valid  # an explicit profile is still held to
+    broken = sent.replace(b"<Opportunity ", b"<Opportunityy ", 1)
+    assert broken != sent
+    result = validate(broken)
+    assert not result.valid and result.schema == "trt" and result.errors
