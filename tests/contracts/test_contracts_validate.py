@@ -135,7 +135,7 @@ def test_a_detected_trt_is_valid_under_either_profile_and_named_by_it() -> None:
     assert validate(sent).valid and validate(sent).schema == "trt-strict"
     assert validate(scored).valid and validate(scored).schema == "trt"
     assert not validate(sent, "trt").valid  # an explicit profile is still held to
-    broken = sent.replace(b"<Opportunity ", b"<Opportunityy ", 1)
+    broken = sent.replace(b"</TDSReport>", b"<Bogus/></TDSReport>", 1)
     assert broken != sent
     result = validate(broken)
     assert not result.valid and result.schema == "trt" and result.errors
