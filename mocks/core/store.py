@@ -160,15 +160,26 @@ class Store:
                 yield conn
 
     def next_value(self, conn: Connection, tenant: str, name: str, start: int = 1) -> int:
-        """The next value of a per-tenant counter, inside the caller's transaction."""
+        """The next value of a per-tenant counter, inside the caller's transaction.
+
+        One atomic ``UPDATE … RETURNING`` in the common case, so concurrent transactions on
+        PostgreSQL never hand out the same value; the first use inserts ``start`` (in a
+        savepoint, so a concurrent first use only retries the update).
+        """
         c = self.counters
-        row = conn.execute(select(c.c.value).where(c.c.tenant == tenant, c.c.name == name)).first()
-        if row is None:
-            conn.execute(c.insert().values(tenant=tenant, name=name, value=start))
+        bump = (update(c).where(c.c.tenant == tenant, c.c.name == name)
+                .values(value=c.c.value + 1).returning(c.c.value))
+        row = conn.execute(bump).first()
+        if row is not None:
+            return int(row[0])
+        try:
+            with conn.begin_nested():
+                conn.execute(c.insert().values(tenant=tenant, name=name, value=start))
             return start
-        value = int(row[0]) + 1
-        conn.execute(update(c).where(c.c.tenant == tenant, c.c.name == name).values(value=value))
-        return value
+        except IntegrityError:
+            row = conn.execute(bump).first()
+            assert row is not None
+            return int(row[0])
 
     def reset(self, tables: Iterable[Table], tenant: str | None = None) -> None:
         """Delete the rows of ``tables``: one tenant's, or all."""
