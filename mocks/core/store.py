@@ -18,7 +18,6 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
-    select,
     text,
     update,
 )
