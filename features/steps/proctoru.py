@@ -290,3 +290,62 @@ def deliveryodata_bodies(context: dict[str, Any]) -> None:
     assert json.loads(patch.body or b"{}") == {"ParticipantFacingProctorSystemWidgetUrl": begun_url}
     assert context["proctoru_link"]["proctor_widget_url"] == context["dod_widget"]
 
+
+
+# -- examrig's own deliveryodata mock as the peer ------------------------------------------------
+
+
+def _reservation_state(rig: Rig, tenant: str, context: dict[str, Any], alias: str) -> dict[str, Any]:
+    number = _pu(context)["aliases"][alias]
+    response = rig.admin("proctoru", "GET", f"state/reservations/{number}", tenant=tenant)
+    assert response.status_code == 200, response.text
+    state: dict[str, Any] = response.json()
+    return state
+
+
+@given("proctoru reaches examrig's deliveryodata mock")
+def proctoru_real_deliveryodata(rig: Rig) -> None:
+    """Both are examrig's mocks, and proctoru's deliveryodata peer is the deliveryodata of this run."""
+    if not (rig.is_mock("proctoru") and rig.is_mock("deliveryodata")):
+        pytest.skip("the link is observed through both mocks' admin doors")
+    peer = rig.runtime.topology.get("deliveryodata", "").rstrip("/")
+    assert peer == rig.url("deliveryodata"), f"proctoru's deliveryodata peer is {peer!r}"
+
+
+@given(parsers.parse('a proctoru reservation "{alias}" for the deliveryodata attempt made with:'))
+def proctoru_reservation_for_attempt(rig: Rig, tenant: str, context: dict[str, Any], alias: str,
+                                     docstring: str) -> None:
+    """addAdHocProcess carrying the scenario's deliveryodata attempt (``deliveryodata_attempt_id``)."""
+    form = {**_form(context, docstring), "deliveryodata_attempt_id": str(context["attempt"])}
+    body = _send(rig, tenant, context, "POST", "addAdHocProcess", form).json()
+    assert body["response_code"] == 1, body
+    _pu(context)["aliases"][alias] = body["data"]["reservation_no"]
+
+
+@then(parsers.parse('the deliveryodata answer holds the proctoru {what} of "{alias}" in "{path}"'))
+def deliveryodata_holds(rig: Rig, tenant: str, context: dict[str, Any], what: str, alias: str, path: str) -> None:
+    """A field of deliveryodata's last JSON answer is the reservation's ``candidate URL`` or ``reservation number``."""
+    state = _reservation_state(rig, tenant, context, alias)
+    expected = {"candidate URL": state["session_url"], "reservation number": str(state["reservation_no"])}[what]
+    assert expected, state
+    data: Any = context["response"].json()
+    for part in path.split("."):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    assert data == expected, f"{path}: {data!r}, expected {expected!r}"
+
+
+@given(parsers.parse('the proctor holds the proctor widget URL proctoru obtained for "{alias}"'))
+def proctoru_proctor_widget(rig: Rig, tenant: str, context: dict[str, Any], alias: str) -> None:
+    """The ProctorFacingQMControlsWidgetUrl proctoru kept on the reservation, for the scenario's attempt."""
+    link = _reservation_state(rig, tenant, context, alias)["deliveryodata"]
+    url = link["proctor_widget_url"]
+    assert isinstance(url, str) and f"/proctorwidget/Index/{context['attempt']}?" in url, link
+    assert "role=proctor" in url, url
+    context["proctor_url"] = url
+
+
+@then(parsers.parse('the proctoru reservation "{alias}" deliveryodata error contains "{text}"'))
+def proctoru_link_error(rig: Rig, tenant: str, context: dict[str, Any], alias: str, text: str) -> None:
+    """Why the link failed, as recorded on the reservation."""
+    link = _reservation_state(rig, tenant, context, alias)["deliveryodata"]
+    assert text in (link["error"] or ""), link
