@@ -75,3 +75,37 @@ Feature: The data warehouse receives scored TRTs from TIS
     When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw
     Then the response status is 202
     And the dw import has status "INVALID"
+
+  @req_DW-IMP-003
+  Scenario: An import with a token openam does not know is unauthorized
+    Given a dw loader token that openam does not know
+    When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw
+    Then the response status is 401
+    And the response JSON field "message" contains "Invalid access token"
+    And the dw holds 0 receipts for "imports" with status "PROCESSED"
+
+  @req_DW-EXAM-001 @req_DW-ADM-001
+  Scenario: A TRT with status reset deletes the exam
+    Given a dw loader token for an openam user with roles "ASMTDATALOAD"
+    When I import the sample TRT "scored-IAB-MATH-G4.status-completed.RDW.xml" into dw
+    Then the response status is 202
+    And the dw exam "41345bd8-0b4b-43d3-8de5-0c281582e12d" is live
+    When I import the sample TRT "status-reset-IAB-MATH-G4.RDW.xml" into dw
+    Then the response status is 202
+    And the dw exam "41345bd8-0b4b-43d3-8de5-0c281582e12d" is deleted
+    And the dw holds 2 receipts for "imports" with status "PROCESSED"
+
+  @req_DW-CHK-003
+  Scenario Outline: Claim, target and trait scores are checked too
+    When TIS posts the sample TRT "<sample>" to dw "/dw1/services/xml" with the "<label>" score of "<measure>" set to "<value>"
+    Then the response status is 400
+    And the dw refusal names "Score[measureOf=<measure>, measureLabel=<label>]@value: '<value>' is not <what>"
+    And the dw holds 1 receipts for "DW1" with status "INVALID"
+
+    Examples:
+      | sample                                   | measure   | label                            | value | what                |
+      | small-ICA-G11-scored.RDW.xml             | C1\|T1\|1-2 | StudentRelativeResidualScore     | high  | a number            |
+      | small-ICA-G11-scored.RDW.xml             | C1\|T2\|A   | StandardMetRelativeResidualScore | n/a   | a number            |
+      | scored-combined-ICA-MATH-G4.RDW.xml      | SOCK_2    | ThetaScore                       | x     | a number            |
+      | scored-combined-ICA-MATH-G4.RDW.xml      | SOCK_2    | RawScore                         | -7    | a raw score         |
+      | scored-combined-ICA-MATH-G4.RDW.xml      | SOCK_2    | PerformanceLevel                 | 7     | a performance level |

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from lxml import etree
 from pytest_bdd import given, parsers, then, when
 
 from conformance.targets import Rig
@@ -96,3 +97,31 @@ def dw_items(rig: Rig, tenant: str, items: str) -> None:
     """Seed the warehouse's item catalogue."""
     response = rig.admin("dw", "POST", "seed", tenant=tenant, json={"items": items.split(",")})
     assert response.status_code == 201, response.text
+
+
+@when(parsers.parse('TIS posts the sample TRT "{name}" to dw "{path}" with the "{label}" score of "{measure}" '
+                    'set to "{value}"'))
+def post_edited_sample(rig: Rig, tenant: str, context: dict[str, Any], shared_data: Path, name: str, path: str,
+                       label: str, measure: str, value: str) -> None:
+    """A real TRT with one opportunity Score value changed (the score must exist in the sample)."""
+    root = etree.fromstring((shared_data / "tis" / "trt" / name).read_bytes())
+    scores = [s for s in root.find("Opportunity").findall("Score")
+              if s.get("measureOf") == measure and s.get("measureLabel") == label]
+    assert len(scores) == 1, f"{name} has {len(scores)} {label} scores of {measure}"
+    scores[0].set("value", value)
+    context["response"] = rig.request("dw", "POST", path, tenant=tenant, data=etree.tostring(root),
+                                      headers={"Content-Type": "application/xml"})
+
+
+@given("a dw loader token that openam does not know")
+def unknown_token(context: dict[str, Any]) -> None:
+    """A well-formed GUID no openam issued."""
+    context["dw_token"] = "00000000-0000-4000-8000-000000000000"
+
+
+@then(parsers.parse('the dw exam "{opp_key}" is {state}'))
+def exam_state(rig: Rig, tenant: str, opp_key: str, state: str) -> None:
+    """The warehouse's exam for an opportunity key: ``live`` or ``deleted`` (admin state)."""
+    response = rig.admin("dw", "GET", f"state/exams/{opp_key}", tenant=tenant)
+    assert response.status_code == 200, response.text
+    assert response.json()["deleted"] is (state == "deleted"), response.json()

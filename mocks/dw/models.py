@@ -8,15 +8,46 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, UniqueConstraint, select
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, UniqueConstraint, select
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.clock import Clock, iso
 from mocks.core.store import IntegrityError, Store
+from mocks.openam.models import role_names
 
 RECEIVERS = ("DW1", "DW2", "imports")
 DONE_STATUSES = frozenset({"completed", "scored", "submitted", "reported", "handscoring", "invalidated"})
+LOAD_ROLE = "ASMTDATALOAD"
+# target scores: RDW reads these labels as the student's and the standard-met residuals
+RESIDUAL_LABELS = frozenset({"StudentRelativeResidualScore", "Benchmark", "StandardMetRelativeResidualScore",
+                             "ProficiencyDelta"})
+
+
+class AccessRefused(Exception):
+    """A loader the warehouse does not let in: ``status`` 401 (no or unknown token) or 403 (no role or mail)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def loader_mail(token: str, status: int, info: Any) -> str:
+    """The mail of the user OpenAM's tokeninfo answer (``status``, parsed JSON ``info``) describes.
+
+    As RDW's ``SbacTokenConverter``: the token must resolve (2xx, a JSON object without ``error``),
+    and its user needs a non-empty ``mail`` and role ``ASMTDATALOAD`` in ``sbacTenancyChain``.
+    """
+    if not token.strip():
+        raise AccessRefused(401, "Full authentication is required to access this resource")
+    if not 200 <= status < 300 or not isinstance(info, dict) or "error" in info:
+        raise AccessRefused(401, f"Invalid access token: {token.strip()}")
+    mail = info.get("mail")
+    if not isinstance(mail, str) or not mail.strip() or LOAD_ROLE not in role_names(str(info.get("sbacTenancyChain",
+                                                                                                  ""))):
+        raise AccessRefused(403, f"Access is denied: {LOAD_ROLE} role and a mail address are required")
+    return mail.strip()
 
 
 class SeedError(ValueError):
@@ -53,9 +84,11 @@ class Warehouse:
 
     Structural validity uses examrig's lenient TRT schema; the semantic checks follow
     ``DefaultStudentExamProcessor``: Overall and claim ``ScaleScore`` within the configured
-    range (``NS``, ``0`` or empty mean none), ``PerformanceLevel`` a positive integer, a
-    plausible ``academicYear``, a non-empty ``dateCompleted`` for a finished exam, and every
-    item known when an item catalogue is seeded.
+    range (``NS``, ``0`` or empty mean none), ``PerformanceLevel`` a positive integer,
+    ``ThetaScore`` and the target residuals numbers, trait ``RawScore`` a non-negative integer,
+    a plausible ``academicYear``, a non-empty ``dateCompleted`` for a finished exam, and every
+    item known when an item catalogue is seeded. An exam taken with status ``reset`` marks the
+    exam (by opportunity key) deleted, as RDW's ``.deleted("reset".equalsIgnoreCase(status))``.
     """
 
     def __init__(self, store: Store, clock: Clock, options: dict[str, Any]) -> None:
@@ -85,11 +118,20 @@ class Warehouse:
             Column("bank_key", Integer, primary_key=True),
             Column("item_key", Integer, primary_key=True),
         )
+        self.exams: Table = store.table(
+            "dw_exam",
+            Column("opp_key", String(64), primary_key=True),
+            Column("opp_id", String(64)),
+            Column("status", String(40), nullable=False),
+            Column("deleted", Boolean, nullable=False),
+            Column("receipt_id", Integer, nullable=False),
+            Column("updated", DateTime(timezone=True), nullable=False),
+        )
 
     @property
     def tables(self) -> list[Table]:
         """Every table of the service."""
-        return [self.receipts, self.catalogue]
+        return [self.receipts, self.catalogue, self.exams]
 
     def seed_items(self, tenant: str, items: list[Any]) -> int:
         """Known items ``"bank-key"`` (the warehouse's item catalogue)."""
@@ -108,6 +150,10 @@ class Warehouse:
 
     def check(self, tenant: str, body: bytes) -> tuple[Verdict, str | None]:
         """Structural then semantic checks of one TRT; the verdict and the opportunity key."""
+        verdict, opp = self._check(tenant, body)
+        return verdict, opp.get("key") if opp is not None else None
+
+    def _check(self, tenant: str, body: bytes) -> tuple[Verdict, Any]:
         if not body.strip():
             return Verdict("BAD_FORMAT", ["body: empty"]), None
         result = validate(body, "trt")
@@ -120,7 +166,6 @@ class Warehouse:
         messages: list[str] = []
         test = root.find("Test")
         opp = root.find("Opportunity")
-        opp_key = opp.get("key") if opp is not None else None
         year = test.get("academicYear") if test is not None else None
         if year not in (None, ""):
             number = _number(year)
@@ -139,7 +184,7 @@ class Warehouse:
                     if ident not in known:
                         messages.append(f"Item@key: unknown item {item.get('bankKey')}-{item.get('key')} "
                                         f"at position {item.get('position')}")
-        return Verdict("INVALID" if messages else "PROCESSED", messages), opp_key
+        return Verdict("INVALID" if messages else "PROCESSED", messages), opp
 
     def _score(self, score: Any) -> list[str]:
         label, measure, value = score.get("measureLabel"), score.get("measureOf"), score.get("value", "")
@@ -158,6 +203,13 @@ class Warehouse:
             number = _number(value)
             if number is None or number != int(number) or not 1 <= number <= self.level_max:
                 return [f"{where}: '{value}' is not a performance level (1..{self.level_max})"]
+        elif label == "ThetaScore" or label in RESIDUAL_LABELS:
+            if value != "" and _number(value) is None:
+                return [f"{where}: '{value}' is not a number"]
+        elif label == "RawScore":
+            number = _number(value) if value != "" else 0.0
+            if number is None or number != int(number) or number < 0:
+                return [f"{where}: '{value}' is not a raw score (a non-negative integer)"]
         return []
 
     def _catalogue(self, tenant: str) -> set[tuple[int | None, int | None]]:
@@ -174,7 +226,8 @@ class Warehouse:
             existing = self._find(tenant, receiver, digest)
             if existing is not None:
                 return existing, True
-        verdict, opp_key = self.check(tenant, body)
+        verdict, opp = self._check(tenant, body)
+        opp_key = opp.get("key") if opp is not None else None
         now = self.clock.now(tenant)
         # only imports are de-duplicated; DW1/DW2 keep every receipt (NULLs never collide)
         values = {"tenant": tenant, "receiver": receiver, "digest": digest,
@@ -185,6 +238,8 @@ class Warehouse:
         try:
             with self.store.begin() as conn:
                 key = conn.execute(self.receipts.insert().values(**values)).inserted_primary_key
+                if verdict.ok and opp_key and key:
+                    self._store_exam(conn, tenant, opp, int(key[0]), now)
         except IntegrityError:  # a concurrent duplicate won the race
             existing = self._find(tenant, receiver, digest)
             if existing is None:
@@ -193,6 +248,35 @@ class Warehouse:
         record = self.receipt(tenant, int(key[0]) if key else -1)
         assert record is not None
         return record, False
+
+    def _store_exam(self, conn: Any, tenant: str, opp: Any, receipt_id: int, now: Any) -> None:
+        """Upsert the exam a taken TRT describes; status ``reset`` marks it deleted (RDW)."""
+        e = self.exams
+        status = opp.get("status") or ""
+        values = {"opp_id": opp.get("oppId"), "status": status, "deleted": status.lower() == "reset",
+                  "receipt_id": receipt_id, "updated": now}
+        where = (e.c.tenant == tenant, e.c.opp_key == opp.get("key"))
+        if conn.execute(select(e.c.opp_key).where(*where)).first() is None:
+            conn.execute(e.insert().values(tenant=tenant, opp_key=opp.get("key"), **values))
+        else:
+            conn.execute(e.update().where(*where).values(**values))
+
+    def exam(self, tenant: str, opp_key: str) -> dict[str, Any] | None:
+        """The warehouse's exam for an opportunity key (``deleted`` after a ``reset``)."""
+        e = self.exams
+        with self.store.read() as conn:
+            row = conn.execute(select(e).where(e.c.tenant == tenant, e.c.opp_key == opp_key)).mappings().first()
+        return _exam(dict(row)) if row is not None else None
+
+    def exams_of(self, tenant: str, *, include_deleted: bool = True) -> list[dict[str, Any]]:
+        """Every exam of the tenant (only live ones unless ``include_deleted``)."""
+        e = self.exams
+        stmt = select(e).where(e.c.tenant == tenant)
+        if not include_deleted:
+            stmt = stmt.where(e.c.deleted.is_(False))
+        with self.store.read() as conn:
+            rows = conn.execute(stmt.order_by(e.c.updated, e.c.opp_key)).mappings().all()
+        return [_exam(dict(row)) for row in rows]
 
     def _find(self, tenant: str, receiver: str, digest: str) -> dict[str, Any] | None:
         r = self.receipts
@@ -234,6 +318,13 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
             "status": row["status"], "messages": json.loads(row["messages"]), "received": iso(received)}
 
 
+def _exam(row: dict[str, Any]) -> dict[str, Any]:
+    updated = row["updated"]
+    updated = updated if updated.tzinfo is not None else updated.replace(tzinfo=UTC)
+    return {"oppKey": row["opp_key"], "oppId": row["opp_id"], "status": row["status"], "deleted": bool(row["deleted"]),
+            "receipt": row["receipt_id"], "updated": iso(updated)}
+
+
 def import_json(record: dict[str, Any], base: str) -> dict[str, Any]:
     """RDW's ``RdwImport`` JSON for a receipt (status ACCEPTED as the import service answers)."""
     return {"id": record["id"], "content": "EXAM", "contentType": record["contentType"],
@@ -241,4 +332,4 @@ def import_json(record: dict[str, Any], base: str) -> dict[str, Any]:
             "message": None, "_links": {"self": {"href": f"{base}/exams/imports/{record['id']}"}}}
 
 
-__all__ = ["RECEIVERS", "SeedError", "Verdict", "Warehouse", "import_json"]
+__all__ = ["LOAD_ROLE", "RECEIVERS", "AccessRefused", "SeedError", "Verdict", "Warehouse", "import_json", "loader_mail"]

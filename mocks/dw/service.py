@@ -45,4 +45,8 @@ class Service(ServiceApp):
             if key.isdigit():
                 return self.model.receipt(tenant, int(key))
             return None
-        raise NotFound(message=f"unknown state collection '{collection}' (dw has receipts)")
+        if collection == "exams":
+            if key == "all":
+                return {"exams": self.model.exams_of(tenant)}
+            return self.model.exam(tenant, key)
+        raise NotFound(message=f"unknown state collection '{collection}' (dw has receipts, exams)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import requests
 from werkzeug.wrappers import Response
@@ -12,10 +11,7 @@ from mocks.core.app import Ctx
 from mocks.core.errors import NotFound
 from mocks.core.render import json_response
 from mocks.dw.errors import BadPayload, MissingRole, NoToken
-from mocks.dw.models import Warehouse, import_json
-from mocks.openam.models import role_names
-
-LOAD_ROLE = "ASMTDATALOAD"
+from mocks.dw.models import AccessRefused, Warehouse, import_json, loader_mail
 
 
 def _model(ctx: Ctx) -> Warehouse:
@@ -35,26 +31,26 @@ def receive_dw(ctx: Ctx, receiver: str) -> Response:
 def _user(ctx: Ctx) -> str:
     """Resolve the bearer token with OpenAM's tokeninfo (outside any transaction); the user's mail."""
     scheme, _, token = ctx.request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NoToken(field="Authorization", reason="Full authentication is required to access this resource")
-    url = ctx.app.peer_url("openam") + "/auth/oauth2/tokeninfo"
+    if scheme.lower() != "bearer":
+        token = ""
+    status, info = 0, None
+    if token.strip():
+        url = ctx.app.peer_url("openam") + "/auth/oauth2/tokeninfo"
+        try:
+            answer = ctx.app.outbound.request("GET", url, tenant=ctx.tenant, peer="openam",
+                                              params={"access_token": token.strip()})
+        except requests.RequestException:
+            raise NoToken(field="Authorization", reason="Could not reach the token service") from None
+        status = answer.status_code
+        try:
+            info = answer.json()
+        except ValueError:
+            info = None
     try:
-        answer = ctx.app.outbound.request("GET", url, tenant=ctx.tenant, peer="openam",
-                                          params={"access_token": token.strip()})
-    except requests.RequestException:
-        raise NoToken(field="Authorization", reason="Could not reach the token service") from None
-    try:
-        info: Any = answer.json()
-    except ValueError:
-        info = None
-    if answer.status_code != 200 or not isinstance(info, dict) or "error" in info:
-        raise NoToken(field="Authorization", reason=f"Invalid access token: {token.strip()}")
-    mail = info.get("mail")
-    roles = role_names(str(info.get("sbacTenancyChain", "")))
-    if not mail or LOAD_ROLE not in roles:
-        raise MissingRole(field="Authorization", reason=f"Access is denied: {LOAD_ROLE} role and a mail address "
-                                                        "are required")
-    return str(mail)
+        return loader_mail(token, status, info)
+    except AccessRefused as exc:
+        error = MissingRole if exc.status == 403 else NoToken
+        raise error(field="Authorization", reason=exc.reason) from None
 
 
 def exam_imports(ctx: Ctx) -> Response:
