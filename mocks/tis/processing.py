@@ -251,6 +251,9 @@ class Processor:
             base.result = "fail_validation"
             return base
         changed = self._merge_scores(tenant, root, opp_key)
+        for attr in ("validity", "completeness"):  # ERT/IRP attributes TIS does not model: dropped in its output
+            if opp.attrib.pop(attr, None) is not None:
+                changed = True
         items = opp.findall("Item")
         if changed and all((i.get("scoreStatus") or "").upper() == "SCORED" for i in items) and \
                 status in ("completed", "submitted", "reported"):
