@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +16,8 @@ import responses
 from pytest_bdd import given, parsers, then, when
 
 from conformance.targets import Rig
+from mocks.core.server import bind, start, stop
+from mocks.core.tls import self_signed
 from mocks.proctoru.models import DEFAULT_TOKEN
 
 PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -349,3 +352,51 @@ def proctoru_link_error(rig: Rig, tenant: str, context: dict[str, Any], alias: s
     """Why the link failed, as recorded on the reservation."""
     link = _reservation_state(rig, tenant, context, alias)["deliveryodata"]
     assert text in (link["error"] or ""), link
+
+
+# -- HTTPS ---------------------------------------------------------------------------------------
+
+
+@given("the proctoru mock is also served over HTTPS with a generated self-signed certificate")
+def proctoru_https(rig: Rig, context: dict[str, Any], tmp_path: Path, cleanups: list[Callable[[], None]]) -> None:
+    """The run's proctoru app (same state) on a loopback HTTPS port, with ``mocks.core.tls.self_signed``."""
+    if not rig.is_mock("proctoru"):
+        pytest.skip("HTTPS is examrig's way of serving its own proctoru mock")
+    cert, key = self_signed(tmp_path)
+    served = bind("proctoru", rig.apps["proctoru"], "127.0.0.1", 0, threads=2, tls=(str(cert), str(key)))
+    start(served)
+    cleanups.append(lambda: stop(served))
+    _pu(context)["https"] = (served.url, cert)
+
+
+@when(parsers.parse('the proctoru client sends {method} "{endpoint}" over HTTPS trusting the certificate with:'))
+def proctoru_send_https(tenant: str, context: dict[str, Any], method: str, endpoint: str, docstring: str) -> None:
+    """A form request to the HTTPS URL, verifying the server against the generated certificate only."""
+    url, cert = _pu(context)["https"]
+    assert url.startswith("https://127.0.0.1:"), url
+    form = _form(context, docstring)
+    now = _pu(context).get("now")
+    if now is not None:
+        form.setdefault("time_sent", now.replace(tzinfo=None).isoformat(timespec="microseconds"))
+    context["response"] = requests.request(method, f"{url}/api/{endpoint}", data=form, verify=str(cert),
+                                           headers={"Authorization-Token": DEFAULT_TOKEN,
+                                                    "X-Examrig-Tenant": tenant}, timeout=30)
+
+
+@then("a client trusting only the system certificates cannot reach the proctoru HTTPS URL")
+def proctoru_https_untrusted(tenant: str, context: dict[str, Any]) -> None:
+    """The certificate is self-signed: default verification refuses it."""
+    url, _cert = _pu(context)["https"]
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"{url}/api/getTimeZoneList", headers={"Authorization-Token": DEFAULT_TOKEN}, timeout=30)
+
+
+@then("a plain HTTP request to the proctoru HTTPS port gets no proctoru answer")
+def proctoru_https_plain(context: dict[str, Any]) -> None:
+    """Only TLS is spoken there."""
+    url, _cert = _pu(context)["https"]
+    try:
+        response = requests.get(url.replace("https://", "http://", 1) + "/api/getTimeZoneList", timeout=30)
+    except requests.exceptions.ConnectionError:
+        return
+    assert response.status_code == 400 and "response_code" not in response.text, response.text[:200]

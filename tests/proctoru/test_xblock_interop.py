@@ -21,12 +21,14 @@ import pytest
 
 from mocks.core.app import Runtime
 from mocks.core.settings import Settings
+from mocks.core.tls import self_signed
 from mocks.proctoru.models import DEFAULT_TOKEN
 from mocks.proctoru.service import Service
-from mocks.proctoru.tls import ensure_self_signed
 from tests.proctoru import xblock_stubs
 from tests.proctoru.serving import serve_https
 
+# the requirements this module checks (no scenario can: it installs a package at test time); see test_catalogue.py
+REQUIREMENTS = ("PU-XBK-001",)
 PACKAGE = "proctoru-xblock==1.0.0"
 BLOCK = "block-v1:demo+2026+type@proctoru+block@final"
 
@@ -49,7 +51,7 @@ def xblock_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str, Path]]:
     """The proctoru mock over HTTPS on a free loopback port, its own in-memory store, the system clock."""
-    cert, key = ensure_self_signed(tmp_path_factory.mktemp("tls"))
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
     app = Service(Runtime.create(Settings(seed=3), db="sqlite://"))
     with serve_https(app, cert, key) as url:
         yield app, url, cert
