@@ -15,6 +15,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from pytest_bdd import given, parsers, then, when
 
 from conformance.targets import Rig
+from contracts.validate import validate
 
 STANDIN = "http://tis-standin.example/ItemScoringCallbackRcv.axd"
 
@@ -320,6 +321,8 @@ def standin_form(context: dict[str, Any]) -> None:
         assert "Authorization" not in call.request.headers
         body = call.request.body if isinstance(call.request.body, bytes) else call.request.body.encode()
         assert body.startswith(b"<ItemScoreResponse><Score><ScoreInfo "), body[:80]
+        verdict = validate(body, "itemscore-response")
+        assert verdict.valid, verdict.errors
 
 
 @then(parsers.parse('the TIS stand-in received dimension "{dim}" scored {score:d} read by scorer "{scorer}"'))
@@ -347,6 +350,8 @@ def standin_guide(context: dict[str, Any], token: str, max_score: int) -> None:
     assert root.findtext("Score/ContextToken").strip() == token
     assert root.find("Score/ScoreInfo").get("maxScore") == str(max_score)
     assert root.findtext("Score/ScoreLatency") is not None
+    verdict = validate(body if isinstance(body, bytes) else body.encode(), "itemscore-response")
+    assert verdict.valid, verdict.errors
     assert calls[0].request.headers["Content-Type"] == "application/xml"
 
 

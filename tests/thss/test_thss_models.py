@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
+from contracts.validate import validate
 from features.steps.thss import thss_trt
 from mocks.core.clock import Clock
 from mocks.core.ids import IdSource
@@ -91,8 +92,15 @@ def test_rubric_policy_uses_the_best_matching_sample() -> None:
     assert scores == {1: 2, 2: 1, 3: 0}
 
 
+def valid_response(xml: str) -> None:
+    """THSS's callback body is a valid ``itemscore-response`` (and pure ASCII, as THSS encodes it)."""
+    verdict = validate(xml.encode("ascii"), "itemscore-response")
+    assert verdict.valid, verdict.errors
+
+
 def test_single_dimension_with_condition_code_has_overall_rationale() -> None:
     xml = score_response_xml([DimensionScore("Correct Answer", 0, "B")], True, "T1", '{"a":1}')
+    valid_response(xml)
     root = etree.fromstring(xml.encode())
     info = root.find("Score/ScoreInfo")
     assert info.get("maxScore") is None and root.find("Score/ScoreLatency") is None
@@ -104,9 +112,45 @@ def test_single_dimension_with_condition_code_has_overall_rationale() -> None:
 
 def test_na_condition_is_written_as_none() -> None:
     xml = score_response_xml([DimensionScore("X", 1, "NA")], True, "T1", "{}")
+    valid_response(xml)
     root = etree.fromstring(xml.encode())
     assert root.find("Score/ScoreInfo/ScoreRationale") is None
     assert "conditionCode" not in root.findtext("Score/ScoreInfo/SubScoreList/ScoreInfo/ScoreRationale/Message")
+
+
+def test_multi_dimension_and_guide_forms_are_valid_responses() -> None:
+    dims = [DimensionScore("Organization/Purpose", 3, None), DimensionScore("Evidence/Elaboration", 2, "B"),
+            DimensionScore("Conventions & <more>", 1, None)]
+    xml = score_response_xml(dims, False, 'T "1"', '{"oppKey":"]]>"}')
+    valid_response(xml)
+    root = etree.fromstring(xml.encode())
+    assert root.find("Score/ScoreInfo").get("scorePoint") == "6"
+    assert [d.get("scoreDimension") for d in root.findall("Score/ScoreInfo/SubScoreList/ScoreInfo")] == [
+        "Organization/Purpose", "Evidence/Elaboration", "Conventions & <more>"]
+    assert json.loads(root.findtext("Score/ContextToken")) == {"oppKey": "]]>"}
+    guide = score_response_xml([DimensionScore("X", 2, None)], True, "T1", "tok", max_score=2, latency=0)
+    valid_response(guide)
+    assert etree.fromstring(guide.encode()).findtext("Score/ScoreLatency") == "0"
+
+
+def test_policy_deliveries_are_valid_responses() -> None:
+    m = make()
+    dims = [{"description": d, "minPoints": "0", "maxPoints": "4", "conditions": [{"code": "B"}]}
+            for d in ("Organization/Purpose", "Evidence/Elaboration", "Conventions")]
+    m.submit_items(T, [item("1", max_score=10, dims=dims), item("2")])
+    m.set_policies(T, [{"itemType": "SA", "kind": "random"}])
+    m.import_file(T, "f.xml", thss_trt(OPP, "200-1:SA:NOTSCORED;200-2:SA:NOTSCORED"))
+    bodies = []
+    for tenant, key in m.due():
+        delivery = m.claim_policy(tenant, key)
+        assert delivery is not None
+        bodies.append(delivery.body.decode("ascii"))
+    assert len(bodies) == 2
+    for body in bodies:
+        valid_response(body)
+    nested = sorted(len(etree.fromstring(b.encode()).findall("Score/ScoreInfo/SubScoreList/ScoreInfo/SubScoreList"))
+                    for b in bodies)
+    assert nested == [0, 3]  # the single-dimension item has its Initial read directly under Overall
 
 
 def test_finish_without_2xx_resets_to_tentative_and_records() -> None:
