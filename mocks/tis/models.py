@@ -361,6 +361,13 @@ class Tis:
                 conn.execute(update(r).where(r.c.fileid == row[0]).values(requeue=True))
             return DaemonOutcome("handscored", f"all items scored; file {row[0] if row else '?'} re-queued")
 
+    def reject_score(self, tenant: str, opp_key: str, message: str) -> DaemonOutcome:
+        """Log a score the daemon drops before storing it (an item resolution rule failed)."""
+        with self.store.begin() as conn:
+            conn.execute(self.rejections.insert().values(tenant=tenant, oppkey=opp_key.lower(), message=message,
+                                                         recorded=self.clock.now(tenant)))
+        return DaemonOutcome("rejected", message)
+
     # -- reading ------------------------------------------------------------------------
 
     def files(self, tenant: str, opp_key: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from mocks.tis import errors
 from mocks.tis.models import SD_STATUSES, ReceiveError, Tis
 from mocks.tis.package import PackageError
 from mocks.tis.processing import Processor, _resolve
+from mocks.tis.resolution import ResolutionError, resolve_wer, stored_score_info
 
 
 def _model(ctx: Ctx) -> Tis:
@@ -129,8 +130,14 @@ def _daemon(ctx: Ctx) -> dict[str, str]:
         point = float(info.get("scorePoint") or "")
     except (ValueError, KeyError, TypeError) as exc:
         return {"action": "unreadable", "message": f"ContextToken or scorePoint unreadable: {exc}"}
-    from lxml import etree  # type: ignore[import-untyped]
-    text = etree.tostring(info, encoding="unicode")
+    if token.get("itemType") == "WER":
+        try:
+            resolve_wer(info)
+        except ResolutionError as exc:  # the rule throws: the score is lost, only logged
+            return _model(ctx).reject_score(ctx.tenant, opp_key, f"Item Scoring: resolution of {bank}-{item} "
+                                                                 f"failed: {exc}").to_dict()
+        point = float(info.get("scorePoint"))
+    text = stored_score_info(info)
     return _model(ctx).item_score(ctx.tenant, opp_key, bank, item, point, status, text).to_dict()
 
 

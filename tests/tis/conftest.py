@@ -64,10 +64,16 @@ class Harness:
         key = opp_key(upload)
         for m in re.finditer(rb'<Item [^>]*bankKey="(\d+)" key="(\d+)"[^>]*format="(ER|SA|WER)"[^>]*'
                              rb'scoreStatus="NOTSCORED"', upload):
-            body = (f'<ItemScoreResponse><Score><ScoreInfo scorePoint="{points}" scoreDimension="Overall" '
-                    f'scoreStatus="Scored"><SubScoreList><ScoreInfo scorePoint="{points}" scoreDimension="Initial" '
-                    f'scoreStatus="Scored"><ScoreRationale><Message>{{"scorerID":"t1"}}</Message></ScoreRationale>'
-                    f'</ScoreInfo></SubScoreList></ScoreInfo><ContextToken><![CDATA['
+            read = (f'<SubScoreList><ScoreInfo scorePoint="{points}" scoreDimension="Initial" scoreStatus="Scored">'
+                    '<ScoreRationale><Message>{"scorerID":"t1"}</Message></ScoreRationale></ScoreInfo></SubScoreList>')
+            if m.group(3) == b"WER":  # THSS sends the three WER dimensions; TIS resolves D and C
+                dims = "".join(f'<ScoreInfo scorePoint="{points}" scoreDimension="{d}" scoreStatus="Scored">{read}'
+                               "</ScoreInfo>" for d in ("Organization/Purpose", "Evidence/Elaboration", "Conventions"))
+                inner, total = f"<SubScoreList>{dims}</SubScoreList>", 3 * points
+            else:
+                inner, total = read, points
+            body = (f'<ItemScoreResponse><Score><ScoreInfo scorePoint="{total}" scoreDimension="Overall" '
+                    f'scoreStatus="Scored">{inner}</ScoreInfo><ContextToken><![CDATA['
                     + json.dumps({"clientName": "SBAC", "oppKey": key, "itemBank": int(m.group(1)),
                                   "itemID": int(m.group(2)), "itemType": m.group(3).decode()})
                     + "]]></ContextToken></Score></ItemScoreResponse>")
