@@ -112,7 +112,8 @@ def parse(text: str) -> CsdlModel:
 def format_datetime(value: datetime, *, utc_suffix: bool = True) -> str:
     """An Edm.DateTime as the real service writes it: trailing fractional zeros trimmed, ``Z`` for UTC."""
     value = value.astimezone(UTC) if value.tzinfo is not None else value
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+            f"{value.second:02d}")
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
     return text + ("Z" if utc_suffix else "")

@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    exists,
     func,
     literal,
     not_,
@@ -40,8 +41,9 @@ from mocks.core.ids import IdSource
 from mocks.core.store import IntegrityError, Store
 from mocks.deliveryodata import errors as e
 from mocks.deliveryodata import signing
-from mocks.deliveryodata.config import Config
+from mocks.deliveryodata.config import Config, Customer
 from mocks.deliveryodata.odata import Lit, Logical, Node, Prop, QueryOptions
+from mocks.deliveryodata.sqlfast import Prepared, read_one
 
 SQL_TYPES: dict[str, Any] = {"Edm.Int32": Integer, "Edm.Int64": BigInteger, "Edm.Int16": SmallInteger,
                              "Edm.Boolean": Boolean, "Edm.String": Text, "Edm.DateTime": DateTime(timezone=True)}
@@ -136,8 +138,10 @@ class DeliveryOData:
         self.ids = ids
         self.config = config
         self.csdl = model or load()
-        self._launch_stmt: Any = None
+        self._prepared: dict[str, Prepared] = {}
+        self.auth_cache: dict[tuple[str, str], Customer] = {}
         self.t: dict[str, Table] = {}
+        self._attempt_props = tuple(self.csdl.set_type("Attempts").properties)
         extras: dict[str, list[Any]] = {
             "Attempts": [Column("_session", String(64)),
                          UniqueConstraint("tenant", "customer", "ExternalAttemptID", name="uq_do_attempt_external")],
@@ -179,6 +183,56 @@ class DeliveryOData:
     def tables(self) -> list[Table]:
         """Every table of the service (parents first)."""
         return [*(self.t[n] for n in TABLE_SETS), self.snapshots, self.audit, self.nonces]
+
+    def _prep(self, name: str) -> Prepared:
+        """A hot-path statement, compiled once (see sqlfast.Prepared)."""
+        found = self._prepared.get(name)
+        if found is None:
+            found = self._prepared[name] = Prepared(self.store.engine, *self._statement(name))
+        return found
+
+    def _statement(self, name: str) -> tuple[Any, list[str] | None]:
+        a, s, m = self.t["Attempts"], self.t["Assessments"], self.t["MonitoringTypes"]
+        t: Any = bindparam("t")
+        c: Any = bindparam("c")
+        if name == "launch":
+            # GET Attempts(n): the attempt and whether its launch needs the secure browser, in one query
+            return (select(a, s.c.IsSecure, m.c.RequireQSB)
+                    .select_from(a.outerjoin(s, and_(s.c.tenant == a.c.tenant, s.c.customer == a.c.customer,
+                                                     s.c["ID"] == a.c.AssessmentID))
+                                 .outerjoin(m, and_(m.c.tenant == a.c.tenant, m.c.customer == a.c.customer,
+                                                    m.c["ID"] == a.c.MonitoringTypeID)))
+                    .where(a.c.tenant == t, a.c.customer == c, a.c["ID"] == bindparam("k"))), None
+        if name == "attempt_checks":
+            # POST Attempts: every reference and the duplicate check in one query
+            def there(table: Table, key: str) -> Any:
+                return exists().where(table.c.tenant == t, table.c.customer == c, table.c["ID"] == bindparam(key))
+            p, lst = self.t["Participants"], self.t["AttemptLists"]
+            language = select(s.c.Language).where(s.c.tenant == t, s.c.customer == c, s.c["ID"] == bindparam("a"))
+            return select(there(p, "p").label("p"), there(s, "a").label("a"),
+                          language.scalar_subquery().label("lang"), there(m, "m").label("m"),
+                          there(lst, "l").label("l"),
+                          exists().where(a.c.tenant == t, a.c.customer == c,
+                                         a.c.ExternalAttemptID == bindparam("x")).label("dup")), None
+        if name == "counter":
+            k = self.store.counters
+            return (update(k).where(k.c.tenant == t, k.c.name == bindparam("n")).values(value=k.c.value + 1)
+                    .returning(k.c.value)), None
+        if name == "insert_attempt":
+            return a.insert(), ["tenant", "customer", *self.csdl.set_type("Attempts").properties, "_session"]
+        if name == "insert_sal":
+            return self.t["SessionAuditLogs"].insert(), ["tenant", "customer", "ID"]
+        if name == "insert_audit":
+            return self.audit.insert(), [col.name for col in self.audit.columns if col.name != "id"]
+        if name == "result":
+            r = self.t["Results"]
+            return select(r).where(r.c.tenant == t, r.c.customer == c, r.c["ID"] == bindparam("k")), None
+        raise KeyError(name)
+
+    def _next_id(self, conn: Connection, tenant: str, name: str) -> int:
+        """The next value of a per-tenant counter in one statement (the core's two when it does not exist yet)."""
+        row = self._prep("counter").first(conn, {"t": tenant, "n": name})
+        return int(row["value"]) if row is not None else self.store.next_value(conn, tenant, name)
 
     # -- request bodies -------------------------------------------------------------------------
 
@@ -376,17 +430,13 @@ class DeliveryOData:
         row.update(ExternalAttemptID=external, LockRequired=lock_required, LockStatus=lock_status,
                    UnlockCode=unlock_code, UnlockCodeExpiresDateTime=expires, LastModifiedDateTime=now,
                    Disabled=bool(values.get("Disabled", False)), ResultID=None)
-        table = self.t["Attempts"]
         try:
             with self.store.begin() as conn:
-                self._check_attempt_refs(conn, tenant, customer, row)
-                if conn.execute(select(table.c["ID"]).where(self._scope(table, tenant, customer),
-                                                         table.c.ExternalAttemptID == external)).first():
-                    raise self._duplicate("ExternalAttemptID", external)
-                row["ID"] = self.store.next_value(conn, tenant, f"deliveryodata:{customer}:Attempts")
-                conn.execute(table.insert().values(tenant=tenant, customer=customer, **row))
-                conn.execute(self.t["SessionAuditLogs"].insert().values(tenant=tenant, customer=customer,
-                                                                        ID=row["ID"]))
+                self._check_attempt_refs(conn, tenant, customer, row, external)
+                row["ID"] = self._next_id(conn, tenant, f"deliveryodata:{customer}:Attempts")
+                self._prep("insert_attempt").run(conn, {**row, "tenant": tenant, "customer": customer,
+                                                        "_session": None})
+                self._prep("insert_sal").run(conn, {"tenant": tenant, "customer": customer, "ID": row["ID"]})
                 for meta in metadata:
                     self._insert_metadata(conn, tenant, customer, row["ID"], meta)
                 self._audit(conn, tenant, customer, row, "AttemptCreated", "api", now, None, f"ExternalAttemptID="
@@ -406,9 +456,16 @@ class DeliveryOData:
             raise e.InvalidValue(field="UnlockCode", type="alphanumeric Edm.String", value=_shown(value))
         return str(value)
 
-    def _check_attempt_refs(self, conn: Connection, tenant: str, customer: str, row: dict[str, Any]) -> None:
-        self._require_ref(conn, tenant, customer, "ParticipantID", "Participants", row["ParticipantID"])
-        assessment = self._require_ref(conn, tenant, customer, "AssessmentID", "Assessments", row["AssessmentID"])
+    def _check_attempt_refs(self, conn: Connection, tenant: str, customer: str, row: dict[str, Any],
+                            external: str) -> None:
+        found = self._prep("attempt_checks").first(conn, {
+            "t": tenant, "c": customer, "p": row["ParticipantID"], "a": row["AssessmentID"],
+            "m": row.get("MonitoringTypeID"), "l": row.get("AttemptListID"), "x": external})
+        assert found is not None
+        if not found["p"]:
+            raise e.DanglingReference(field="ParticipantID", value=row["ParticipantID"], type="Participant")
+        if not found["a"]:
+            raise e.DanglingReference(field="AssessmentID", value=row["AssessmentID"], type="Assessment")
         if row.get("AssessmentSnapshotID") is not None:
             s = self.snapshots
             snap = conn.execute(select(s).where(s.c.tenant == tenant, s.c.customer == customer,
@@ -419,13 +476,15 @@ class DeliveryOData:
             # the snapshot fixes the language; a Language given with it is ignored (spec)
             row["Language"] = snap["Language"]
         elif row.get("Language") is not None:
-            offered = [x.strip() for x in (assessment["Language"] or "").split(",") if x.strip()]
+            offered = [x.strip() for x in (found["lang"] or "").split(",") if x.strip()]
             if row["Language"] not in offered:
                 raise e.InvalidLanguage(assessment=row["AssessmentID"], value=row["Language"])
-        if row.get("MonitoringTypeID") is not None:
-            self._require_ref(conn, tenant, customer, "MonitoringTypeID", "MonitoringTypes", row["MonitoringTypeID"])
-        if row.get("AttemptListID") is not None:
-            self._require_ref(conn, tenant, customer, "AttemptListID", "AttemptLists", row["AttemptListID"])
+        if row.get("MonitoringTypeID") is not None and not found["m"]:
+            raise e.DanglingReference(field="MonitoringTypeID", value=row["MonitoringTypeID"], type="MonitoringType")
+        if row.get("AttemptListID") is not None and not found["l"]:
+            raise e.DanglingReference(field="AttemptListID", value=row["AttemptListID"], type="AttemptList")
+        if found["dup"]:
+            raise self._duplicate("ExternalAttemptID", external)
 
     def update_attempt(self, tenant: str, customer: str, key: int, body: dict[str, Any]) -> dict[str, Any]:
         """PATCH/MERGE Attempts(key): the patchable properties; immutables refused when changed."""
@@ -633,22 +692,11 @@ class DeliveryOData:
     def attempt_with_urls(self, tenant: str, customer: str, key: int, base: str,
                           expand: list[list[str]] | None = None) -> dict[str, Any]:
         """GET Attempts(key): the entity with freshly minted lobby and proctor URLs."""
-        a, s, m = self.t["Attempts"], self.t["Assessments"], self.t["MonitoringTypes"]
         if not expand:
-            if self._launch_stmt is None:
-                # built once: the hot path of the service (every launch reads it)
-                self._launch_stmt = (
-                    select(a, s.c.IsSecure, m.c.RequireQSB)
-                    .select_from(a.outerjoin(s, and_(s.c.tenant == a.c.tenant, s.c.customer == a.c.customer,
-                                                     s.c["ID"] == a.c.AssessmentID))
-                                 .outerjoin(m, and_(m.c.tenant == a.c.tenant, m.c.customer == a.c.customer,
-                                                    m.c["ID"] == a.c.MonitoringTypeID)))
-                    .where(a.c.tenant == bindparam("t"), a.c.customer == bindparam("c"), a.c["ID"] == bindparam("k")))
-            with self.store.read() as conn:
-                row = conn.execute(self._launch_stmt, {"t": tenant, "c": customer, "k": key}).mappings().first()
+            row = read_one(self.store, self._prep("launch"), {"t": tenant, "c": customer, "k": key})
             if row is None:
                 raise e.EntityNotFound(type="Attempt", key=key)
-            entity = self._entity("Attempts", row)
+            entity = {p: row[p] for p in self._attempt_props}
             secure = bool(row["IsSecure"]) or bool(row["RequireQSB"])
         else:
             entity = self.get(tenant, customer, "Attempts", key, expand)
@@ -657,12 +705,13 @@ class DeliveryOData:
                 mt = (self._exists(conn, tenant, customer, "MonitoringTypes", entity["MonitoringTypeID"])
                       if entity["MonitoringTypeID"] is not None else None)
             secure = bool(assessment and assessment["IsSecure"]) or bool(mt and mt["RequireQSB"])
-        now = self.clock.now(tenant)
+        stamp = signing.timestamp(self.clock.now(tenant))
         secret = self.config.customers[customer].secret
-        lobby = signing.signed_url(secret, base, self.lobby_path(customer, key), self.ids.uuid(), now,
+        lobby = signing.signed_url(secret, base, self.lobby_path(customer, key), self.ids.uuid(), stamp,
                                    signing.PARTICIPANT)
         entity["ParticipantFacingQMLobbyUrl"] = signing.qmsb(secret, lobby) if secure else lobby
-        entity["ProctorFacingQMControlsWidgetUrl"] = self.proctor_url(tenant, customer, key, base)
+        entity["ProctorFacingQMControlsWidgetUrl"] = signing.signed_url(
+            secret, base, self.proctor_path(customer, key), self.ids.uuid(), stamp, signing.PROCTOR)
         return entity
 
     def proctor_url(self, tenant: str, customer: str, key: int, base: str) -> str:
@@ -842,9 +891,8 @@ class DeliveryOData:
     def _audit(self, conn: Connection, tenant: str, customer: str, attempt: dict[str, Any], event: str, actor: str,
                now: datetime, result: dict[str, Any] | None, detail: str | None) -> None:
         if result is None and attempt.get("ResultID") is not None:
-            found = self._exists(conn, tenant, customer, "Results", attempt["ResultID"])
-            result = dict(found) if found is not None else None
-        conn.execute(self.audit.insert().values(
+            result = self._prep("result").first(conn, {"t": tenant, "c": customer, "k": attempt["ResultID"]})
+        self._prep("insert_audit").run(conn, dict(
             tenant=tenant, customer=customer, attempt_id=attempt["ID"], at=now, event=event, actor=actor,
             result_id=result["ID"] if result else None, lock_status=attempt.get("LockStatus"),
             result_status=result["Status"] if result else None, extra_time=result["ExtraTime"] if result else None,

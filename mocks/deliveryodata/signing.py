@@ -17,18 +17,42 @@ PROCTOR = "proctor"
 
 def timestamp(now: datetime) -> str:
     """The URL timestamp as the real links carry it: seven fractional digits and ``Z``."""
-    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond:06d}0Z"
+    return (f"{now.year:04d}-{now.month:02d}-{now.day:02d}T{now.hour:02d}:{now.minute:02d}:{now.second:02d}"
+            f".{now.microsecond:06d}0Z")
+
+
+class Signer:
+    """HMAC-SHA256 under one secret, the key schedule computed once (a copy per signature)."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def hexdigest(self, message: bytes) -> str:
+        """The hex HMAC of ``message``."""
+        mac = self._keyed.copy()
+        mac.update(message)
+        return mac.hexdigest()
+
+
+_SIGNERS: dict[bytes, Signer] = {}
+
+
+def signer(secret: bytes) -> Signer:
+    """The (cached) signer of ``secret``."""
+    found = _SIGNERS.get(secret)
+    if found is None:
+        found = _SIGNERS[secret] = Signer(secret)
+    return found
 
 
 def signature(secret: bytes, path: str, nonce: str, stamp: str, role: str) -> str:
     """HMAC-SHA256 (hex) over the path and the three signed parameters, in a fixed order."""
-    message = f"{path}?nonce={nonce}&timestamp={stamp}&role={role}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return signer(secret).hexdigest(f"{path}?nonce={nonce}&timestamp={stamp}&role={role}".encode())
 
 
-def signed_url(secret: bytes, base: str, path: str, nonce: str, now: datetime, role: str) -> str:
-    """``base + path`` with ``nonce``, ``timestamp``, ``role`` and ``signature``."""
-    stamp = timestamp(now)
+def signed_url(secret: bytes, base: str, path: str, nonce: str, now: datetime | str, role: str) -> str:
+    """``base + path`` with ``nonce``, ``timestamp``, ``role`` and ``signature`` (``now`` may be a timestamp)."""
+    stamp = now if isinstance(now, str) else timestamp(now)
     sig = signature(secret, path, nonce, stamp, role)
     return f"{base}{path}?nonce={quote(nonce)}&timestamp={stamp}&role={role}&signature={sig}"
 
@@ -36,7 +60,7 @@ def signed_url(secret: bytes, base: str, path: str, nonce: str, now: datetime, r
 def qmsb(secret: bytes, lobby_url: str) -> str:
     """The Secure Browser form: URL-safe base64 of the lobby URL without padding, and its own signature."""
     encoded = base64.urlsafe_b64encode(lobby_url.encode()).decode().rstrip("=")
-    sig = hmac.new(secret, f"qmsb:url={encoded}".encode(), hashlib.sha256).hexdigest()
+    sig = signer(secret).hexdigest(f"qmsb:url={encoded}".encode())
     return f"qmsb:url={encoded}&sig={sig}"
 
 

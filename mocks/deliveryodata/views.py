@@ -31,9 +31,21 @@ def _model(ctx: Ctx) -> DeliveryOData:
     return model
 
 
+_BASES: dict[tuple[str, str], str] = {}
+
+
 def _base(ctx: Ctx) -> str:
     public = _model(ctx).config.public_url
-    return public or ctx.request.host_url.rstrip("/")
+    if public:
+        return public
+    environ = ctx.request.environ
+    key = (environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", ""))
+    found = _BASES.get(key)
+    if found is None:
+        found = ctx.request.host_url.rstrip("/")
+        if len(_BASES) < 64:  # a handful of host names in practice; never grows without bound
+            _BASES[key] = found
+    return found
 
 
 def _root(ctx: Ctx, customer: str) -> str:
@@ -41,12 +53,18 @@ def _root(ctx: Ctx, customer: str) -> str:
 
 
 def _authorize(ctx: Ctx, customer: str) -> Customer:
-    config = _model(ctx).config
-    found = config.customers.get(customer)
+    model = _model(ctx)
+    found = model.config.customers.get(customer)
     if found is None:
         raise e.UnknownCustomer(customer=customer)
+    header = ctx.request.environ.get("HTTP_AUTHORIZATION", "")
+    # Authorization values already accepted, per customer: the decode and the two constant-time comparisons
+    # run once per distinct header (bounded; only accepted credentials are remembered)
+    accepted = model.auth_cache
+    known = accepted.get((customer, header))
+    if known is found:
+        return found
     challenge = {"WWW-Authenticate": f'Basic realm="deliveryodata/{customer}"'}
-    header = ctx.request.headers.get("Authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         raise e.AuthRequired(headers=challenge)
@@ -59,6 +77,9 @@ def _authorize(ctx: Ctx, customer: str) -> Customer:
     ok_password = hmac.compare_digest(password.encode(), found.password.encode())
     if not (sep and ok_user and ok_password):
         raise e.AuthRequired(headers=challenge)
+    if len(accepted) >= 256:
+        accepted.clear()
+    accepted[(customer, header)] = found
     return found
 
 

@@ -20,34 +20,58 @@ UNSPECIFIED_KIND = frozenset({("Result", "WhenStarted"), ("Result", "WhenFinishe
 LOBBY_PREFIX = "/lobby/"
 
 
+_PLAIN, _INT64, _DT_UTC, _DT_LOCAL, _NAV_ONE, _NAV_MANY = range(6)
+_PLANS: dict[tuple[int, str], tuple[CsdlModel, dict[str, tuple[int, str]]]] = {}
+
+
+def _plan(model: CsdlModel, type_name: str) -> dict[str, tuple[int, str]]:
+    """How each property of ``type_name`` is written (computed once per model and type)."""
+    cached = _PLANS.get((id(model), type_name))
+    if cached is not None and cached[0] is model:
+        return cached[1]
+    etype = model.types[type_name]
+    plan: dict[str, tuple[int, str]] = {}
+    for name, nav in etype.navigation.items():
+        plan[name] = (_NAV_MANY if nav.many else _NAV_ONE, nav.target)
+    for name, prop in etype.properties.items():
+        if prop.type == "Edm.Int64":
+            plan[name] = (_INT64, "")
+        elif prop.type == "Edm.DateTime":
+            plan[name] = (_DT_LOCAL if (type_name, name) in UNSPECIFIED_KIND else _DT_UTC, "")
+        else:
+            plan[name] = (_PLAIN, "")
+    _PLANS[(id(model), type_name)] = (model, plan)
+    return plan
+
+
 def encode_entity(model: CsdlModel, type_name: str, entity: dict[str, Any]) -> dict[str, Any]:
     """An entity's values as JSON Light: Int64 as strings, DateTime as the service writes it, explicit nulls."""
-    etype = model.types[type_name]
+    plan = _plan(model, type_name)
     out: dict[str, Any] = {}
     for name, value in entity.items():
-        nav = etype.navigation.get(name)
-        if nav is not None:
-            if isinstance(value, list):
-                out[name] = [encode_entity(model, nav.target, v) for v in value]
-            else:
-                out[name] = None if value is None else encode_entity(model, nav.target, value)
-            continue
-        kind = etype.properties[name].type
-        if value is None:
-            out[name] = None
-        elif kind == "Edm.Int64":
-            out[name] = str(value)
-        elif kind == "Edm.DateTime" and isinstance(value, datetime):
-            out[name] = format_datetime(value, utc_suffix=(type_name, name) not in UNSPECIFIED_KIND)
-        else:
+        kind, target = plan[name]
+        if value is None or kind == _PLAIN:
             out[name] = value
+        elif kind == _INT64:
+            out[name] = str(value)
+        elif kind in (_DT_UTC, _DT_LOCAL):
+            out[name] = format_datetime(value, utc_suffix=kind == _DT_UTC) if isinstance(value, datetime) else value
+        elif kind == _NAV_MANY:
+            out[name] = [encode_entity(model, target, v) for v in value]
+        else:
+            out[name] = encode_entity(model, target, value)
     return out
+
+
+_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def odata_json(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON Light response with the DataServiceVersion header."""
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return Response(body, status=status, headers={**VERSION_HEADERS, **(headers or {})}, content_type=JSON_LIGHT)
+    hdrs = [("Content-Type", JSON_LIGHT), ("DataServiceVersion", "3.0")]
+    if headers:
+        hdrs.extend(headers.items())
+    return Response(_DUMPS(data).encode("utf-8"), status=status, headers=hdrs)
 
 
 def render_error(error: ServiceError, path: str, now: datetime) -> Response:
