@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -400,3 +401,33 @@ def proctoru_https_plain(context: dict[str, Any]) -> None:
     except requests.exceptions.ConnectionError:
         return
     assert response.status_code == 400 and "response_code" not in response.text, response.text[:200]
+
+
+# -- moveReservation, autoLogin ------------------------------------------------------------------
+
+
+@then(parsers.parse('the proctoru answer\'s reservation_no is remembered as "{alias}"'))
+def proctoru_remember(context: dict[str, Any], alias: str) -> None:
+    """Keep ``data.reservation_no`` of the last answer as ``$alias``."""
+    number = context["response"].json()["data"]["reservation_no"]
+    assert isinstance(number, int), number
+    _pu(context)["aliases"][alias] = number
+
+
+@then(parsers.parse('the proctoru answer data url is the order URL of "{alias}"'))
+def proctoru_order_url(context: dict[str, Any], alias: str) -> None:
+    """``…/students/order?login_token=…&reservation_no=<Ruby base64 of the number, newline %0A>`` (the fixture's)."""
+    number = _pu(context)["aliases"][alias]
+    url = context["response"].json()["data"]["url"]
+    encoded = base64.b64encode(str(number).encode()).decode().replace("=", "%3D") + "%0A"
+    assert url.startswith("https://demo.proctoru.com/students/order?login_token="), url
+    assert url.endswith(f"&reservation_no={encoded}"), url
+
+
+@then(parsers.parse('the proctoru answer data field "{path}" starts with "{prefix}"'))
+def proctoru_data_prefix(context: dict[str, Any], path: str, prefix: str) -> None:
+    """A text field under ``data`` starts with ``prefix`` and goes on."""
+    data: Any = context["response"].json()["data"]
+    for part in path.split("."):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    assert isinstance(data, str) and data.startswith(prefix) and len(data) > len(prefix), data

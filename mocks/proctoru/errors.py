@@ -76,6 +76,19 @@ class ReservationNotFound(ProctorUError):
     template = "Reservation Not found"
 
 
+class ReservationNotForInstitution(ProctorUError):
+    code = "reservation_not_for_this_institution"
+    template = "RESERVATION_NOT_FOR_THIS_INSTITUTION"
+    suffix = 2
+
+
+class AutoLoginStudentNotFound(ProctorUError):
+    """``autoLogin`` spells it with a capital F (SmarterServices' fixture), unlike every other endpoint."""
+
+    code = "student_not_found"
+    template = "Student Not Found"
+
+
 class ReservationCancelled(ProctorUError):
     code = "reservation_cancelled"
     template = "Reservation Cancelled."

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, Text, func, select, update
 
@@ -306,14 +308,8 @@ class ProctorU:
                 r.c.tenant == tenant, r.c.institution == inst.id, r.c.reservation_id == req.reservation_id)).first()
             if clash is not None and (current is None or int(clash[0]) != current["reservation_no"]):
                 raise errors.ReservationIdExists(field="reservation_id")
-            for row in conn.execute(select(r.c.reservation_no, r.c.start_date, r.c.duration).where(
-                    r.c.tenant == tenant, r.c.institution == inst.id, r.c.student_id == req.student_id,
-                    r.c.status.in_(ACTIVE))):
-                if current is not None and int(row[0]) == current["reservation_no"]:
-                    continue
-                other = _aware(row[1])
-                if other < end and start < other + timedelta(minutes=int(row[2])):
-                    raise errors.Overlap(field="start_date")
+            self._check_overlap(conn, tenant, inst, req.student_id, start, end,
+                                None if current is None else int(current["reservation_no"]))
             self._upsert_student(conn, tenant, inst, req, now)
             values: dict[str, Any] = {
                 "start_date": start, "duration": req.duration, "time_zone_id": req.time_zone_id,
@@ -342,6 +338,76 @@ class ProctorU:
         url = (f"{self.options.base_url}/students/reservations?login_token={token}&reservation_no={number}"
                f"&return_to={self.options.base_url}/students/reservations")
         return {"balance": 0.0, "reservation_id": reservation_id, "reservation_no": number, "url": url}
+
+    def _check_overlap(self, conn: Connection, tenant: str, inst: Institution, student_id: str, start: datetime,
+                       end: datetime, skip: int | None) -> None:
+        """``OVERLAP`` when another active reservation of the student meets ``[start, end)``."""
+        r = self.reservations
+        for row in conn.execute(select(r.c.reservation_no, r.c.start_date, r.c.duration).where(
+                r.c.tenant == tenant, r.c.institution == inst.id, r.c.student_id == student_id,
+                r.c.status.in_(ACTIVE))):
+            if skip is not None and int(row[0]) == skip:
+                continue
+            other = _aware(row[1])
+            if other < end and start < other + timedelta(minutes=int(row[2])):
+                raise errors.Overlap(field="start_date")
+
+    def move(self, tenant: str, inst: Institution, reservation_no: int, start: datetime,
+             reservation_id: str | None) -> dict[str, Any]:
+        """``moveReservation``: a new start for a scheduled or started reservation, under a new number.
+
+        SmarterServices' fixture answers a move of 907886102 with reservation_no 907886517 and
+        an ``/students/order`` URL whose ``reservation_no`` is the new number in (Ruby) base64.
+        examrig renumbers the reservation in place (the old number is then unknown), keeps its
+        reservation_id, duration and deliveryodata link, and puts it back to ``scheduled``.
+        """
+        now = self.clock.now(tenant)
+        start = _aware(start)
+        if start < now:
+            raise errors.StartInPast(field="start_date")
+        r = self.reservations
+        with self.store.begin() as conn:
+            self._settle(conn, tenant, now)
+            row = conn.execute(select(r).where(r.c.tenant == tenant, r.c.reservation_no == reservation_no)
+                               ).mappings().first()
+            if row is None:
+                raise errors.ReservationNotFound(field="reservation_no")
+            if row["institution"] != inst.id:
+                raise errors.ReservationNotForInstitution(field="reservation_no")
+            if row["status"] == CANCELLED:
+                raise errors.ReservationCancelled(field="reservation_no")
+            if row["status"] not in ACTIVE:
+                raise errors.ReservationNotFound(field="reservation_no")
+            if (reservation_id is not None and self.options.strict_reservation_id
+                    and row["reservation_id"] != reservation_id):
+                raise errors.ReservationNotFound(field="reservation_id")
+            end = start + timedelta(minutes=int(row["duration"]))
+            self._check_overlap(conn, tenant, inst, str(row["student_id"]), start, end, reservation_no)
+            number = self.store.next_value(conn, tenant, "proctoru.reservation_no",
+                                           start=self.options.reservation_no_start)
+            conn.execute(update(r).where(r.c.tenant == tenant, r.c.reservation_no == reservation_no).values(
+                reservation_no=number, start_date=start, status=SCHEDULED, began_at=None, session_url=None,
+                reschedules=int(row["reschedules"]) + 1, updated=now))
+        encoded = quote(base64.encodebytes(str(number).encode()).decode(), safe="")
+        url = f"{self.options.base_url}/students/order?login_token={row['login_token']}&reservation_no={encoded}"
+        return {"balance": self.options.fee, "reservation_id": row["reservation_id"], "reservation_no": number,
+                "url": url}
+
+    def auto_login(self, tenant: str, inst: Institution, student_id: str, changes: dict[str, str],
+                   apply: bool) -> dict[str, Any]:
+        """``autoLogin``: a one-click login URL for a known student; ``update=Y`` also applies the profile sent."""
+        if apply and "time_zone_id" in changes and timezones.find(changes["time_zone_id"]) is None:
+            raise errors.TimeZoneNotFound(field="time_zone_id")
+        now = self.clock.now(tenant)
+        s = self.students
+        where = (s.c.tenant == tenant, s.c.institution == inst.id, s.c.student_id == student_id)
+        with self.store.begin() as conn:
+            if conn.execute(select(s.c.student_id).where(*where)).first() is None:
+                raise errors.AutoLoginStudentNotFound(field="student_id")
+            values = {k: v for k, v in changes.items() if k in STUDENT_FIELDS}
+            if apply and values:
+                conn.execute(update(s).where(*where).values(updated=now, **values))
+        return {"url": f"{self.options.base_url}/session/auto_login?token={self.ids.token(20)}"}
 
     def remove(self, tenant: str, inst: Institution, student_id: str, reservation_no: int) -> dict[str, Any]:
         """``removeReservation``: cancel a scheduled or started reservation; the fee goes back on account."""

@@ -17,10 +17,16 @@ ENDPOINTS: dict[str, View] = {
     "clientActivityReport": views.client_activity_report,
     "editStudent": views.edit_student,
     "getStudentProfile": views.get_student_profile,
+    "moveReservation": views.move_reservation,
+    "autoLogin": views.auto_login,
 }
-
+# SmarterServices' client calls these two with a trailing slash (api-list.json: "/moveReservation/")
+TRAILING_SLASH = ("moveReservation", "autoLogin")
 
 
 def routes() -> list[tuple[Rule, View]]:
     """Fresh rules for one app (a werkzeug Rule binds to a single Map)."""
-    return [(Rule(f"/api/{name}", endpoint=name, methods=["GET", "POST"]), view) for name, view in ENDPOINTS.items()]
+    rules = [(Rule(f"/api/{name}", endpoint=name, methods=["GET", "POST"]), view) for name, view in ENDPOINTS.items()]
+    rules += [(Rule(f"/api/{name}/", endpoint=name, methods=["GET", "POST"]), ENDPOINTS[name])
+              for name in TRAILING_SLASH]
+    return rules

@@ -220,6 +220,24 @@ def begin_reservation(ctx: Ctx, model: ProctorU, inst: Institution, params: Para
 
 
 @endpoint
+def move_reservation(ctx: Ctx, model: ProctorU, inst: Institution, params: Params) -> Any:
+    """``moveReservation``: ``reservation_no`` and ``start_date``; ``url_return`` and ``notify`` are accepted."""
+    number = _int(params, "reservation_no")
+    start = _date(params, "start_date")
+    assert number is not None and start is not None
+    return model.move(ctx.tenant, inst, number, start, _optional(params, "reservation_id"))
+
+
+@endpoint
+def auto_login(ctx: Ctx, model: ProctorU, inst: Institution, params: Params) -> Any:
+    """``autoLogin``: a login URL for a known student; with ``update=Y`` the profile fields sent replace the stored."""
+    student = _required(params, "student_id")
+    changes = {name: value for name in ("first_name", "last_name", "email", "time_zone_id", *PROFILE_FIELDS)
+               if (value := _optional(params, name)) is not None}
+    return model.auto_login(ctx.tenant, inst, student, changes, _flag(params, "update"))
+
+
+@endpoint
 def client_activity_report(ctx: Ctx, model: ProctorU, inst: Institution, params: Params) -> Any:
     """``clientActivityReport``: the reservations starting in ``[start_date, end_date]``."""
     start = _date(params, "start_date")

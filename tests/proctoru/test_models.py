@@ -181,3 +181,45 @@ def test_seed_institutions_and_errors(pu: ProctorU) -> None:
     with pytest.raises(SeedError) as info:
         pu.seed(T, {"availability": [{"start": "2026-11-21T10:00:00Z", "end": "2026-11-21T09:00:00Z"}]})
     assert info.value.field == "availability[0].end"
+
+
+def test_a_move_renumbers_keeps_the_link_and_frees_the_old_slot(pu: ProctorU) -> None:
+    first = pu.add_adhoc(T, INST, replace(ADA, attempt_id=12))["reservation_no"]
+    later = NOW + timedelta(days=2)
+    moved = pu.move(T, INST, first, later, "r-1")
+    assert moved["reservation_no"] == first + 1 and moved["reservation_id"] == "r-1"
+    assert moved["url"].endswith("&reservation_no=OTA3ODg2MTAx%0A")  # base64("907886101\n")
+    assert pu.reservation(T, first) is None
+    state = pu.reservation(T, moved["reservation_no"])
+    assert state is not None and state["start_date"] == "2026-11-23T08:00:00Z" and state["reschedules"] == 1
+    assert state["deliveryodata"]["attempt_id"] == 12
+    # the old time is free again for the student
+    assert pu.add_adhoc(T, INST, replace(ADA, reservation_id="r-2"))["reservation_no"] == first + 2
+    with pytest.raises(errors.Overlap):
+        pu.move(T, INST, first + 2, later + timedelta(minutes=30), None)
+    with pytest.raises(errors.ReservationNotFound):
+        pu.move(T, INST, moved["reservation_no"], later, "r-other")
+
+
+def test_a_move_checks_the_institution_and_the_status(pu: ProctorU) -> None:
+    number = pu.add_adhoc(T, INST, ADA)["reservation_no"]
+    with pytest.raises(errors.ReservationNotForInstitution):
+        pu.move(T, Institution("uni", "tok2", "other"), number, NOW + timedelta(days=2), None)
+    with pytest.raises(errors.StartInPast):
+        pu.move(T, INST, number, NOW - timedelta(minutes=1), None)
+    pu.remove(T, INST, "42", number)
+    with pytest.raises(errors.ReservationCancelled):
+        pu.move(T, INST, number, NOW + timedelta(days=2), None)
+
+
+def test_auto_login_updates_only_when_asked(pu: ProctorU) -> None:
+    pu.add_adhoc(T, INST, ADA)
+    first = pu.auto_login(T, INST, "42", {"email": "new@example.org"}, apply=False)["url"]
+    assert pu.student_profile(T, INST, "42")["email"] == "ada@example.org"
+    second = pu.auto_login(T, INST, "42", {"email": "new@example.org"}, apply=True)["url"]
+    assert pu.student_profile(T, INST, "42")["email"] == "new@example.org"
+    assert first.startswith("https://demo.proctoru.com/session/auto_login?token=") and first != second
+    with pytest.raises(errors.AutoLoginStudentNotFound):
+        pu.auto_login(T, INST, "99", {}, apply=False)
+    with pytest.raises(errors.TimeZoneNotFound):
+        pu.auto_login(T, INST, "42", {"time_zone_id": "Mars"}, apply=True)
