@@ -49,6 +49,7 @@ def conforms(rig: Rig, tenant: str, response: requests.Response) -> None:
 
 
 def _path(context: dict[str, Any], path: str) -> str:
+    """``{attempt}``, ``{result}``, ``{list}``, ``{appointment}`` replaced by the scenario's IDs."""
     for name in ("attempt", "result", "list", "appointment"):
         if name in context:
             path = path.replace("{" + name + "}", str(context[name]))
@@ -61,6 +62,7 @@ def odata(rig: Rig, tenant: str, context: dict[str, Any], method: str, path: str
     hdrs = {**(AUTH if auth is None else auth), **(headers or {})}
     if body is not None:
         hdrs.setdefault("Content-Type", "application/json")
+        body = _path(context, body)
     response = rig.request(SVC, method, _path(context, path), tenant=tenant, headers=hdrs,
                            data=body.encode("utf-8") if body is not None else None)
     context["response"] = response
@@ -109,16 +111,18 @@ def locked_attempt(rig: Rig, tenant: str, context: dict[str, Any], external: str
     response = odata(rig, tenant, context, "POST", f"/deliveryodata/{CUSTOMER}/Attempts", body=body)
     assert response.status_code == 201, response.text
     context["attempt"] = response.json()["ID"]
+    context.setdefault("attempts", {})[external] = response.json()["ID"]
 
 
 @given(parsers.parse('a deliveryodata attempt "{external}" with JSON:'))
 def attempt_with(rig: Rig, tenant: str, context: dict[str, Any], external: str, docstring: str) -> None:
     """POST an attempt built from participant 987654321, assessment 1234567890876543 and the docstring."""
     body = {"ExternalAttemptID": external, "ParticipantID": 987654321, "AssessmentID": "1234567890876543",
-            **json.loads(docstring)}
+            **json.loads(_path(context, docstring))}
     response = odata(rig, tenant, context, "POST", f"/deliveryodata/{CUSTOMER}/Attempts", body=json.dumps(body))
     assert response.status_code == 201, response.text
     context["attempt"] = response.json()["ID"]
+    context.setdefault("attempts", {})[external] = response.json()["ID"]
 
 
 # -- OData requests ----------------------------------------------------------------------------------
@@ -334,11 +338,11 @@ def audit_events(rig: Rig, tenant: str, context: dict[str, Any], events: str) ->
 
 @then(parsers.parse('the deliveryodata JSON field "{path}" is {value}'))
 def json_value(context: dict[str, Any], path: str, value: str) -> None:
-    """A field of the JSON body equals the JSON ``value`` (type included)."""
+    """A field of the JSON body equals the JSON ``value`` (type included; ``{attempt}`` etc. substituted)."""
     data: Any = context["response"].json()
     for part in path.split("."):
         data = data[int(part)] if isinstance(data, list) else data[part]
-    assert data == json.loads(value), f"{path}: {data!r} != {value}"
+    assert data == json.loads(_path(context, value)), f"{path}: {data!r} != {value}"
 
 
 @then(parsers.parse('the deliveryodata JSON field "{path}" starts with "{prefix}"'))
@@ -348,3 +352,160 @@ def json_prefix(context: dict[str, Any], path: str, prefix: str) -> None:
     for part in path.split("."):
         data = data[int(part)] if isinstance(data, list) else data[part]
     assert isinstance(data, str) and data.startswith(prefix), data
+
+
+# -- appointments, attempt lists, paging ----------------------------------------------------------------
+
+
+@given(parsers.parse('a deliveryodata appointment for the attempt starting "{start}"'))
+def appointment(rig: Rig, tenant: str, context: dict[str, Any], start: str) -> None:
+    """POST an appointment of the current attempt and remember its ID as ``{appointment}``."""
+    body = json.dumps({"AttemptID": context["attempt"], "AppointmentStartUtc": start})
+    response = odata(rig, tenant, context, "POST", f"/deliveryodata/{CUSTOMER}/Appointments", body=body)
+    assert response.status_code == 201, response.text
+    context["appointment"] = response.json()["ID"]
+
+
+@when("I remember the deliveryodata appointment")
+def remember_appointment(context: dict[str, Any]) -> None:
+    """The last answer's entity ID becomes ``{appointment}``."""
+    context["appointment"] = context["response"].json()["ID"]
+
+
+@given(parsers.parse('an open deliveryodata attempt list "{external}" at test center {center:d}'))
+def open_list(rig: Rig, tenant: str, context: dict[str, Any], external: str, center: int) -> None:
+    """POST an open AttemptList at ``center`` and remember its ID as ``{list}``."""
+    body = json.dumps({"ExternalAttemptListID": external, "TestCenterID": center, "Open": True})
+    response = odata(rig, tenant, context, "POST", f"/deliveryodata/{CUSTOMER}/AttemptLists", body=body)
+    assert response.status_code == 201, response.text
+    context["list"] = response.json()["ID"]
+    context.setdefault("lists", {})[external] = response.json()["ID"]
+
+
+@given(parsers.parse('a deliveryodata attempt list "{external}"'))
+def closed_list(rig: Rig, tenant: str, context: dict[str, Any], external: str) -> None:
+    """POST a closed AttemptList without a test center (its ID kept under its external ID)."""
+    body = json.dumps({"ExternalAttemptListID": external})
+    response = odata(rig, tenant, context, "POST", f"/deliveryodata/{CUSTOMER}/AttemptLists", body=body)
+    assert response.status_code == 201, response.text
+    context.setdefault("lists", {})[external] = response.json()["ID"]
+
+
+@when(parsers.parse('the proctor presents the controls URL of list "{external}" for list "{other}"'))
+def list_url_elsewhere(rig: Rig, tenant: str, context: dict[str, Any], external: str, other: str) -> None:
+    """One list's signed parameters on another list's controls path."""
+    parts = urlsplit(context["list_urls"][external])
+    path = parts.path.replace(f"/Index/{context['lists'][external]}", f"/Index/{context['lists'][other]}")
+    _absolute(rig, tenant, context, "GET", f"{parts.scheme}://{parts.netloc}{path}?{parts.query}")
+
+
+@when(parsers.parse('I GET the deliveryodata attempt list entity "{external}"'))
+def get_list(rig: Rig, tenant: str, context: dict[str, Any], external: str) -> None:
+    """Read the list's entity URL and keep its fresh controls URL."""
+    key = context["lists"][external]
+    response = odata(rig, tenant, context, "GET", f"/deliveryodata/{CUSTOMER}/AttemptLists({key})")
+    assert response.status_code == 200, response.text
+    context.setdefault("list_urls", {})[external] = response.json()["ProctorFacingQMControlsUrl"]
+
+
+@when(parsers.parse('the proctor opens the controls URL of list "{external}"'))
+def open_list_controls(rig: Rig, tenant: str, context: dict[str, Any], external: str) -> None:
+    """GET the list's controls URL: the state of every attempt of the list."""
+    _absolute(rig, tenant, context, "GET", context["list_urls"][external])
+
+
+@when(parsers.parse('the proctor does "{action}" on attempt "{attempt}" through the controls URL of list "{external}"'))
+def list_control(rig: Rig, tenant: str, context: dict[str, Any], action: str, attempt: str, external: str) -> None:
+    """A control on one attempt through a list's controls URL (the attempt need not belong to the list)."""
+    parts = urlsplit(context["list_urls"][external])
+    list_id = context["lists"][external]
+    path = parts.path.replace(f"/attemptlist/Index/{list_id}",
+                              f"/attemptlist/{action}/{list_id}/{context['attempts'][attempt]}")
+    _absolute(rig, tenant, context, "POST", f"{parts.scheme}://{parts.netloc}{path}?{parts.query}")
+
+
+@then(parsers.parse('the controls answer lists the attempts "{externals}"'))
+def list_controls_attempts(context: dict[str, Any], externals: str) -> None:
+    """The list controls state holds exactly these attempts, in ID order."""
+    data = context["response"].json()
+    expected = [context["attempts"][x] for x in externals.split(",")]
+    assert [a["AttemptID"] for a in data["Attempts"]] == expected, data
+
+
+@given(parsers.parse('{count:d} deliveryodata attempts with ExternalAttemptIDs prefixed "{prefix}"'))
+def many_attempts(rig: Rig, tenant: str, context: dict[str, Any], count: int, prefix: str) -> None:
+    """POST ``count`` attempts (ExternalAttemptID ``prefix-1`` ...)."""
+    for n in range(1, count + 1):
+        body = json.dumps({"ExternalAttemptID": f"{prefix}-{n}", "ParticipantID": 987654321,
+                           "AssessmentID": "1234567890876543"})
+        response = rig.request(SVC, "POST", f"/deliveryodata/{CUSTOMER}/Attempts", tenant=tenant,
+                               headers={**AUTH, "Content-Type": "application/json",
+                                        "Prefer": "return-no-content"}, data=body)
+        assert response.status_code == 204, response.text
+
+
+@when(parsers.parse('I follow the deliveryodata feed "{path}" to its end'))
+def follow_feed(rig: Rig, tenant: str, context: dict[str, Any], path: str) -> None:
+    """GET a feed and every ``odata.nextLink`` after it (each page CSDL-checked); keep pages and entities."""
+    pages: list[dict[str, Any]] = []
+    url: str | None = path
+    while url is not None:
+        assert len(pages) < 50, "odata.nextLink never ends"
+        parts = urlsplit(url)
+        response = odata(rig, tenant, context, "GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+        assert response.status_code == 200, response.text[:500]
+        data = response.json()
+        pages.append(data)
+        url = data.get("odata.nextLink")
+        if url is not None:
+            assert url.startswith(f"{rig.url(SVC)}/deliveryodata/{CUSTOMER}/"), url
+    context["pages"] = pages
+
+
+@then(parsers.parse("the deliveryodata pages held {sizes} entities"))
+def page_sizes(context: dict[str, Any], sizes: str) -> None:
+    """Entities per followed page, e.g. ``100,5``."""
+    assert [len(p["value"]) for p in context["pages"]] == [int(x) for x in sizes.split(",")], \
+        [len(p["value"]) for p in context["pages"]]
+
+
+@then(parsers.parse('the deliveryodata pages listed {last:d} attempts prefixed "{prefix}" once each'))
+def pages_cover(context: dict[str, Any], prefix: str, last: int) -> None:
+    """Across the pages, every attempt exactly once, none missing, none repeated."""
+    seen = [e["ExternalAttemptID"] for p in context["pages"] for e in p["value"]]
+    assert sorted(seen) == sorted(f"{prefix}-{n}" for n in range(1, last + 1)), seen
+    ids = [int(e["ID"]) for p in context["pages"] for e in p["value"]]
+    assert ids == sorted(ids), "server-driven paging keeps the key order"
+
+
+@then(parsers.parse('every deliveryodata page has "odata.count" {count}'))
+def pages_count(context: dict[str, Any], count: str) -> None:
+    """``$inlinecount=allpages`` on every page, as a string."""
+    assert [p.get("odata.count") for p in context["pages"]] == [json.loads(count)] * len(context["pages"])
+
+
+# -- seeding ----------------------------------------------------------------------------------------
+
+
+@when("I seed deliveryodata with JSON:")
+@given("I seed deliveryodata with JSON:")
+def seed_json(rig: Rig, tenant: str, context: dict[str, Any], docstring: str) -> None:
+    """``POST /_examrig/seed`` with the docstring; the answer is kept."""
+    context["response"] = rig.admin(SVC, "POST", "seed", tenant=tenant, json=json.loads(docstring))
+
+
+@when(parsers.parse('I keep the deliveryodata feed "{path}"'))
+def keep_feed(rig: Rig, tenant: str, context: dict[str, Any], path: str) -> None:
+    """Remember a feed's entities to compare later."""
+    response = odata(rig, tenant, context, "GET", path)
+    assert response.status_code == 200, response.text[:500]
+    context["kept"] = response.json()["value"]
+
+
+@then(parsers.parse('the deliveryodata feed "{path}" is {verdict} the kept one'))
+def compare_feed(rig: Rig, tenant: str, context: dict[str, Any], path: str, verdict: str) -> None:
+    """The feed now equals (``the same as``) or differs from (``not the same as``) the kept entities."""
+    response = odata(rig, tenant, context, "GET", path)
+    assert response.status_code == 200, response.text[:500]
+    same = response.json()["value"] == context["kept"]
+    assert same == (verdict == "the same as"), (verdict, response.json()["value"][:2], context["kept"][:2])
