@@ -82,6 +82,7 @@ Feature: Availability and addAdHocProcess (schedule and reschedule)
     And the proctoru answer data field "reservation_id" is "2b7f0c1d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"
     And the proctoru answer data field "balance" is "0.0"
     And the response JSON field "data.url" contains "reservation_no=907886100"
+    And the response JSON field "data.url" contains "&reservation_no=907886100&return_to=https%3A%2F%2Fdemo.proctoru.com%2Fstudents%2Freservations"
     When the proctoru client sends POST "getStudentReservationList" with:
       """
       student_id=42

@@ -335,8 +335,9 @@ class ProctorU:
                     login_token=self.ids.token(20), **values))
             token = conn.execute(select(r.c.login_token).where(
                 r.c.tenant == tenant, r.c.reservation_no == number)).scalar_one()
+        back = quote(f"{self.options.base_url}/students/reservations", safe="")
         url = (f"{self.options.base_url}/students/reservations?login_token={token}&reservation_no={number}"
-               f"&return_to={self.options.base_url}/students/reservations")
+               f"&return_to={back}")
         return {"balance": 0.0, "reservation_id": reservation_id, "reservation_no": number, "url": url}
 
     def _check_overlap(self, conn: Connection, tenant: str, inst: Institution, student_id: str, start: datetime,
