@@ -43,7 +43,7 @@ def test_create_reads_back_with_server_id_and_typed_values() -> None:
     got = model.get(T, C, "Appointments", made["ID"], [["Attempt"]])
     assert (got["AttemptID"], got["ExternalID"], got["Status"]) == (attempt, "pu-1", None)
     assert got["Attempt"]["ExternalAttemptID"] == "a-1"
-    assert list(got)[0] == "Attempt"  # expansions before the scalars
+    assert next(iter(got)) == "Attempt"  # expansions before the scalars
     second = model.create_appointment(T, C, {"AttemptID": attempt, "AppointmentStartUtc": START})
     assert second["ID"] == 2
 
