@@ -22,7 +22,7 @@ from mocks.core import errors
 from mocks.core.clock import Clock, iso
 from mocks.core.faults import MALFORMED_BODY, AppliedFault, FaultEngine, truncated
 from mocks.core.ids import IdSource
-from mocks.core.journal import Journal, body_digest, redact_headers
+from mocks.core.journal import SECRET_HEADERS, Journal, body_digest, redact_headers
 from mocks.core.metrics import Metrics
 from mocks.core.outbound import TENANT_HEADER, Outbound
 from mocks.core.render import ErrorRenderer, render_json_error
@@ -124,6 +124,7 @@ class ServiceApp:
         from mocks.core.admin import admin_rules
         rules.extend(admin_rules(ADMIN_PREFIX))
         self.url_map = Map(rules, strict_slashes=False, converters=self.converters())
+        self._adapter = self.url_map.bind("examrig", "/")
 
     # -- hooks for subclasses ----------------------------------------------------------
 
@@ -240,8 +241,8 @@ class ServiceApp:
                 raise errors.PayloadTooLarge(limit=self.max_body)
             request.max_content_length = self.max_body
             body = request.get_data(cache=True)
-            adapter = self.url_map.bind_to_environ(request.environ)
-            endpoint, values = adapter.match()
+            # one adapter for every request: routing needs only the path and the method
+            endpoint, values = self._adapter.match(request.path, request.method)
             ctx = Ctx(self, request, tenant, str(endpoint), body)
             if str(endpoint).startswith("admin:"):
                 from mocks.core.admin import dispatch_admin
@@ -286,15 +287,33 @@ class ServiceApp:
         self.journal.record(
             ts=iso(Clock.wall()), direction="in", service=self.name, tenant=tenant,
             method=request.method, url=_raw_url(request.environ), path=request.path, route=route,
-            request_headers=redact_headers(request.headers.items()),
+            request_headers=_environ_headers(request.environ),
             request_body=req_text, request_sha256=req_sha, request_size=req_size,
-            status=response.status_code, response_headers=redact_headers(response.headers.items()),
+            status=response.status_code, response_headers=redact_headers(response.headers.to_wsgi_list()),
             response_body=resp_text, response_sha256=resp_sha, response_size=resp_size,
             duration_ms=round(duration, 3),
             fault={"applied": [f.to_dict() for f in applied]} if applied else None,
             validation=notes.get("validation"), error=notes.get("exception") or notes.get("error"),
             note=notes.get("note"),
         )
+
+
+_HEADER_NAMES: dict[str, str] = {}
+
+
+def _environ_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    """The request headers straight from the environ, secrets redacted (cheaper than EnvironHeaders)."""
+    out: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = _HEADER_NAMES.get(key)
+            if name is None:
+                name = (key[5:] if key.startswith("HTTP_") else key).replace("_", "-").title()
+                if len(_HEADER_NAMES) < 1024:  # clients choose header names: keep the cache bounded
+                    _HEADER_NAMES[key] = name
+            if value:
+                out[name] = "<redacted>" if name.lower() in SECRET_HEADERS else value
+    return out
 
 
 def _raw_url(environ: WSGIEnvironment) -> str:

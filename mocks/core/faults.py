@@ -177,6 +177,8 @@ class FaultEngine:
     def decide(self, *, direction: str, tenant: str, method: str, path: str,
                route: str | None = None, peer: str | None = None) -> list[AppliedFault]:
         """The faults to apply to one exchange: any latency, then at most one terminal fault."""
+        if not self._rules:  # the common case, without taking the lock
+            return []
         applied: list[AppliedFault] = []
         terminal = False
         with self._lock:
