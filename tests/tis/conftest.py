@@ -137,7 +137,3 @@ def harness(apps: tuple[TisService, TdsService, requests.Session]) -> Iterator[H
         mock.add_callback("POST", THSS, callback=thss)
         yield h
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    """``slow``: a test that runs subprocesses (kept in the default run)."""
-    config.addinivalue_line("markers", "slow: a slower test (subprocesses, real servers); still in the default run")
