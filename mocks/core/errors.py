@@ -5,6 +5,19 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
+class InputError(ValueError):
+    """Bad input found by a model, without any HTTP: ``field`` names the property, ``reason`` says why.
+
+    Models raise it (or a subclass such as a service's ``SeedError``); views turn it into the
+    service's own :class:`ServiceError`, so the wire format stays the service's.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 class ServiceError(Exception):
     """A domain error with a stable ``code``, an HTTP ``status`` and a message template.
 

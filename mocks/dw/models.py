@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.clock import Clock, iso
+from mocks.core.errors import InputError
 from mocks.core.store import IntegrityError, Store
 from mocks.openam.models import role_names
 
@@ -50,13 +51,8 @@ def loader_mail(token: str, status: int, info: Any) -> str:
     return mail.strip()
 
 
-class SeedError(ValueError):
+class SeedError(InputError):
     """Seed data that cannot be loaded; ``field`` names the offending property."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Boolean, Column, DateTime, String, Table, Text, select, update
 
 from mocks.core.clock import Clock, iso
+from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
 from mocks.core.store import Store
 
@@ -33,13 +34,8 @@ DEFAULT_USERS: list[dict[str, Any]] = [
 ]
 
 
-class SeedError(ValueError):
+class SeedError(InputError):
     """Seed data or configuration that cannot be loaded; ``field`` names the offending property."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 class OAuthError(Exception):

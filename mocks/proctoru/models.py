@@ -11,6 +11,7 @@ from urllib.parse import quote
 from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, Text, func, select, update
 
 from mocks.core.clock import Clock
+from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
 from mocks.core.store import Store
 from mocks.proctoru import errors, timezones
@@ -27,13 +28,8 @@ STUDENT_FIELDS = ("first_name", "last_name", "email", "address1", "city", "state
                   "phone1", "time_zone_id")
 
 
-class SeedError(ValueError):
+class SeedError(InputError):
     """Seed data that cannot be loaded; ``field`` names the offending property."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, select, update
 
 from mocks.core.clock import Clock, iso
+from mocks.core.errors import InputError
 from mocks.core.store import IntegrityError, Store
 
 STATUSES = frozenset({
@@ -19,13 +20,8 @@ STATUSES = frozenset({
 })
 
 
-class SeedError(ValueError):
+class SeedError(InputError):
     """Seed data that cannot be loaded; ``field`` names the offending property."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Table, Text, select, u
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.clock import Clock, iso
+from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
 from mocks.core.store import Store
 
@@ -23,15 +24,6 @@ ERR_NO_DATA = "Error Code: 1002 Message: File does not contain any data."
 ERR_FORMAT = " File is not in a correct format. Validation Error:"
 ERR_PROCESSING = "There was an error processing the file. "
 DROP_STATUSES = frozenset({"reset", "invalidated"})
-
-
-class InputError(ValueError):
-    """Input that cannot be taken; ``field`` names the offending property."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 class StateError(Exception):
