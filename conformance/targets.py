@@ -47,11 +47,15 @@ class Rig:
     free loopback port with the production server. A service named in ``targets`` is
     an integrator's system: scenarios for it go to that URL, and examrig's mocks
     that call it are wired to it, so they act as its peers and journal what it sends.
+
+    Background workers (TIS's processing service, THSS's policy worker) are not started
+    unless ``background`` is true: scenarios drive them step by step through the admin
+    door, so what a step checks never races a worker.
     """
 
     def __init__(self, mode: str = "inprocess", targets: Mapping[str, str] | None = None,
                  seed: int | None = 1234, db: str = "sqlite://",
-                 options: Mapping[str, dict[str, Any]] | None = None) -> None:
+                 options: Mapping[str, dict[str, Any]] | None = None, background: bool = False) -> None:
         if mode not in MODES:
             raise TargetError(f"mode must be one of {', '.join(MODES)}")
         self.mode = mode
@@ -88,8 +92,9 @@ class Rig:
                 self.runtime.topology.setdefault(name, served.url)
             for served in self.servers:
                 start(served)
-        for app in self.apps.values():
-            app.start()
+        if background:
+            for app in self.apps.values():
+                app.start()
 
     @classmethod
     def from_env(cls) -> Rig:
