@@ -15,6 +15,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Float,
+    Index,
     Integer,
     String,
     Table,
@@ -71,6 +72,7 @@ class Tis:
         self.options = options
         self._cache: dict[tuple[str, str, str], LoadedPackage] = {}
         self._cache_lock = threading.Lock()
+        self._configs: dict[str, tis_config.TisConfig] = {}
         self.repo: Table = store.table(
             "xmlrepository",
             Column("fileid", Integer, primary_key=True, autoincrement=True),
@@ -90,6 +92,8 @@ class Tis:
             Column("parent", Integer),
             tenant_in_pk=False,
         )
+        # the receiver's "next free oppId" is a max() over this index, not a scan of the repository
+        Index("ix_xmlrepository_tenant_oppid", self.repo.c.tenant, self.repo.c.oppid)
         self.outbox: Table = store.table(
             "tis_outbox",
             Column("id", Integer, primary_key=True, autoincrement=True),
@@ -193,13 +197,27 @@ class Tis:
 
     # -- configuration ----------------------------------------------------------------
 
-    def config(self, tenant: str) -> tis_config.TisConfig:
-        """The tenant's effective configuration."""
+    def config(self, tenant: str, cached: bool = False) -> tis_config.TisConfig:
+        """The tenant's effective configuration; ``cached``: as this process last read or set it (the receiver)."""
+        if cached:
+            with self._cache_lock:
+                hit = self._configs.get(tenant)
+            if hit is not None:
+                return hit
         c = self.configs
         with self.store.read() as conn:
             row = conn.execute(select(c.c.value).where(c.c.tenant == tenant, c.c.name == "config")).first()
         override = json.loads(row[0]) if row else None
-        return tis_config.build(self.options, override)
+        built = tis_config.build(self.options, override)
+        with self._cache_lock:
+            self._configs[tenant] = built
+        return built
+
+    def forget_cached(self) -> None:
+        """Drop the cached configurations and parsed packages (after a reset)."""
+        with self._cache_lock:
+            self._configs.clear()
+            self._cache.clear()
 
     def set_config(self, tenant: str, values: dict[str, Any]) -> None:
         """Override settings for ``tenant`` (raises ``ConfigError``)."""
@@ -208,6 +226,8 @@ class Tis:
         with self.store.begin() as conn:
             conn.execute(c.delete().where(c.c.tenant == tenant, c.c.name == "config"))
             conn.execute(c.insert().values(tenant=tenant, name="config", value=json.dumps(values)))
+        with self._cache_lock:
+            self._configs.pop(tenant, None)
 
     # -- receiver ---------------------------------------------------------------------
 
@@ -296,8 +316,10 @@ class Tis:
     def blueprint(self, tenant: str, test_name: str) -> Blueprint | None:
         """The blueprint for a Test@name, from the loaded packages (parsed once per content)."""
         t, p = self.testnames, self.packages
+        # the digest is checked on every call (another process may have replaced the package); the content is
+        # read only when this process has not parsed that digest yet
         with self.store.read() as conn:
-            row = conn.execute(select(p.c.packagekey, p.c.digest, p.c.content).join(
+            row = conn.execute(select(p.c.packagekey, p.c.digest).join(
                 t, and_(t.c.tenant == p.c.tenant, t.c.packagekey == p.c.packagekey)).where(
                 t.c.tenant == tenant, t.c.testname == test_name)).first()
         if row is None:
@@ -306,8 +328,13 @@ class Tis:
         with self._cache_lock:
             pkg = self._cache.get(cache_key)
         if pkg is None:
+            with self.store.read() as conn:
+                content = conn.execute(select(p.c.content).where(p.c.tenant == tenant, p.c.packagekey == row[0])
+                                       ).scalar()
+            if content is None:
+                return None
             try:
-                pkg = parse_package(str(row[2]).encode("utf-8"))
+                pkg = parse_package(str(content).encode("utf-8"))
             except PackageError:
                 return None
             with self._cache_lock:

@@ -100,24 +100,30 @@ class Processor:
         self._tokens: dict[str, str] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # -- the worker thread ----------------------------------------------------------------
 
-    def start(self, poll_interval: float = 0.05) -> None:
-        """Recover, then process in a background thread until :meth:`stop`."""
+    def start(self, poll_interval: float = 0.05, workers: int = 1) -> None:
+        """Recover, then process in ``workers`` background threads until :meth:`stop`.
+
+        Several threads overlap one pass's waits on its peers with another's computing; the claim
+        gives each row to one of them, and two rows of one testee are never in hand at once.
+        """
         self.recover()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, args=(poll_interval,), name="tis-worker", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._loop, args=(poll_interval,), name=f"tis-worker-{n}",
+                                          daemon=True) for n in range(max(1, workers))]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Stop the thread and wait for the pass in hand to finish."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
     def wake(self) -> None:
         """Look for work now (a TRT arrived)."""
@@ -201,9 +207,9 @@ class Processor:
             acks = conn.execute(select(o.c.id, o.c.tenant).where(
                 o.c.kind == "ack", o.c.state.in_(("pending", "sending")))).all()
         for fileid, tenant in planned:
-            self._route_and_finish(str(tenant), int(fileid))
+            self._route_and_finish(str(tenant), int(fileid), self.model.config(str(tenant)))
         for outbox_id, tenant in acks:
-            self._deliver(str(tenant), int(outbox_id), None)
+            self._deliver(str(tenant), int(outbox_id), self.model.config(str(tenant)))
         return len(planned) + len(acks)
 
     # -- one pass -----------------------------------------------------------------------
@@ -216,7 +222,7 @@ class Processor:
         cfg = self.model.config(tenant)
         plan = self.compute(tenant, row, cfg)
         self._commit_plan(tenant, fileid, row, plan, cfg)
-        self._route_and_finish(tenant, fileid)
+        self._route_and_finish(tenant, fileid, cfg, plan)
 
     def compute(self, tenant: str, row: dict[str, Any], cfg: TisConfig) -> Plan:
         """Validation, score merge, opportunity scoring and routing decisions for one file (no writes)."""
@@ -444,33 +450,38 @@ class Processor:
         assert pk is not None
         return int(pk[0])
 
-    def _route_and_finish(self, tenant: str, fileid: int) -> None:
+    def _route_and_finish(self, tenant: str, fileid: int, cfg: TisConfig, fresh: Plan | None = None) -> None:
+        """Send the plan's outbox rows in order, then finish; ``fresh`` is a plan just committed (nothing sent)."""
         m, o = self.model, self.model.outbox
-        with self.store.read() as conn:
-            plan_text = conn.execute(select(m.repo.c.plan).where(m.repo.c.fileid == fileid)).scalar()
-            if plan_text is None:
-                return
-            plan = Plan.from_json(str(plan_text))
-            sends = conn.execute(select(o.c.id, o.c.kind, o.c.state, o.c.error).where(
-                o.c.id.in_(plan.send_ids)).order_by(o.c.id)).all()
+        if fresh is not None:
+            plan = fresh
+            sends: list[Any] = [(i, "", "pending", None) for i in plan.send_ids]
+        else:
+            with self.store.read() as conn:
+                plan_text = conn.execute(select(m.repo.c.plan).where(m.repo.c.fileid == fileid)).scalar()
+                if plan_text is None:
+                    return
+                plan = Plan.from_json(str(plan_text))
+                sends = list(conn.execute(select(o.c.id, o.c.kind, o.c.state, o.c.error).where(
+                    o.c.id.in_(plan.send_ids)).order_by(o.c.id)).all())
         failure: str | None = None
         for outbox_id, kind, state, error in sends:
             if state in ("pending", "sending"):
-                ok, error = self._deliver(tenant, int(outbox_id), kind)
+                ok, error, kind = self._deliver(tenant, int(outbox_id), cfg)
                 state = "sent" if ok else "failed"
             if state == "failed" and failure is None:
                 label = "Handscoring" if kind == "thss" else "Response Bank"
                 failure = f"{label} update failed: {error}"
                 break  # a failed target ends the pass (FailUpdate): later targets are not sent
-        self._finish(tenant, fileid, plan, failure)
+        self._finish(tenant, fileid, plan, failure, cfg)
 
-    def _finish(self, tenant: str, fileid: int, plan: Plan, failure: str | None) -> None:
+    def _finish(self, tenant: str, fileid: int, plan: Plan, failure: str | None, cfg: TisConfig) -> None:
         m, r = self.model, self.model.repo
-        cfg = m.config(tenant)
         now = m.clock.now(tenant)
         guide = cfg.ack_profile == "guide"
         result = plan.result if failure is None else "fail_update"
         merge = self._merge_blueprints(tenant, plan) if plan.component else None
+        ack_id: int | None = None
         with self.store.begin() as conn:
             row = conn.execute(select(r).where(r.c.fileid == fileid)).mappings().first()
             if row is None or row["location"] != "processing":
@@ -515,38 +526,35 @@ class Processor:
                 text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
                 if not guide:
                     text = text.replace("/", "\\/")  # DataContractJsonSerializer escapes '/'
-                self._enqueue(conn, tenant, fileid, "ack", str(row["callbackurl"]), text,
-                              "application/json; charset=utf-8", None)
+                ack_id = self._enqueue(conn, tenant, fileid, "ack", str(row["callbackurl"]), text,
+                                       "application/json; charset=utf-8", None)
             if result == "success" and merge and plan.status not in ("handscoring", "appeal", "handscored"):
                 self._test_merge(conn, tenant, plan, *merge)
-        with self.store.read() as conn:
-            acks = conn.execute(select(m.outbox.c.id).where(m.outbox.c.fileid == fileid, m.outbox.c.kind == "ack",
-                                                            m.outbox.c.state == "pending")).scalars().all()
-        for outbox_id in acks:
-            self._deliver(tenant, int(outbox_id), "ack")
+        if ack_id is not None:
+            self._deliver(tenant, ack_id, cfg)
 
     # -- outbound -------------------------------------------------------------------------
 
-    def _deliver(self, tenant: str, outbox_id: int, kind: str | None) -> tuple[bool, str | None]:
+    def _deliver(self, tenant: str, outbox_id: int, cfg: TisConfig) -> tuple[bool, str | None, str]:
         o = self.model.outbox
         with self.store.begin() as conn:
             row = conn.execute(select(o).where(o.c.id == outbox_id)).mappings().first()
             if row is None or row["state"] in ("sent", "failed", "skipped"):
-                return (row is not None and row["state"] == "sent"), (row["error"] if row else "missing")
+                return ((row is not None and row["state"] == "sent"), (row["error"] if row else "missing"),
+                        str(row["kind"]) if row else "")
             conn.execute(update(o).where(o.c.id == outbox_id).values(state="sending"))
         kind = str(row["kind"])
-        ok, code, error = self._send(tenant, kind, row)
+        ok, code, error = self._send(tenant, kind, row, cfg)
         now = self.model.clock.now(tenant)
         with self.store.begin() as conn:
             conn.execute(update(o).where(o.c.id == outbox_id).values(
                 state="sent" if ok else "failed", status_code=code, error=error, updated=now))
         if not ok and kind == "ack":
             log.warning("TIS acknowledgement to %s failed: %s (no retry)", row["url"], error)
-        return ok, error
+        return ok, error, kind
 
-    def _send(self, tenant: str, kind: str, row: Any) -> tuple[bool, int | None, str | None]:
+    def _send(self, tenant: str, kind: str, row: Any, cfg: TisConfig) -> tuple[bool, int | None, str | None]:
         url, body = str(row["url"]), str(row["body"])
-        cfg = self.model.config(tenant)
         peer = {"thss": "thss", "dw": "dw", "ack": "tds"}[kind]
         for attempt in (1, 2):
             headers: dict[str, str] = {}

@@ -22,8 +22,9 @@ from mocks.tis.urls import routes as tis_routes
 class Service(ServiceApp):
     """TIS: ``/api/testresult``, ``/ItemScoringCallbackRcv.axd``, ``/api/testpackage``, ``/api/assessments``.
 
-    Options (``[services.tis]``): ``worker`` (start the processing thread, default true),
-    ``poll_interval`` (seconds, default 0.05), and the TIS settings of ``mocks.tis.config``
+    Options (``[services.tis]``): ``worker`` (start the processing threads, default true),
+    ``workers`` (how many, default 1), ``poll_interval`` (seconds, default 0.05), and the TIS
+    settings of ``mocks.tis.config``
     (``dw_urls``, ``thss_url``, ``daemon_callback``, ``handscoring_item_types``,
     ``handscoring_score_statuses``, ``dw_send_handscoring``, ``ack_profile``, ``oauth``,
     ``tokeninfo_url``, ``outbound_auth``), each overridable per tenant with the seed
@@ -34,7 +35,7 @@ class Service(ServiceApp):
     error_renderer = staticmethod(render_tis_error)
 
     def define_tables(self) -> list[Table]:
-        settings = {k: v for k, v in self.options.items() if k not in ("worker", "poll_interval", "port")}
+        settings = {k: v for k, v in self.options.items() if k not in ("worker", "workers", "poll_interval", "port")}
         self.model = Tis(self.store, self.clock, self.ids, settings)
         self.processor = Processor(self.model, self.outbound, self.peer_url)
         self._tokens: dict[tuple[str, str], float] = {}
@@ -46,7 +47,7 @@ class Service(ServiceApp):
 
     def start(self) -> None:
         if bool(self.options.get("worker", True)):
-            self.processor.start(float(self.options.get("poll_interval", 0.05)))
+            self.processor.start(float(self.options.get("poll_interval", 0.05)), int(self.options.get("workers", 1)))
         else:
             self.processor.recover()
 
@@ -75,6 +76,7 @@ class Service(ServiceApp):
 
     def reset(self, tenant: str | None = None) -> None:
         super().reset(tenant)
+        self.model.forget_cached()
         with self._tokens_lock:
             self._tokens.clear()
 

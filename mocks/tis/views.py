@@ -71,7 +71,7 @@ def _check_token(ctx: Ctx) -> Response | None:
 def testresult(ctx: Ctx) -> Response:
     """``POST /api/testresult?statusCallback=…[&scoremode=…]``: 200 once the TRT is committed as ``source``."""
     model = _model(ctx)
-    if model.config(ctx.tenant).oauth:
+    if model.config(ctx.tenant, cached=True).oauth:
         passed = _check_token(ctx)
         if passed is not None:
             return passed
