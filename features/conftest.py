@@ -21,6 +21,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     choices=("inprocess", "http"), help="run scenarios against mocks in process or over HTTP")
     group.addoption("--examrig-target", action="append", default=[], metavar="SERVICE=URL",
                     help="point a service's scenarios at an integrator's base URL")
+    group.addoption("--examrig-sabotage", action="store_true",
+                    help="break every mock (each service route answers 503): every scenario must then fail")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,6 +46,9 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     targets = parse_targets(request.config.getoption("--examrig-target")
                             or os.environ.get("EXAMRIG_TARGETS"))
     the_rig = Rig(mode=request.config.getoption("--examrig-mode"), targets=targets)
+    if request.config.getoption("--examrig-sabotage"):
+        for app in the_rig.apps.values():
+            app.faults.add({"kind": "status", "status": 503, "tenant": "*", "body": "sabotaged by examrig"})
     yield the_rig
     the_rig.close()
 

@@ -162,7 +162,7 @@ Feature: deliveryodata query options as Web API OData validates them, server-dri
       """
     Then the deliveryodata feed "/deliveryodata/400449/Participants" is not the same as the kept one
 
-  @req_DOD-SEED-001
+  @harness @req_DOD-SEED-001
   Scenario Outline: Bad seed data is refused naming the field
     When I seed deliveryodata with JSON:
       """

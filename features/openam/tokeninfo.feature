@@ -53,7 +53,7 @@ Feature: OpenAM describes a token on /auth/oauth2/tokeninfo
       | 6f1c1c52-1d3b-4b1f-9d7e-3a0a0a0a0a0a |
       | not-a-guid                           |
 
-  @req_OAM-CFG-001
+  @harness @req_OAM-CFG-001
   Scenario: A seeded user with a bad role entry is refused naming the field
     When I seed openam users with JSON:
       """
