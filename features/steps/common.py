@@ -100,3 +100,10 @@ def journal_has(rig: Rig, tenant: str, context: dict[str, Any], service: str, co
             "status": status, "since": context.get("since")}
     result = rig.admin(service, "POST", "journal/verify", tenant=tenant, json=body).json()
     assert result["verdict"] == "pass", f"journal check {result['verdict']}: {result}"
+
+
+@then(parsers.parse('the response text is "{text}"'))
+def response_text(context: dict[str, Any], text: str) -> None:
+    """The whole body, as text."""
+    actual = context["response"].text
+    assert actual == text, f"expected {text!r}, got {actual[:300]!r}"

@@ -94,3 +94,85 @@ def tds_status(rig: Rig, tenant: str, context: dict[str, Any], status: str) -> N
     """TDS applied the acknowledgement."""
     r = rig.admin("tds", "GET", f"state/opportunities/{context['opp_key']}", tenant=tenant)
     assert r.status_code == 200 and r.json()["status"] == status, r.text
+
+
+@given("TIS checks OAuth tokens")
+def tis_oauth_on(rig: Rig, tenant: str) -> None:
+    """Turn on the receiver's OpenAM bearer check for the tenant."""
+    r = rig.admin("tis", "POST", "seed", tenant=tenant, json={"config": [{"oauth": True}]})
+    assert r.status_code == 201, r.text
+
+
+@given(parsers.parse("TIS has the machine-scored test package generated from seed {seed:d} and the dw mock as its "
+                     "warehouse"))
+def tis_package_dw(rig: Rig, tenant: str, seed: int) -> None:
+    """Load a generated package; TIS posts scored TRTs to the dw mock's DW1 receiver."""
+    r = rig.admin("tis", "POST", "seed", tenant=tenant, json={"config": [{"dw_urls": ["peer:dw/dw1/services/xml"]}]})
+    assert r.status_code == 201, r.text
+    r = rig.request("tis", "POST", "/api/testpackage", tenant=tenant, data=_package(seed))
+    assert r.status_code == 201, r.text
+
+
+@given("the tis calls to the dw mock answer 500 once")
+def dw_down_once(rig: Rig, tenant: str) -> None:
+    """An outbound fault on TIS: its next call to the dw peer gets a 500 without reaching it."""
+    r = rig.admin("tis", "POST", "faults", tenant=tenant,
+                  json={"kind": "status", "status": 500, "direction": "outbound", "peer": "dw", "times": 1})
+    assert r.status_code == 201, r.text
+
+
+@when(parsers.parse("TDS posts the TIS TRT generated from seed {seed:d} with an item the test does not have"))
+def post_trt_unknown_item(rig: Rig, tenant: str, context: dict[str, Any], seed: int) -> None:
+    """The generated TRT with one item key changed to one the package does not hold."""
+    trt = re.sub(rb'(<Item [^>]*?key=")(\d+)(")', rb"\g<1>99999999\g<3>", _trt(seed), count=1)
+    assert b'key="99999999"' in trt
+    context["opp_key"] = _key(trt)
+    context["response"] = rig.request(
+        "tis", "POST", "/api/testresult", tenant=tenant, data=trt, headers={"Content-Type": "application/xml"},
+        params={"statusCallback": rig.url("tds") + "/student/TIS/API/tisReply"})
+    assert context["response"].status_code == 200, context["response"].text
+
+
+@then("the TIS file of that TRT has a validation record")
+def validation_record(rig: Rig, tenant: str, context: dict[str, Any]) -> None:
+    """At least one QC_ValidationException row for the file."""
+    records = _opp(rig, tenant, context)["validation"]
+    assert records, "no validation record"
+
+
+def _acks(rig: Rig, tenant: str, context: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = rig.admin("tds", "GET", "journal?path=/student/TIS/API/tisReply", tenant=tenant).json()["entries"]
+    import json
+    bodies = [json.loads(e["request_body"]) for e in entries if e["request_body"]]
+    return [b for b in bodies if b.get("oppKey") == context["opp_key"]]
+
+
+@then(parsers.parse('the last acknowledgement TDS received for that TRT says success false with "{text}"'))
+def last_ack_failure(rig: Rig, tenant: str, context: dict[str, Any], text: str) -> None:
+    """What TIS posted to the statusCallback, as the tds mock journaled it."""
+    acks = _acks(rig, tenant, context)
+    assert acks, "TDS received no acknowledgement"
+    assert acks[-1]["success"] is False and acks[-1].get("error") == text, acks[-1]
+
+
+@when("TIS resubmits that TRT through its admin door")
+def resubmit(rig: Rig, tenant: str, context: dict[str, Any]) -> None:
+    """Seed collection ``resubmissions``: the file goes back to source."""
+    r = rig.admin("tis", "POST", "seed", tenant=tenant, json={"resubmissions": [{"oppKey": context["opp_key"]}]})
+    assert r.status_code == 201, r.text
+
+
+@then(parsers.parse("the dw mock received that TRT {count:d} time"))
+@then(parsers.parse("the dw mock received that TRT {count:d} times"))
+def dw_received(rig: Rig, tenant: str, context: dict[str, Any], count: int) -> None:
+    """DW1 receipts whose TRT carries the opportunity key."""
+    entries = rig.admin("dw", "GET", "journal?direction=in&path=/dw1/*", tenant=tenant).json()["entries"]
+    mine = [e for e in entries if context["opp_key"] in e["request_body"].lower()]
+    assert len(mine) == count, [(e["path"], e["status"]) for e in entries]
+
+
+@then(parsers.parse("TIS recorded the acknowledgement of that TRT as answered {status:d}"))
+def ack_recorded(rig: Rig, tenant: str, context: dict[str, Any], status: int) -> None:
+    """The ack's outbox row: sent once, its answer kept, not queued again."""
+    acks = [s for s in _opp(rig, tenant, context)["sends"] if s["kind"] == "ack"]
+    assert len(acks) == 1 and acks[0]["statusCode"] == status, acks

@@ -57,7 +57,7 @@ Feature: TIS receiver and processing service
     And the TIS files of that TRT are in locations "source"
     And the TIS file of that TRT has oppId 1
 
-  @req_TIS-PRC-001 @req_TIS-ACK-001
+  @req_TIS-PRC-001 @req_TIS-ACK-001 @req_TIS-LBL-001
   Scenario: A machine-scored TRT is scored and acknowledged end to end with the tds mock
     Given TIS has the machine-scored test package generated from seed 31 and no data warehouse
     And TDS registered the TIS TRT generated from seed 31 as submitted
