@@ -298,7 +298,8 @@ class Processor:
         send_dw = row["scoreMode"] != "validate" and (
             bp.role == "standalone" or (bp.role == "combined" and plan.status != "pending"))
         if send_dw and (not hand or cfg.dw_send_handscoring):
-            plan.dw_body = serialize(root).decode("utf-8")
+            # unchanged since the archive copy was written unless routed to THSS: serialise once
+            plan.dw_body = plan.content if plan.content is not None and not hand else serialize(root).decode("utf-8")
         if row["scoreMode"] == "validate":
             plan.ack_trt = serialize_utf16_declared(copy.deepcopy(root))
         return plan
