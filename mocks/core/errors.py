@@ -59,6 +59,13 @@ class BadRequest(ServiceError):
     status = 400
 
 
+class InvalidSeed(BadRequest):
+    """Seed data for the admin door that cannot be loaded; ``field`` names the offending property."""
+
+    code = "invalid_seed"
+    template = "{field}: {reason}"
+
+
 class Unauthorized(ServiceError):
     """Missing or wrong credentials."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from werkzeug.wrappers import Response
@@ -42,6 +42,30 @@ class ErrorRenderer(Protocol):
 def render_json_error(error: ServiceError, path: str, now: datetime | None = None) -> Response:
     """examrig's own JSON error shape: ``{"error": {"code", "message", "field"}}``."""
     return json_response({"error": error.to_dict()}, status=error.status, headers=error.headers)
+
+
+HTTP_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type",
+                500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+def _spring(error: ServiceError, path: str, timestamp: object) -> Response:
+    body: dict[str, object] = {"timestamp": timestamp, "status": error.status,
+                               "error": HTTP_REASONS.get(error.status, "Error"), "message": error.message, "path": path}
+    if error.field:
+        body["field"] = error.field
+    return json_response(body, status=error.status, headers=error.headers)
+
+
+def render_spring_error(error: ServiceError, path: str, now: datetime) -> Response:
+    """Spring Boot 2's ``{"timestamp","status","error","message","path"}`` (ISO timestamp), plus ``field``."""
+    now = now.astimezone(UTC)
+    return _spring(error, path, now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+00:00")
+
+
+def render_spring_error_epoch(error: ServiceError, path: str, now: datetime) -> Response:
+    """The same body with the timestamp in epoch milliseconds (Spring Boot 1.x), plus ``field``."""
+    return _spring(error, path, int(now.astimezone(UTC).timestamp() * 1000))
 
 
 def render_text_error(error: ServiceError, path: str, now: datetime | None = None) -> Response:

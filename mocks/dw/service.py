@@ -8,8 +8,8 @@ from sqlalchemy import Table
 from werkzeug.routing import Rule
 
 from mocks.core.app import ServiceApp, View
-from mocks.core.errors import NotFound
-from mocks.dw.errors import InvalidSeed, render_spring_error
+from mocks.core.errors import InvalidSeed, NotFound
+from mocks.core.render import render_spring_error_epoch
 from mocks.dw.models import RECEIVERS, SeedError, Warehouse
 from mocks.dw.urls import ROUTES
 
@@ -18,7 +18,7 @@ class Service(ServiceApp):
     """DW1/DW2 (``POST /dw1/services/xml``) and RDW ``POST /exams/imports`` (role check through openam)."""
 
     name = "dw"
-    error_renderer = staticmethod(render_spring_error)
+    error_renderer = staticmethod(render_spring_error_epoch)
 
     def define_tables(self) -> list[Table]:
         self.model = Warehouse(self.store, self.clock, self.options)

@@ -53,13 +53,6 @@ class InvalidToken(BadRequest):
     template = "Access Token not valid"
 
 
-class InvalidSeed(BadRequest):
-    """Seed data or configuration that cannot be loaded."""
-
-    code = "invalid_seed"
-    template = "{field}: {reason}"
-
-
 def render_oauth_error(error: ServiceError, path: str, now: datetime) -> Response:
     """``{"error": code, "error_description": message}`` as OpenAM's OAuth2 endpoints write it."""
     headers = dict(error.headers)

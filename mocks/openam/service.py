@@ -8,8 +8,8 @@ from sqlalchemy import Table
 from werkzeug.routing import Rule
 
 from mocks.core.app import ServiceApp, View
-from mocks.core.errors import NotFound
-from mocks.openam.errors import InvalidSeed, render_oauth_error
+from mocks.core.errors import InvalidSeed, NotFound
+from mocks.openam.errors import render_oauth_error
 from mocks.openam.models import OpenAm, SeedError
 from mocks.openam.urls import ROUTES
 

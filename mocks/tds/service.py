@@ -8,8 +8,8 @@ from sqlalchemy import Table
 from werkzeug.routing import Rule
 
 from mocks.core.app import ServiceApp, View
-from mocks.core.errors import NotFound
-from mocks.tds.errors import InvalidSeed, render_spring_error
+from mocks.core.errors import InvalidSeed, NotFound
+from mocks.core.render import render_spring_error
 from mocks.tds.models import SeedError, Tds
 from mocks.tds.urls import routes
 

@@ -46,13 +46,6 @@ class AlreadyScored(ServiceError):
     template = "Assignment '{key}' was already sent to TIS"
 
 
-class InvalidSeed(BadRequest):
-    """Seed data that cannot be loaded."""
-
-    code = "invalid_seed"
-    template = "{field}: {reason}"
-
-
 def render_webapi_error(error: ServiceError, path: str, now: datetime) -> Response:
     """``{"Message": …}``, with ``ModelState`` naming the offending field as Web API's model binding does."""
     body: dict[str, object]

@@ -11,8 +11,8 @@ from sqlalchemy import Table
 from werkzeug.routing import Rule
 
 from mocks.core.app import ServiceApp, View
-from mocks.core.errors import NotFound
-from mocks.thss.errors import InvalidSeed, render_webapi_error
+from mocks.core.errors import InvalidSeed, NotFound
+from mocks.thss.errors import render_webapi_error
 from mocks.thss.models import Delivery, InputError, Thss
 from mocks.thss.urls import ADMIN_ROUTES, ROUTES
 
