@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=16, help="server threads of each app (bind's default: 16)")
+    parser.add_argument("--only", choices=("all", "get"), default="all",
+                        help="'get': only the bare app and GET Attempts(n) (for thread and connection sweeps)")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="examrig-bench-"))
     runtime = Runtime.create(Settings(seed=1, data_dir=str(tmp), journal_capacity=1000), db=f"sqlite:///{tmp}/b.db")
@@ -119,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     service.model.seed(TENANT, "400449", "participants", [{"ID": 1}])
     service.model.seed(TENANT, "400449", "assessments", [{"ID": "100000001"}])
     service.model.bulk_attempts(TENANT, "400449", args.small, 1, 100000001)
-    served = [bind("deliveryodata", service, "127.0.0.1", 0), bind("bare", BareApp(), "127.0.0.1", 0)]  # type: ignore[arg-type]
+    served = [bind("deliveryodata", service, "127.0.0.1", 0, threads=args.threads),
+              bind("bare", BareApp(), "127.0.0.1", 0, threads=args.threads)]  # type: ignore[arg-type]
     for s in served:
         start(s)
     dod, bare = served[0].port, served[1].port
@@ -129,9 +133,17 @@ def main(argv: list[str] | None = None) -> int:
         get_small = load(dod, "get", args.small, args.connections, args.seconds, "g1")
         ratio = get_small["rps"] / base_get["rps"]
         ok &= ratio >= 0.5 and get_small["p99_ms"] <= 25
+        print(f"server threads {args.threads}, {args.connections} connections, {args.seconds:g} s per run")
         print(f"bare GET        {base_get['rps']:8.0f} req/s  p99 {base_get['p99_ms']:6.1f} ms")
         print(f"GET Attempts(n) {get_small['rps']:8.0f} req/s  p99 {get_small['p99_ms']:6.1f} ms  "
-              f"ratio {ratio:.2f} (target >= 0.50, p99 <= 25 ms)  statuses {get_small['statuses']}")
+              f"ratio {ratio:.2f} (target >= 0.50, p99 <= 25 ms; the bare app's own p99 here: "
+              f"{base_get['p99_ms']:.1f} ms)  statuses {get_small['statuses']}")
+        if base_get["p99_ms"] > 25:
+            print("  note: the bare app alone misses the 25 ms p99 on this machine and load; "
+                  "the p99 target is below what the server itself does here")
+        if args.only == "get":
+            print("PASS" if ok else "FAIL (targets missed; see above)")
+            return 0 if ok else 1
         base_post = load(bare, "post", args.small, args.connections, args.seconds, "bare")
         post = load(dod, "post", args.small, args.connections, args.seconds, "p")
         a = service.model.t["Attempts"]

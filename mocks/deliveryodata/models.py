@@ -43,7 +43,7 @@ from mocks.deliveryodata import errors as e
 from mocks.deliveryodata import signing
 from mocks.deliveryodata.config import Config, Customer
 from mocks.deliveryodata.odata import Lit, Logical, Node, Prop, QueryOptions
-from mocks.deliveryodata.sqlfast import Prepared, read_one
+from mocks.deliveryodata.sqlfast import Prepared, Readers, read_one
 
 SQL_TYPES: dict[str, Any] = {"Edm.Int32": Integer, "Edm.Int64": BigInteger, "Edm.Int16": SmallInteger,
                              "Edm.Boolean": Boolean, "Edm.String": Text, "Edm.DateTime": DateTime(timezone=True)}
@@ -139,6 +139,7 @@ class DeliveryOData:
         self.config = config
         self.csdl = model or load()
         self._prepared: dict[str, Prepared] = {}
+        self.readers = Readers(store)
         self.auth_cache: dict[tuple[str, str], Customer] = {}
         self.t: dict[str, Table] = {}
         self._attempt_props = tuple(self.csdl.set_type("Attempts").properties)
@@ -693,7 +694,9 @@ class DeliveryOData:
                           expand: list[list[str]] | None = None) -> dict[str, Any]:
         """GET Attempts(key): the entity with freshly minted lobby and proctor URLs."""
         if not expand:
-            row = read_one(self.store, self._prep("launch"), {"t": tenant, "c": customer, "k": key})
+            params = {"t": tenant, "c": customer, "k": key}
+            row = (self.readers.first(self._prep("launch"), params) if self.readers.enabled
+                   else read_one(self.store, self._prep("launch"), params))
             if row is None:
                 raise e.EntityNotFound(type="Attempt", key=key)
             entity = {p: row[p] for p in self._attempt_props}

@@ -53,6 +53,10 @@ class Service(ServiceApp):
             return ResourceNotFound(uri=request.url)
         return super().http_error(exc, request)
 
+    def stop(self) -> None:
+        """Close the kept read connections (the server has finished every request by now)."""
+        self.model.readers.close()
+
     def public_config(self) -> dict[str, Any]:
         return {k: v for k, v in self.options.items() if k != "customers"} | {
             "customers": {c.id: {"user": c.user, "password": "<redacted>", "secret": "<redacted>"}

@@ -121,8 +121,8 @@ def metadata(ctx: Ctx, customer: str) -> Response:
 def _entity_body(ctx: Ctx, customer: str, entity_set: str, entity: dict[str, Any]) -> dict[str, Any]:
     model = _model(ctx)
     etype = model.csdl.set_type(entity_set)
-    return {"odata.metadata": f"{_root(ctx, customer)}$metadata#{entity_set}/@Element",
-            **encode_entity(model.csdl, etype.name, entity)}
+    return encode_entity(model.csdl, etype.name, entity,
+                         {"odata.metadata": f"{_root(ctx, customer)}$metadata#{entity_set}/@Element"})
 
 
 def collection(ctx: Ctx, customer: str, entity_set: str) -> Response:
@@ -180,6 +180,11 @@ def entity(ctx: Ctx, customer: str, entity_set: str, key: int) -> Response:
             return odata_json(_entity_body(ctx, customer, entity_set, updated),
                               headers={"Preference-Applied": "return-content"})
         return empty_response(204, dict(VERSION_HEADERS))
+    if entity_set == "Attempts" and not ctx.request.environ.get("QUERY_STRING"):
+        # the launch read (GET Attempts(n) without query options): the service's hot path
+        found = model.attempt_with_urls(ctx.tenant, customer, key, _base(ctx))
+        return odata_json(encode_entity(model.csdl, "Attempt", found,
+                                        {"odata.metadata": f"{_root(ctx, customer)}$metadata#Attempts/@Element"}))
     opts = parse_options(ctx.request.args, model.csdl, entity_set, single=True, orderby_mode=model.config.orderby)
     if entity_set == "Attempts":
         found = model.attempt_with_urls(ctx.tenant, customer, key, _base(ctx), opts.expand)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
 from contracts.odata.csdl import CsdlModel, format_datetime
 from mocks.core.errors import ServiceError
 from mocks.core.render import render_json_error
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 JSON_LIGHT = "application/json; odata=minimalmetadata; streaming=true; charset=utf-8"
 VERSION_HEADERS = {"DataServiceVersion": "3.0"}
@@ -44,10 +48,15 @@ def _plan(model: CsdlModel, type_name: str) -> dict[str, tuple[int, str]]:
     return plan
 
 
-def encode_entity(model: CsdlModel, type_name: str, entity: dict[str, Any]) -> dict[str, Any]:
-    """An entity's values as JSON Light: Int64 as strings, DateTime as the service writes it, explicit nulls."""
+def encode_entity(model: CsdlModel, type_name: str, entity: dict[str, Any],
+                  out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An entity's values as JSON Light: Int64 as strings, DateTime as the service writes it, explicit nulls.
+
+    The values are added to ``out`` when given (after the ``odata.metadata`` already there).
+    """
     plan = _plan(model, type_name)
-    out: dict[str, Any] = {}
+    if out is None:
+        out = {}
     for name, value in entity.items():
         kind, target = plan[name]
         if value is None or kind == _PLAIN:
@@ -66,12 +75,31 @@ def encode_entity(model: CsdlModel, type_name: str, entity: dict[str, Any]) -> d
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+class BufferedResponse(Response):
+    """A response with a buffered body and headers sent as built.
+
+    werkzeug's ``Response.__call__`` copies the headers and scans them for Location,
+    Content-Location and Content-Length on every response; none of that applies to a
+    buffered body without a Location header (the Content-Length is set with the
+    body), so the headers go out as they are. HEAD still gets no body.
+    """
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        start_response(self.status, self.headers.to_wsgi_list())
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return []
+        return [self.get_data()]
+
+
 def odata_json(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON Light response with the DataServiceVersion header."""
     hdrs = [("Content-Type", JSON_LIGHT), ("DataServiceVersion", "3.0")]
     if headers:
         hdrs.extend(headers.items())
-    return Response(_DUMPS(data).encode("utf-8"), status=status, headers=hdrs)
+    body = _DUMPS(data).encode("utf-8")
+    if headers and "Location" in headers:
+        return Response(body, status=status, headers=hdrs)
+    return BufferedResponse(body, status=status, headers=hdrs)
 
 
 def render_error(error: ServiceError, path: str, now: datetime) -> Response:
