@@ -18,8 +18,11 @@ DEFAULTS: dict[str, Any] = {
     "ack_profile": "code",
     "oauth": False,
     "tokeninfo_url": "peer:openam/auth/oauth2/tokeninfo",
-    # outbound OAuth (password grant at OpenAM) for THSS and the DWs; empty: no Authorization header
-    "outbound_auth": {},
+    # outbound OAuth (password grant at OpenAM) for THSS and the DWs; empty: no Authorization header.
+    # The default is the openam mock's built-in loader account, so `examrig serve` works end to end
+    # (the dw mock's /exams/imports requires ASMTDATALOAD, as RDW does).
+    "outbound_auth": {"url": "peer:openam/", "realm": "/sbac", "username": "dw-loader@example.org",
+                      "password": "password", "client_id": "examrig", "client_secret": "examrig-secret"},
 }
 
 

@@ -118,7 +118,7 @@ def apps() -> Iterator[tuple[TisService, TdsService, requests.Session]]:
 def harness(apps: tuple[TisService, TdsService, requests.Session]) -> Iterator[Harness]:
     tis, tds, session = apps
     tenant = f"u{next(_COUNTER)}"
-    tis.model.set_config(tenant, {"dw_urls": [DW], "thss_url": THSS})
+    tis.model.set_config(tenant, {"dw_urls": [DW], "thss_url": THSS, "outbound_auth": {}})  # stand-ins: no OpenAM
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         h = Harness(tis, tds, session, mock, tenant=tenant)
 
