@@ -13,12 +13,12 @@ from typing import Any
 
 import requests
 from lxml import etree  # type: ignore[import-untyped]
-from sqlalchemy import Connection, and_, exists, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, select, update
 
 from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.outbound import Outbound
 from mocks.tis.config import TisConfig
-from mocks.tis.models import COMBINED_OPPID_BASE, Tis
+from mocks.tis.models import COMBINED_OPPID_BASE, Tis, _file
 from mocks.tis.package import Blueprint
 from mocks.tis.scoring import ItemInput, ScoringError, score_opportunity
 from mocks.tis.trt import FieldError, item_name, serialize, serialize_utf16_declared, typed_check
@@ -68,6 +68,17 @@ class Plan:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A send's outcome, written to its outbox row by the next write transaction of the pass."""
+
+    tenant: str
+    outbox_id: int
+    ok: bool
+    code: int | None
+    error: str | None
+
+
 def _resolve(url: str, peer: Callable[[str], str]) -> str:
     if url.startswith("peer:"):
         name, _, path = url[5:].partition("/")
@@ -101,6 +112,7 @@ class Processor:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._claim_statements()
 
     # -- the worker thread ----------------------------------------------------------------
 
@@ -158,12 +170,12 @@ class Processor:
         return done
 
     def _run_one(self, tenant: str | None) -> bool:
-        claimed = self.claim(tenant)
+        claimed = self.claim_row(tenant)
         if claimed is None:
             return False
-        fileid, row_tenant = claimed
+        fileid, row_tenant = int(claimed["fileId"]), str(claimed["tenant"])
         try:
-            self.process(row_tenant, fileid)
+            self.process(row_tenant, fileid, claimed)
         finally:
             with self._cond:
                 self._inflight.pop(fileid, None)
@@ -172,31 +184,59 @@ class Processor:
 
     # -- claiming and recovery ------------------------------------------------------------
 
-    def claim(self, tenant: str | None = None) -> tuple[int, str] | None:
-        """Move one ``source`` row to ``processing`` (never the same row for two workers); returns it."""
+    def _claim_statements(self) -> None:
+        """The claim's statements, built once (the hot path compiles them from SQLAlchemy's cache by key)."""
         r, t = self.model.repo, self.model.testnames
         busy = r.alias("busy")
-        query = select(r.c.fileid, r.c.tenant).where(
+        query = select(r).where(
             r.c.location == "source",
             exists().where(and_(t.c.tenant == r.c.tenant, t.c.testname == r.c.testname)),
             ~exists().where(and_(busy.c.tenant == r.c.tenant, busy.c.location == "processing",
                                  busy.c.testee == r.c.testee))).order_by(
             r.c.statusdate, r.c.daterecorded, r.c.fileid).limit(1)
-        if tenant is not None:
-            query = query.where(r.c.tenant == tenant)
+        self._candidate_any = query
+        self._candidate_tenant = query.where(r.c.tenant == bindparam("c_tenant"))
+        other = r.alias("other")
+        # taken only if still in source and no other row of the testee went to processing meanwhile
+        self._take = update(r).where(
+            r.c.fileid == bindparam("c_fileid"), r.c.location == "source",
+            ~exists().where(and_(other.c.tenant == r.c.tenant, other.c.location == "processing",
+                                 other.c.testee == r.c.testee))).values(location="processing", plan=None,
+                                                                       requeue=False)
+
+    def claim(self, tenant: str | None = None) -> tuple[int, str] | None:
+        """Move one ``source`` row to ``processing`` (never the same row for two workers); returns it."""
+        got = self.claim_row(tenant)
+        return None if got is None else (int(got["fileid"]), str(got["tenant"]))
+
+    def claim_row(self, tenant: str | None = None) -> dict[str, Any] | None:
+        """:meth:`claim`, returning the claimed row as :meth:`Tis.file` gives it (read with the claim).
+
+        On SQLite the candidate is read without the write lock (an idle worker never takes it) and taken
+        by one guarded UPDATE; on PostgreSQL it is selected ``FOR UPDATE SKIP LOCKED`` in the write transaction.
+        """
+        params = {} if tenant is None else {"c_tenant": tenant}
+        query = self._candidate_any if tenant is None else self._candidate_tenant
         if self.store.is_postgres:
-            query = query.with_for_update(skip_locked=True, of=r)
-        with self.store.begin() as conn:
-            row = conn.execute(query).first()
-            if row is None:
-                return None
-            got = conn.execute(update(r).where(r.c.fileid == row[0], r.c.location == "source")
-                               .values(location="processing", plan=None, requeue=False)).rowcount
-            if not got:
+            r = self.model.repo
+            with self.store.begin() as conn:
+                row = conn.execute(query.with_for_update(skip_locked=True, of=r), params).mappings().first()
+                if row is None or not conn.execute(self._take, {"c_fileid": row["fileid"]}).rowcount:
+                    return None
+        else:
+            for _ in range(3):  # a lost race (another worker took it first) looks again
+                with self.store.read() as conn:
+                    row = conn.execute(query, params).mappings().first()
+                if row is None:
+                    return None
+                with self.store.begin() as conn:
+                    if conn.execute(self._take, {"c_fileid": row["fileid"]}).rowcount:
+                        break
+            else:
                 return None
         with self._cond:
-            self._inflight[int(row[0])] = str(row[1])
-        return int(row[0]), str(row[1])
+            self._inflight[int(row["fileid"])] = str(row["tenant"])
+        return {**_file(row), "tenant": str(row["tenant"])}
 
     def recover(self) -> int:
         """After a crash: unplanned ``processing`` rows go back to ``source``; planned ones are finished."""
@@ -214,15 +254,15 @@ class Processor:
 
     # -- one pass -----------------------------------------------------------------------
 
-    def process(self, tenant: str, fileid: int) -> None:
-        """Compute, commit the plan, route, finalise, acknowledge."""
-        row = self.model.file(tenant, fileid)
+    def process(self, tenant: str, fileid: int, claimed: dict[str, Any] | None = None) -> None:
+        """Compute, commit the plan, route, finalise, acknowledge (``claimed``: the row as read by the claim)."""
+        row = claimed if claimed is not None else self.model.file(tenant, fileid)
         if row is None:
             return
         cfg = self.model.config(tenant)
         plan = self.compute(tenant, row, cfg)
-        self._commit_plan(tenant, fileid, row, plan, cfg)
-        self._route_and_finish(tenant, fileid, cfg, plan)
+        known = self._commit_plan(tenant, fileid, row, plan, cfg)
+        self._route_and_finish(tenant, fileid, cfg, plan, known)
 
     def compute(self, tenant: str, row: dict[str, Any], cfg: TisConfig) -> Plan:
         """Validation, score merge, opportunity scoring and routing decisions for one file (no writes)."""
@@ -415,8 +455,11 @@ class Processor:
 
     # -- committing, routing, finishing ---------------------------------------------------
 
-    def _commit_plan(self, tenant: str, fileid: int, row: dict[str, Any], plan: Plan, cfg: TisConfig) -> None:
+    def _commit_plan(self, tenant: str, fileid: int, row: dict[str, Any], plan: Plan,
+                     cfg: TisConfig) -> dict[int, dict[str, Any]]:
+        """Commit the plan with its sends as outbox rows (the first already ``sending``); returns those rows."""
         m = self.model
+        known: dict[int, dict[str, Any]] = {}
         now = self.model.clock.now(tenant)
         with self.store.begin() as conn:
             if plan.result == "success":
@@ -432,31 +475,44 @@ class Processor:
                     tenant=tenant, oppkey=plan.opp_key, oppid=row["oppId"], testname=plan.test_name,
                     testee=plan.testee, opportunity=plan.opportunity, status=plan.status, fileid=fileid,
                     recorded=now))
-                if plan.thss_body is not None:
-                    plan.send_ids.append(self._enqueue(conn, tenant, fileid, "thss", _resolve(cfg.thss_url, self.peer),
-                                                       plan.thss_body, "multipart/form-data", plan.thss_filename))
+                sends: list[tuple[str, str, str, str, str | None]] = [
+                    ("thss", _resolve(cfg.thss_url, self.peer), plan.thss_body, "multipart/form-data",
+                     plan.thss_filename)] if plan.thss_body is not None else []
                 if plan.dw_body is not None:
-                    for url in cfg.dw_urls:
-                        plan.send_ids.append(self._enqueue(conn, tenant, fileid, "dw", _resolve(url, self.peer),
-                                                           plan.dw_body, "application/xml", None))
+                    sends += [("dw", _resolve(url, self.peer), plan.dw_body, "application/xml", None)
+                              for url in cfg.dw_urls]
+                for n, (kind, url, body, ctype, filename) in enumerate(sends):
+                    # the first send goes out right after this commit: it is marked 'sending' here, not apart
+                    state = "sending" if n == 0 else "pending"
+                    outbox_id = self._enqueue(conn, tenant, fileid, kind, url, body, ctype, filename, state)
+                    plan.send_ids.append(outbox_id)
+                    known[outbox_id] = {"kind": kind, "url": url, "body": body, "content_type": ctype,
+                                        "filename": filename, "state": state}
             conn.execute(update(m.repo).where(m.repo.c.fileid == fileid).values(plan=plan.to_json()))
+        return known
 
     def _enqueue(self, conn: Connection, tenant: str, fileid: int, kind: str, url: str, body: str, ctype: str,
-                 filename: str | None) -> int:
+                 filename: str | None, state: str = "pending") -> int:
         now = self.model.clock.now(tenant)
         result = conn.execute(self.model.outbox.insert().values(
             tenant=tenant, fileid=fileid, kind=kind, url=url, body=body, content_type=ctype, filename=filename,
-            state="pending", created=now, updated=now))
+            state=state, created=now, updated=now))
         pk = result.inserted_primary_key
         assert pk is not None
         return int(pk[0])
 
-    def _route_and_finish(self, tenant: str, fileid: int, cfg: TisConfig, fresh: Plan | None = None) -> None:
-        """Send the plan's outbox rows in order, then finish; ``fresh`` is a plan just committed (nothing sent)."""
+    def _route_and_finish(self, tenant: str, fileid: int, cfg: TisConfig, fresh: Plan | None = None,
+                          known: dict[int, dict[str, Any]] | None = None) -> None:
+        """Send the plan's outbox rows in order, then finish; ``fresh`` is a plan just committed (nothing sent).
+
+        Each send's outcome is written by the next write transaction of the pass (the next send's ``sending``
+        mark, or the finishing transaction), not by one of its own.
+        """
         m, o = self.model, self.model.outbox
+        known = known or {}
         if fresh is not None:
             plan = fresh
-            sends: list[Any] = [(i, "", "pending", None) for i in plan.send_ids]
+            sends: list[Any] = [(i, known.get(i, {}).get("kind", ""), "pending", None) for i in plan.send_ids]
         else:
             with self.store.read() as conn:
                 plan_text = conn.execute(select(m.repo.c.plan).where(m.repo.c.fileid == fileid)).scalar()
@@ -466,31 +522,38 @@ class Processor:
                 sends = list(conn.execute(select(o.c.id, o.c.kind, o.c.state, o.c.error).where(
                     o.c.id.in_(plan.send_ids)).order_by(o.c.id)).all())
         failure: str | None = None
+        mark: Mark | None = None
         for outbox_id, kind, state, error in sends:
             if state in ("pending", "sending"):
-                ok, error, kind = self._deliver(tenant, int(outbox_id), cfg)
+                ok, error, kind, mark = self._deliver(tenant, int(outbox_id), cfg, known.get(int(outbox_id)),
+                                                      mark=mark, defer=True)
                 state = "sent" if ok else "failed"
             if state == "failed" and failure is None:
                 label = "Handscoring" if kind == "thss" else "Response Bank"
                 failure = f"{label} update failed: {error}"
                 break  # a failed target ends the pass (FailUpdate): later targets are not sent
-        self._finish(tenant, fileid, plan, failure, cfg)
+        self._finish(tenant, fileid, plan, failure, cfg, mark)
 
-    def _finish(self, tenant: str, fileid: int, plan: Plan, failure: str | None, cfg: TisConfig) -> None:
+    def _finish(self, tenant: str, fileid: int, plan: Plan, failure: str | None, cfg: TisConfig,
+                mark: Mark | None = None) -> None:
         m, r = self.model, self.model.repo
         now = m.clock.now(tenant)
         guide = cfg.ack_profile == "guide"
         result = plan.result if failure is None else "fail_update"
         merge = self._merge_blueprints(tenant, plan) if plan.component else None
         ack_id: int | None = None
+        ack_row: dict[str, Any] = {}
         with self.store.begin() as conn:
+            if mark is not None:
+                self._write_mark(conn, mark)
             row = conn.execute(select(r).where(r.c.fileid == fileid)).mappings().first()
             if row is None or row["location"] != "processing":
                 return
             records = list(plan.records)
             if failure is not None:
                 records.append((200, "QASYSTEM/Routing", "", failure))
-                conn.execute(m.outbox.update().where(m.outbox.c.id.in_(plan.send_ids), m.outbox.c.state == "pending")
+                conn.execute(m.outbox.update().where(m.outbox.c.id.in_(plan.send_ids),
+                                                     m.outbox.c.state.in_(("pending", "sending")))
                              .values(state="skipped", updated=now))
             for severity, rule, xpath, message in records:
                 conn.execute(m.validation.insert().values(tenant=tenant, fileid=fileid, oppkey=plan.opp_key,
@@ -527,32 +590,53 @@ class Processor:
                 text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
                 if not guide:
                     text = text.replace("/", "\\/")  # DataContractJsonSerializer escapes '/'
-                ack_id = self._enqueue(conn, tenant, fileid, "ack", str(row["callbackurl"]), text,
-                                       "application/json; charset=utf-8", None)
+                # sent right after this commit: queued as 'sending' (recovery resends pending and sending alike)
+                ack_row = {"kind": "ack", "url": str(row["callbackurl"]), "body": text,
+                           "content_type": "application/json; charset=utf-8", "filename": None, "state": "sending"}
+                ack_id = self._enqueue(conn, tenant, fileid, "ack", ack_row["url"], text, ack_row["content_type"],
+                                       None, "sending")
             if result == "success" and merge and plan.status not in ("handscoring", "appeal", "handscored"):
                 self._test_merge(conn, tenant, plan, *merge)
         if ack_id is not None:
-            self._deliver(tenant, ack_id, cfg)
+            self._deliver(tenant, ack_id, cfg, ack_row)
 
     # -- outbound -------------------------------------------------------------------------
 
-    def _deliver(self, tenant: str, outbox_id: int, cfg: TisConfig) -> tuple[bool, str | None, str]:
+    def _deliver(self, tenant: str, outbox_id: int, cfg: TisConfig, known: dict[str, Any] | None = None, *,
+                 mark: Mark | None = None, defer: bool = False) -> tuple[bool, str | None, str, Mark | None]:
+        """Send one outbox row; ``known``: the row as queued (no read); ``mark``: an earlier send's outcome
+        to write with this one's ``sending`` mark; ``defer``: return this send's outcome instead of writing it.
+        """
         o = self.model.outbox
-        with self.store.begin() as conn:
-            row = conn.execute(select(o).where(o.c.id == outbox_id)).mappings().first()
-            if row is None or row["state"] in ("sent", "failed", "skipped"):
-                return ((row is not None and row["state"] == "sent"), (row["error"] if row else "missing"),
-                        str(row["kind"]) if row else "")
-            conn.execute(update(o).where(o.c.id == outbox_id).values(state="sending"))
+        row: Any = known
+        if row is None or row["state"] != "sending" or mark is not None:
+            with self.store.begin() as conn:
+                if mark is not None:
+                    self._write_mark(conn, mark)
+                    mark = None
+                if row is None:
+                    row = conn.execute(select(o).where(o.c.id == outbox_id)).mappings().first()
+                    if row is None or row["state"] in ("sent", "failed", "skipped"):
+                        return ((row is not None and row["state"] == "sent"), (row["error"] if row else "missing"),
+                                str(row["kind"]) if row else "", None)
+                if row["state"] != "sending":
+                    conn.execute(update(o).where(o.c.id == outbox_id).values(state="sending"))
         kind = str(row["kind"])
         ok, code, error = self._send(tenant, kind, row, cfg)
-        now = self.model.clock.now(tenant)
-        with self.store.begin() as conn:
-            conn.execute(update(o).where(o.c.id == outbox_id).values(
-                state="sent" if ok else "failed", status_code=code, error=error, updated=now))
         if not ok and kind == "ack":
             log.warning("TIS acknowledgement to %s failed: %s (no retry)", row["url"], error)
-        return ok, error, kind
+        outcome = Mark(tenant, outbox_id, ok, code, error)
+        if defer:
+            return ok, error, kind, outcome
+        with self.store.begin() as conn:
+            self._write_mark(conn, outcome)
+        return ok, error, kind, None
+
+    def _write_mark(self, conn: Connection, mark: Mark) -> None:
+        o = self.model.outbox
+        conn.execute(update(o).where(o.c.id == mark.outbox_id).values(
+            state="sent" if mark.ok else "failed", status_code=mark.code, error=mark.error,
+            updated=self.model.clock.now(mark.tenant)))
 
     def _send(self, tenant: str, kind: str, row: Any, cfg: TisConfig) -> tuple[bool, int | None, str | None]:
         url, body = str(row["url"]), str(row["body"])

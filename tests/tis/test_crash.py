@@ -34,6 +34,7 @@ pytestmark = pytest.mark.slow
 TOML = """
 [services.tis]
 poll_interval = 0.02
+workers = {workers}
 dw_urls = ["peer:dw/exams/imports"]
 
 [services.tis.outbound_auth]
@@ -49,10 +50,10 @@ client_secret = "examrig-secret"
 class TisProcess:
     """``examrig serve tis`` in a subprocess, on a SQLite file, with the peers' URLs in its topology."""
 
-    def __init__(self, tmp: Path, peers: dict[str, str]) -> None:
+    def __init__(self, tmp: Path, peers: dict[str, str], workers: int = 1) -> None:
         self.tmp = tmp
         self.db = tmp / "tis.db"
-        (tmp / "examrig.toml").write_text(TOML)
+        (tmp / "examrig.toml").write_text(TOML.replace("{workers}", str(workers)))
         self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.env.update({f"EXAMRIG_TOPOLOGY_{name.upper()}": url for name, url in peers.items()})
         self.proc: subprocess.Popen[str] | None = None
@@ -115,7 +116,9 @@ def _wait(predicate: object, what: str, timeout: float = 15.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_kill_9_during_processing_loses_and_duplicates_nothing(tmp_path: Path, peers: dict[str, Served]) -> None:
+@pytest.mark.parametrize("workers", [1, 4])  # 1: examrig serve's default; 4: the benchmark's figures
+def test_kill_9_during_processing_loses_and_duplicates_nothing(tmp_path: Path, peers: dict[str, Served],
+                                                               workers: int) -> None:
     tds, dw = peers["tds"].app, peers["dw"].app
     package = generate_testpackage(31, items=8, hand_scored=False)
     trts = [generate_trt(100 + i, package=package, items=8) for i in range(TRTS)]
@@ -127,7 +130,7 @@ def test_kill_9_during_processing_loses_and_duplicates_nothing(tmp_path: Path, p
         "kind": "latency", "ms": DW_LATENCY_MS, "path": "/exams/imports", "tenant": "*"})
     assert r.status_code == 201, r.text
 
-    tis = TisProcess(tmp_path, {name: s.url for name, s in peers.items()})
+    tis = TisProcess(tmp_path, {name: s.url for name, s in peers.items()}, workers)
     tis.start()
     try:
         assert requests.post(tis.url + "/api/testpackage", data=package, timeout=10).status_code == 201
@@ -139,12 +142,18 @@ def test_kill_9_during_processing_loses_and_duplicates_nothing(tmp_path: Path, p
 
         # kill -9 while a warehouse post is on the wire and some acknowledgements are already out
         _wait(lambda: tis.query("SELECT count(*) FROM tis_outbox WHERE kind='ack' AND state='sent'")[0][0] >= 3
-              and tis.query("SELECT count(*) FROM tis_outbox WHERE kind='dw' AND state='sending'")[0][0] == 1,
+              and tis.query("SELECT count(*) FROM tis_outbox WHERE kind='dw' AND state='sending'")[0][0] >= 1,
               "a warehouse post in flight")
         tis.kill()
         done_before = tis.query("SELECT count(*) FROM tis_outbox WHERE kind='ack' AND state='sent'")[0][0]
         in_flight = tis.query("SELECT count(*) FROM tis_outbox WHERE state='sending'")[0][0]
         assert 3 <= done_before < TRTS and in_flight >= 1  # the kill really interrupted the processing
+        # the sends in doubt: marked 'sending', so the peer may or may not have taken them before the kill
+        dw_in_doubt = tis.query("SELECT count(*) FROM tis_outbox WHERE kind='dw' AND state='sending'")[0][0]
+        acks_in_doubt = {str(k) for (k,) in tis.query(
+            "SELECT r.oppkey FROM tis_outbox o JOIN xmlrepository r ON r.fileid = o.fileid "
+            "WHERE o.kind='ack' AND o.state='sending'")}
+        assert dw_in_doubt + len(acks_in_doubt) <= workers  # one send in hand per worker at most
 
         tis.start()  # same database, new port: recovery, then the worker finishes the rest
         _wait(lambda: all(tds.model.opportunity("default", k)["status"] == "reported"  # type: ignore[attr-defined]
@@ -158,14 +167,19 @@ def test_kill_9_during_processing_loses_and_duplicates_nothing(tmp_path: Path, p
     got = dw.model.receipts_of("default")  # type: ignore[attr-defined]
     receipts = Counter(r["oppKey"].lower() for r in got)
     assert receipts == Counter(keys)
-    # the post cut off by the kill is resent after the restart (at least once); the import MD5 de-duplication
-    # absorbs it (31 posts in practice: the DW had taken the first one when tis died)
+    # a post cut off by the kill is resent after the restart (only those in doubt: at most one per worker);
+    # the import MD5 de-duplication absorbs it
     posts = len(dw.journal.query(path="/exams/imports", direction="in").entries)
-    assert TRTS <= posts <= TRTS + 1
-    # tds heard exactly one acknowledgement per opportunity: one audit row, the move to reported
+    assert 1 <= dw_in_doubt <= workers
+    assert TRTS <= posts <= TRTS + dw_in_doubt
+    # tds heard one acknowledgement per opportunity: one audit row, the move to reported; an acknowledgement in
+    # doubt at the kill (answered by tds, 'sent' not yet written) is the one case heard twice
     for key in keys:
         audit = tds.model.opportunity("default", key)["audit"]  # type: ignore[attr-defined]
-        assert [a["accessType"] for a in audit if a["source"] == "tisReply"] == ["reported"], (key, audit)
+        heard = [a["accessType"] for a in audit if a["source"] == "tisReply"]
+        assert heard == ["reported"] or (key in acks_in_doubt and heard == ["reported", "QA Reported"]), (key, audit)
+    if workers == 1:  # one worker killed in a warehouse post holds no acknowledgement: exactly once, no doubt
+        assert not acks_in_doubt
     # and tis processed each TRT once: one archived original and one destination file per opportunity
     rows = tis.query("SELECT oppkey, location FROM xmlrepository")
     assert Counter(loc for _, loc in rows) == Counter({"archive": TRTS, "destination": TRTS})
