@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import requests
@@ -25,6 +26,8 @@ class Service(ServiceApp):
     A background worker (``start``/``stop``) scores due policy work every ``poll_interval``
     seconds of real time; "due" is judged on each tenant's injected clock, so a frozen clock
     holds delayed work until it is advanced. ``POST /_examrig/run`` does one pass at once.
+    A pass posts up to ``callback_concurrency`` (default 4) callbacks at once: each scored
+    response is still posted once, by the pass that claimed it.
     """
 
     name = "thss"
@@ -36,6 +39,10 @@ class Service(ServiceApp):
         self._pass_lock = threading.Lock()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        concurrency = self.options.get("callback_concurrency", 4)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InputError("callback_concurrency", "must be a positive integer")
+        self._senders = ThreadPoolExecutor(concurrency, "thss-callback") if concurrency > 1 else None
         return self.model.tables
 
     def routes(self) -> list[tuple[Rule, View]]:
@@ -64,13 +71,23 @@ class Service(ServiceApp):
         """One pass over due policy work (of one tenant or all); returns how many were sent or failed."""
         done = 0
         with self._pass_lock:
-            for owner, key in self.model.due():
-                if tenant is not None and owner != tenant:
-                    continue
-                delivery = self.model.claim_policy(owner, key)
-                if delivery is not None:
-                    self.deliver(delivery)
+            sending: list[Future[str]] = []
+            try:
+                for owner, key in self.model.due():
+                    if tenant is not None and owner != tenant:
+                        continue
+                    delivery = self.model.claim_policy(owner, key)  # claimed (marked 'sending') here, once
+                    if delivery is None:
+                        continue
+                    if self._senders is None:
+                        self.deliver(delivery)
+                    else:  # posted while the pass claims the next ones
+                        sending.append(self._senders.submit(self.deliver, delivery))
                     done += 1
+            finally:
+                wait(sending)  # the pass ends when its posts are answered and recorded
+            for future in sending:
+                future.result()  # a post that raised fails the pass, as a serial one would
         return done
 
     def start(self) -> None:

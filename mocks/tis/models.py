@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     func,
     select,
     update,
@@ -189,6 +190,20 @@ class Tis:
             tenant_in_pk=False,
         )
 
+        self._statements()
+
+    def _statements(self) -> None:
+        """The hot paths' statements, built once and executed with parameters (no per-call construction)."""
+        r, c, t, p, s = self.repo, self.configs, self.testnames, self.packages, self.item_scores
+        self.q_max_oppid = select(func.max(r.c.oppid)).where(r.c.tenant == bindparam("b_tenant"),
+                                                              r.c.oppid < COMBINED_OPPID_BASE)
+        self.q_insert_repo = r.insert()
+        self.q_config = select(c.c.value).where(c.c.tenant == bindparam("b_tenant"), c.c.name == "config")
+        self.q_package_of = select(p.c.packagekey, p.c.digest).join(
+            t, and_(t.c.tenant == p.c.tenant, t.c.packagekey == p.c.packagekey)).where(
+            t.c.tenant == bindparam("b_tenant"), t.c.testname == bindparam("b_testname"))
+        self.q_item_scores = select(s).where(s.c.tenant == bindparam("b_tenant"), s.c.oppkey == bindparam("b_oppkey"))
+
     @property
     def tables(self) -> list[Table]:
         """Every table of the service."""
@@ -204,9 +219,8 @@ class Tis:
                 hit = self._configs.get(tenant)
             if hit is not None:
                 return hit
-        c = self.configs
         with self.store.read() as conn:
-            row = conn.execute(select(c.c.value).where(c.c.tenant == tenant, c.c.name == "config")).first()
+            row = conn.execute(self.q_config, {"b_tenant": tenant}).first()
         override = json.loads(row[0]) if row else None
         built = tis_config.build(self.options, override)
         with self._cache_lock:
@@ -245,18 +259,17 @@ class Tis:
             raise ReceiveError("keys", exc.field, exc.detail) from None
         text = body.decode("utf-8", errors="replace") if not isinstance(body, str) else body
         now = self.clock.now(tenant)
-        r = self.repo
         with self.store.begin() as conn:
             opp_id = keys.opp_id
             if opp_id == 0:
-                top = conn.execute(select(func.max(r.c.oppid)).where(
-                    r.c.tenant == tenant, r.c.oppid < COMBINED_OPPID_BASE)).scalar()
+                top = conn.execute(self.q_max_oppid, {"b_tenant": tenant}).scalar()
                 opp_id = int(top or 0) + 1
                 text = text.replace('oppId="0"', f'oppId="{opp_id}"')
-            result = conn.execute(r.insert().values(
-                tenant=tenant, location="source", testname=keys.test_name, oppid=opp_id, oppkey=keys.opp_key,
-                testee=keys.testee, statusdate=keys.status_date, isdemo=keys.is_demo, contents=text,
-                callbackurl=callback, scoremode=scoremode, daterecorded=now, requeue=False))
+            result = conn.execute(self.q_insert_repo, {
+                "tenant": tenant, "location": "source", "testname": keys.test_name, "oppid": opp_id,
+                "oppkey": keys.opp_key, "testee": keys.testee, "statusdate": keys.status_date,
+                "isdemo": keys.is_demo, "contents": text, "callbackurl": callback, "scoremode": scoremode,
+                "daterecorded": now, "requeue": False})
             pk = result.inserted_primary_key
             assert pk is not None
             fileid = int(pk[0])
@@ -315,13 +328,11 @@ class Tis:
 
     def blueprint(self, tenant: str, test_name: str) -> Blueprint | None:
         """The blueprint for a Test@name, from the loaded packages (parsed once per content)."""
-        t, p = self.testnames, self.packages
+        p = self.packages
         # the digest is checked on every call (another process may have replaced the package); the content is
         # read only when this process has not parsed that digest yet
         with self.store.read() as conn:
-            row = conn.execute(select(p.c.packagekey, p.c.digest).join(
-                t, and_(t.c.tenant == p.c.tenant, t.c.packagekey == p.c.packagekey)).where(
-                t.c.tenant == tenant, t.c.testname == test_name)).first()
+            row = conn.execute(self.q_package_of, {"b_tenant": tenant, "b_testname": test_name}).first()
         if row is None:
             return None
         cache_key = (tenant, str(row[0]), str(row[1]))

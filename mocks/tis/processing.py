@@ -203,6 +203,15 @@ class Processor:
             ~exists().where(and_(other.c.tenant == r.c.tenant, other.c.location == "processing",
                                  other.c.testee == r.c.testee))).values(location="processing", plan=None,
                                                                        requeue=False)
+        o, st = self.model.outbox, self.model.opp_status
+        self._q_insert_outbox = o.insert()
+        self._q_insert_status = st.insert()
+        self._q_mark = update(o).where(o.c.id == bindparam("b_id")).values(
+            state=bindparam("b_state"), status_code=bindparam("b_code"), error=bindparam("b_error"),
+            updated=bindparam("b_updated"))
+        self._q_set_plan = update(r).where(r.c.fileid == bindparam("b_fileid")).values(plan=bindparam("b_plan"))
+        self._q_row = select(r).where(r.c.fileid == bindparam("b_fileid"))
+        self._q_move = update(r).where(r.c.fileid == bindparam("b_fileid")).values(location=bindparam("b_location"))
 
     def claim(self, tenant: str | None = None) -> tuple[int, str] | None:
         """Move one ``source`` row to ``processing`` (never the same row for two workers); returns it."""
@@ -380,9 +389,9 @@ class Processor:
         return out
 
     def _merge_scores(self, tenant: str, root: Any, opp_key: str) -> bool:
-        s = self.model.item_scores
         with self.store.read() as conn:
-            rows = conn.execute(select(s).where(s.c.tenant == tenant, s.c.oppkey == opp_key)).mappings().all()
+            rows = conn.execute(self.model.q_item_scores, {"b_tenant": tenant, "b_oppkey": opp_key}
+                                ).mappings().all()
         if not rows:
             return False
         by_name = {item_name(i): i for i in root.find("Opportunity").findall("Item")}
@@ -471,10 +480,10 @@ class Processor:
                         tenant=tenant, oppkey=plan.opp_key, bankkey=it["bank"], itemkey=it["item"], oppid=row["oppId"],
                         itemtype=it["type"], position=it["position"], response=it["response"],
                         status="WaitingForHandScore", score=-1, scoreinfo=None, scoringdate=now))
-                conn.execute(m.opp_status.insert().values(
-                    tenant=tenant, oppkey=plan.opp_key, oppid=row["oppId"], testname=plan.test_name,
-                    testee=plan.testee, opportunity=plan.opportunity, status=plan.status, fileid=fileid,
-                    recorded=now))
+                conn.execute(self._q_insert_status, {
+                    "tenant": tenant, "oppkey": plan.opp_key, "oppid": row["oppId"], "testname": plan.test_name,
+                    "testee": plan.testee, "opportunity": plan.opportunity, "status": plan.status, "fileid": fileid,
+                    "recorded": now})
                 sends: list[tuple[str, str, str, str, str | None]] = [
                     ("thss", _resolve(cfg.thss_url, self.peer), plan.thss_body, "multipart/form-data",
                      plan.thss_filename)] if plan.thss_body is not None else []
@@ -488,15 +497,15 @@ class Processor:
                     plan.send_ids.append(outbox_id)
                     known[outbox_id] = {"kind": kind, "url": url, "body": body, "content_type": ctype,
                                         "filename": filename, "state": state}
-            conn.execute(update(m.repo).where(m.repo.c.fileid == fileid).values(plan=plan.to_json()))
+            conn.execute(self._q_set_plan, {"b_fileid": fileid, "b_plan": plan.to_json()})
         return known
 
     def _enqueue(self, conn: Connection, tenant: str, fileid: int, kind: str, url: str, body: str, ctype: str,
                  filename: str | None, state: str = "pending") -> int:
         now = self.model.clock.now(tenant)
-        result = conn.execute(self.model.outbox.insert().values(
-            tenant=tenant, fileid=fileid, kind=kind, url=url, body=body, content_type=ctype, filename=filename,
-            state=state, created=now, updated=now))
+        result = conn.execute(self._q_insert_outbox, {
+            "tenant": tenant, "fileid": fileid, "kind": kind, "url": url, "body": body, "content_type": ctype,
+            "filename": filename, "state": state, "created": now, "updated": now})
         pk = result.inserted_primary_key
         assert pk is not None
         return int(pk[0])
@@ -536,7 +545,7 @@ class Processor:
 
     def _finish(self, tenant: str, fileid: int, plan: Plan, failure: str | None, cfg: TisConfig,
                 mark: Mark | None = None) -> None:
-        m, r = self.model, self.model.repo
+        m = self.model
         now = m.clock.now(tenant)
         guide = cfg.ack_profile == "guide"
         result = plan.result if failure is None else "fail_update"
@@ -546,7 +555,7 @@ class Processor:
         with self.store.begin() as conn:
             if mark is not None:
                 self._write_mark(conn, mark)
-            row = conn.execute(select(r).where(r.c.fileid == fileid)).mappings().first()
+            row = conn.execute(self._q_row, {"b_fileid": fileid}).mappings().first()
             if row is None or row["location"] != "processing":
                 return
             records = list(plan.records)
@@ -561,16 +570,16 @@ class Processor:
                                                           message=message, recorded=now))
             target = "source" if row["requeue"] else "destination"
             if result != "success":
-                conn.execute(update(r).where(r.c.fileid == fileid).values(location="reject"))
+                conn.execute(self._q_move, {"b_fileid": fileid, "b_location": "reject"})
             elif plan.content is not None:
-                conn.execute(update(r).where(r.c.fileid == fileid).values(location="archive"))
-                conn.execute(r.insert().values(
-                    tenant=tenant, location=target, testname=row["testname"], oppid=row["oppid"],
-                    oppkey=row["oppkey"], testee=row["testee"], statusdate=row["statusdate"], isdemo=row["isdemo"],
-                    contents=plan.content, callbackurl=row["callbackurl"], scoremode="default",
-                    daterecorded=now, plan=None, requeue=False, parent=fileid))
+                conn.execute(self._q_move, {"b_fileid": fileid, "b_location": "archive"})
+                conn.execute(m.q_insert_repo, {
+                    "tenant": tenant, "location": target, "testname": row["testname"], "oppid": row["oppid"],
+                    "oppkey": row["oppkey"], "testee": row["testee"], "statusdate": row["statusdate"],
+                    "isdemo": row["isdemo"], "contents": plan.content, "callbackurl": row["callbackurl"],
+                    "scoremode": "default", "daterecorded": now, "plan": None, "requeue": False, "parent": fileid})
             else:
-                conn.execute(update(r).where(r.c.fileid == fileid).values(location=target))
+                conn.execute(self._q_move, {"b_fileid": fileid, "b_location": target})
             if plan.ack:
                 if result == "success" and not records:
                     success, error = True, None
@@ -633,10 +642,9 @@ class Processor:
         return ok, error, kind, None
 
     def _write_mark(self, conn: Connection, mark: Mark) -> None:
-        o = self.model.outbox
-        conn.execute(update(o).where(o.c.id == mark.outbox_id).values(
-            state="sent" if mark.ok else "failed", status_code=mark.code, error=mark.error,
-            updated=self.model.clock.now(mark.tenant)))
+        conn.execute(self._q_mark, {"b_id": mark.outbox_id, "b_state": "sent" if mark.ok else "failed",
+                                    "b_code": mark.code, "b_error": mark.error,
+                                    "b_updated": self.model.clock.now(mark.tenant)})
 
     def _send(self, tenant: str, kind: str, row: Any, cfg: TisConfig) -> tuple[bool, int | None, str | None]:
         url, body = str(row["url"]), str(row["body"])
