@@ -95,6 +95,9 @@ class Tis:
         )
         # the receiver's "next free oppId" is a max() over this index, not a scan of the repository
         Index("ix_xmlrepository_tenant_oppid", self.repo.c.tenant, self.repo.c.oppid)
+        # the processing queue in claim order: the claim walks it and stops at the first claimable row (no sort)
+        Index("ix_xmlrepository_queue", self.repo.c.location, self.repo.c.statusdate, self.repo.c.daterecorded,
+              self.repo.c.fileid)
         self.outbox: Table = store.table(
             "tis_outbox",
             Column("id", Integer, primary_key=True, autoincrement=True),

@@ -188,7 +188,7 @@ class Processor:
         """The claim's statements, built once (the hot path compiles them from SQLAlchemy's cache by key)."""
         r, t = self.model.repo, self.model.testnames
         busy = r.alias("busy")
-        query = select(r).where(
+        query = select(r.c.fileid).where(
             r.c.location == "source",
             exists().where(and_(t.c.tenant == r.c.tenant, t.c.testname == r.c.testname)),
             ~exists().where(and_(busy.c.tenant == r.c.tenant, busy.c.location == "processing",
@@ -196,6 +196,7 @@ class Processor:
             r.c.statusdate, r.c.daterecorded, r.c.fileid).limit(1)
         self._candidate_any = query
         self._candidate_tenant = query.where(r.c.tenant == bindparam("c_tenant"))
+        self._candidate_row = select(r).where(r.c.fileid == bindparam("c_fileid"))
         other = r.alias("other")
         # taken only if still in source and no other row of the testee went to processing meanwhile
         self._take = update(r).where(
@@ -229,13 +230,18 @@ class Processor:
         if self.store.is_postgres:
             r = self.model.repo
             with self.store.begin() as conn:
-                row = conn.execute(query.with_for_update(skip_locked=True, of=r), params).mappings().first()
+                fileid = conn.execute(query.with_for_update(skip_locked=True, of=r), params).scalar()
+                row = None if fileid is None else conn.execute(
+                    self._candidate_row, {"c_fileid": fileid}).mappings().first()
                 if row is None or not conn.execute(self._take, {"c_fileid": row["fileid"]}).rowcount:
                     return None
         else:
             for _ in range(3):  # a lost race (another worker took it first) looks again
                 with self.store.read() as conn:
-                    row = conn.execute(query, params).mappings().first()
+                    fileid = conn.execute(query, params).scalar()
+                    # the row apart from the ordering query: the sort never carries the documents
+                    row = None if fileid is None else conn.execute(
+                        self._candidate_row, {"c_fileid": fileid}).mappings().first()
                 if row is None:
                     return None
                 with self.store.begin() as conn:
