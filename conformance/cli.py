@@ -69,8 +69,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 port = known[name].port(settings.port_base)
             else:
                 port = int(settings.service(name).get("port", known[name].port()))
+            threads = int(settings.service(name).get("server_threads", settings.server_threads))
             servers.append(bind(name, apps[name], settings.host, port, debug=settings.debug,
-                                threads=settings.server_threads, tls=tls))
+                                threads=threads, tls=tls))
     except (ServeError, TlsError) as exc:
         for served in servers:
             served.stopper()
