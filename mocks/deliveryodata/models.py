@@ -37,6 +37,7 @@ from sqlalchemy import (
 
 from contracts.odata.csdl import CsdlModel, EntityType, load, parse_datetime
 from mocks.core.clock import Clock
+from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
 from mocks.core.store import IntegrityError, Store
 from mocks.deliveryodata import errors as e
@@ -88,13 +89,8 @@ AUDIT_COLUMNS = ("Sequence", "Timestamp", "AttemptID", "ResultID", "Event", "Act
 PROCTOR_ACTIONS = ("Unlock", "Lock", "Pause", "Resume", "AddTime", "Terminate")
 
 
-class SeedError(ValueError):
+class SeedError(InputError):
     """Seed data that cannot be loaded; ``field`` names the offending property."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)
