@@ -298,21 +298,30 @@ class ServiceApp:
         )
 
 
-_HEADER_NAMES: dict[str, str] = {}
+# environ key -> (header name, is secret); "" for keys that are not headers
+_HEADER_NAMES: dict[str, tuple[str, bool]] = {}
+
+
+def _header_name(key: str) -> tuple[str, bool]:
+    if not (key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")):
+        return "", False
+    name = (key[5:] if key.startswith("HTTP_") else key).replace("_", "-").title()
+    return name, name.lower() in SECRET_HEADERS
 
 
 def _environ_headers(environ: WSGIEnvironment) -> dict[str, str]:
     """The request headers straight from the environ, secrets redacted (cheaper than EnvironHeaders)."""
     out: dict[str, str] = {}
+    names = _HEADER_NAMES
     for key, value in environ.items():
-        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = _HEADER_NAMES.get(key)
-            if name is None:
-                name = (key[5:] if key.startswith("HTTP_") else key).replace("_", "-").title()
-                if len(_HEADER_NAMES) < 1024:  # clients choose header names: keep the cache bounded
-                    _HEADER_NAMES[key] = name
-            if value:
-                out[name] = "<redacted>" if name.lower() in SECRET_HEADERS else value
+        known = names.get(key)
+        if known is None:
+            known = _header_name(key)
+            if len(names) < 2048:  # clients choose header names: keep the cache bounded
+                names[key] = known
+        name, secret = known
+        if name and value:
+            out[name] = "<redacted>" if secret else value
     return out
 
 

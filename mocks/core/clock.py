@@ -99,7 +99,9 @@ class Clock:
 
 def iso(value: datetime) -> str:
     """ISO 8601 in UTC with a ``Z`` suffix and milliseconds."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    value = value.astimezone(UTC)
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+            f"{value.second:02d}.{value.microsecond // 1000:03d}Z")
 
 
 def parse_iso(text: str) -> datetime:
