@@ -567,13 +567,23 @@ class Thss:
                 a.c.status == "pending", a.c.due.is_not(None)).order_by(a.c.due, a.c.created)).all()
         return [(str(t), str(i)) for t, i, d in rows if _aware(d) <= self.clock.now(str(t))]
 
-    def claim_policy(self, tenant: str, assignment_id: str) -> Delivery | None:
-        """Score one due assignment by its type's policy and mark it ``sending``; ``None`` if taken meanwhile."""
+    def claim_policy(self, tenant: str, assignment_id: str, memo: dict[Any, Any] | None = None) -> Delivery | None:
+        """Score one due assignment by its type's policy and mark it ``sending``; ``None`` if taken meanwhile.
+
+        ``memo``: a dict kept by the caller for one pass, so policies and item configurations are read once per pass.
+        """
         row = self._row(tenant, assignment_id)
         if row is None or row["status"] != "pending":
             return None
-        policy = self.policy(tenant, row["item_type"])
-        cfg = self.item(tenant, row["bank_key"], row["item_id"])
+        memo = {} if memo is None else memo
+        pkey = ("policy", tenant, row["item_type"])
+        if pkey not in memo:
+            memo[pkey] = self.policy(tenant, row["item_type"])
+        policy: Policy = memo[pkey]
+        ikey = ("item", tenant, row["bank_key"], row["item_id"])
+        if ikey not in memo:
+            memo[ikey] = self.item(tenant, row["bank_key"], row["item_id"])
+        cfg: ItemConfig | None = memo[ikey]
         if policy.kind == "manual" or cfg is None:
             return None
         dims = cfg.scoring_dimensions

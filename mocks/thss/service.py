@@ -72,11 +72,12 @@ class Service(ServiceApp):
         done = 0
         with self._pass_lock:
             sending: list[Future[str]] = []
+            memo: dict[Any, Any] = {}  # policies and item configurations, read once per pass
             try:
                 for owner, key in self.model.due():
                     if tenant is not None and owner != tenant:
                         continue
-                    delivery = self.model.claim_policy(owner, key)  # claimed (marked 'sending') here, once
+                    delivery = self.model.claim_policy(owner, key, memo)  # claimed (marked 'sending') here, once
                     if delivery is None:
                         continue
                     if self._senders is None:

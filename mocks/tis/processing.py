@@ -212,6 +212,10 @@ class Processor:
             updated=bindparam("b_updated"))
         self._q_set_plan = update(r).where(r.c.fileid == bindparam("b_fileid")).values(plan=bindparam("b_plan"))
         self._q_row = select(r).where(r.c.fileid == bindparam("b_fileid"))
+        s = self.model.item_scores
+        self._q_drop_score = s.delete().where(s.c.tenant == bindparam("b_tenant"), s.c.oppkey == bindparam("b_oppkey"),
+                                              s.c.bankkey == bindparam("b_bank"), s.c.itemkey == bindparam("b_item"))
+        self._q_insert_score = s.insert()
         self._q_move = update(r).where(r.c.fileid == bindparam("b_fileid")).values(location=bindparam("b_location"))
 
     def claim(self, tenant: str | None = None) -> tuple[int, str] | None:
@@ -473,19 +477,19 @@ class Processor:
     def _commit_plan(self, tenant: str, fileid: int, row: dict[str, Any], plan: Plan,
                      cfg: TisConfig) -> dict[int, dict[str, Any]]:
         """Commit the plan with its sends as outbox rows (the first already ``sending``); returns those rows."""
-        m = self.model
         known: dict[int, dict[str, Any]] = {}
         now = self.model.clock.now(tenant)
         with self.store.begin() as conn:
             if plan.result == "success":
-                for it in plan.hand_items:
-                    s = m.item_scores
-                    conn.execute(s.delete().where(s.c.tenant == tenant, s.c.oppkey == plan.opp_key,
-                                                  s.c.bankkey == it["bank"], s.c.itemkey == it["item"]))
-                    conn.execute(s.insert().values(
-                        tenant=tenant, oppkey=plan.opp_key, bankkey=it["bank"], itemkey=it["item"], oppid=row["oppId"],
-                        itemtype=it["type"], position=it["position"], response=it["response"],
-                        status="WaitingForHandScore", score=-1, scoreinfo=None, scoringdate=now))
+                if plan.hand_items:  # one executemany each for the items THSS will score
+                    conn.execute(self._q_drop_score, [
+                        {"b_tenant": tenant, "b_oppkey": plan.opp_key, "b_bank": it["bank"], "b_item": it["item"]}
+                        for it in plan.hand_items])
+                    conn.execute(self._q_insert_score, [{
+                        "tenant": tenant, "oppkey": plan.opp_key, "bankkey": it["bank"], "itemkey": it["item"],
+                        "oppid": row["oppId"], "itemtype": it["type"], "position": it["position"],
+                        "response": it["response"], "status": "WaitingForHandScore", "score": -1, "scoreinfo": None,
+                        "scoringdate": now} for it in plan.hand_items])
                 conn.execute(self._q_insert_status, {
                     "tenant": tenant, "oppkey": plan.opp_key, "oppid": row["oppId"], "testname": plan.test_name,
                     "testee": plan.testee, "opportunity": plan.opportunity, "status": plan.status, "fileid": fileid,
