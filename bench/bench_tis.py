@@ -1,9 +1,9 @@
 """TIS over real HTTP on cheroot: receiver alone and end to end with the real tds, dw, thss and openam mocks.
 
 Run: ``python bench/bench_tis.py [--seconds 5] [--machine 300] [--hand 120]``. The TIS mock (worker thread on a
-SQLite file) and a bare WSGI app are served on cheroot in this process; the tds, dw, thss and openam mocks on
-cheroot in a second process; load comes from further processes. The tds mock is wrapped so that each
-acknowledgement's arrival (wall clock) is recorded per oppKey. Every figure is printed with its target.
+SQLite file) and a bare WSGI app are served on cheroot in this process; the tds, dw and openam mocks on cheroot
+in a second process, the thss mock in a third; load comes from further processes. The tds mock is wrapped so
+that each acknowledgement's arrival (wall clock) is recorded per oppKey. Every figure is printed with its target.
 """
 
 from __future__ import annotations
@@ -84,18 +84,30 @@ class AckTimer:
         self.app.stop()
 
 
+def _thss(tmp: str, conn: Any) -> None:
+    """Third process: thss (fixed policy, poll 5 ms) on cheroot, as a separate service would run."""
+    from mocks.thss.service import Service as Thss
+    runtime = Runtime.create(Settings(seed=3, journal_capacity=2000), db=f"sqlite:///{tmp}/thss.db")
+    served = bind("thss", Thss(runtime, {"poll_interval": 0.005}), "127.0.0.1", 0)
+    conn.send(served.url)
+    served.app.start()
+    start(served)
+    conn.recv()
+    stop(served)
+    runtime.store.dispose()
+    conn.send("stopped")
+
+
 def _peers(tmp: str, conn: Any) -> None:
-    """Second process: tds (timed), dw, thss and openam on cheroot; answers commands over ``conn``."""
+    """Second process: tds (timed), dw and openam on cheroot; answers commands over ``conn``."""
     from mocks.dw.service import Service as Dw
     from mocks.openam.service import Service as Openam
     from mocks.tds.service import Service as Tds
-    from mocks.thss.service import Service as Thss
     runtime = Runtime.create(Settings(seed=2, journal_capacity=2000), db=f"sqlite:///{tmp}/peers.db")
     tds = Tds(runtime)
     timer = AckTimer(tds)
-    thss = Thss(runtime, {"poll_interval": 0.005})
     served = [bind("tds", timer, "127.0.0.1", 0), bind("dw", Dw(runtime), "127.0.0.1", 0),  # type: ignore[arg-type]
-              bind("thss", thss, "127.0.0.1", 0), bind("openam", Openam(runtime), "127.0.0.1", 0)]
+              bind("openam", Openam(runtime), "127.0.0.1", 0)]
     for s in served:
         runtime.topology[s.name] = s.url
     conn.send({s.name: s.url for s in served})
@@ -245,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     peer, child = mp.Pipe()
     peers = mp.Process(target=_peers, args=(tmp, child), daemon=True)
     peers.start()
+    thss_pipe, thss_child = mp.Pipe()
+    thss_proc = mp.Process(target=_thss, args=(tmp, thss_child), daemon=True)
+    thss_proc.start()
     urls: dict[str, str] = peer.recv()
+    urls["thss"] = thss_pipe.recv()
     runtime = Runtime.create(Settings(seed=1, journal_capacity=2000), db=f"sqlite:///{tmp}/tis.db")
     runtime.topology.update(urls)
     tis = Tis(runtime, {"poll_interval": 0.01, "workers": args.workers})
@@ -279,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     query = f"/api/testresult?statusCallback={urls['tds']}{CALLBACK}"
     load = os.getloadavg()
     print(f"# python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f}; TIS + bare app on cheroot here, tds/dw/thss/openam on cheroot in a second process; "
+          f"{load[2]:.2f}; TIS + bare app on cheroot here, tds/dw/openam in a second process, thss in a third; "
           "load from separate processes; SQLite files")
     results: list[tuple[str, bool]] = []
 
@@ -351,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         peer.send(("stop",))
         peer.recv()
+        thss_pipe.send("stop")
+        thss_pipe.recv()
         for s in served:
             stop(s)
         runtime.store.dispose()
