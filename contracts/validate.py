@@ -113,27 +113,46 @@ def schema_path(name: str) -> Path:
 
 
 _lock = threading.Lock()
+# libxml2 fails ("Internal error") when two threads compile a schema at once, and functools.cache
+# does not stop two first calls from both compiling: compile under a lock, once
+_compile_lock = threading.Lock()
+_compiled: dict[str, Any] = {}
+_readable: dict[str, Any] = {}
 
 
-@functools.cache
 def lxml_schema(name: str) -> Any:
     """Return the compiled ``lxml.etree.XMLSchema`` for ``name``, compiled once per process.
 
-    lxml schema objects are not safe to share between threads while validating, so each call of
+    Compilation is serialised (concurrent first uses from several threads are safe). lxml schema
+    objects are not safe to share between threads while validating, so each call of
     :func:`validate` holds a lock around the (fast) validation step itself.
 
     Raises:
         UnknownSchemaError: ``name`` is not in :data:`SCHEMA_NAMES`.
     """
-    path = schema_path(name)
-    return etree.XMLSchema(etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)))
+    schema = _compiled.get(name)
+    if schema is None:
+        with _compile_lock:
+            schema = _compiled.get(name)
+            if schema is None:
+                path = schema_path(name)
+                schema = etree.XMLSchema(etree.parse(str(path),
+                                                     etree.XMLParser(resolve_entities=False, no_network=True)))
+                _compiled[name] = schema
+    return schema
 
 
-@functools.cache
 def _xmlschema_schema(name: str) -> Any:
-    import xmlschema
+    schema = _readable.get(name)
+    if schema is None:
+        with _compile_lock:
+            schema = _readable.get(name)
+            if schema is None:
+                import xmlschema
 
-    return xmlschema.XMLSchema10(str(schema_path(name)))
+                schema = xmlschema.XMLSchema10(str(schema_path(name)))
+                _readable[name] = schema
+    return schema
 
 
 @functools.cache

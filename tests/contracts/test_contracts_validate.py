@@ -139,3 +139,30 @@ def test_a_detected_trt_is_valid_under_either_profile_and_named_by_it() -> None:
     assert broken != sent
     result = validate(broken)
     assert not result.valid and result.schema == "trt" and result.errors
+
+
+def test_first_compiles_from_many_threads_at_once_are_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mocks validate from their server threads; the first uses of a schema may come all at once."""
+    import threading
+
+    import contracts.validate as v
+
+    monkeypatch.setattr(v, "_compiled", {})
+    barrier = threading.Barrier(8)
+    results: list[object] = []
+    failures: list[BaseException] = []
+
+    def compile_all() -> None:
+        barrier.wait()
+        try:
+            results.extend(v.lxml_schema(name) for name in v.SCHEMA_NAMES)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=compile_all) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    assert len({id(r) for r in results}) == len(v.SCHEMA_NAMES)  # each schema compiled exactly once
