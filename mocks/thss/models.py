@@ -388,6 +388,17 @@ class Thss:
                                                data=json.dumps(c.raw), updated=now))
         return len(configs)
 
+    def items_of(self, tenant: str, keys: set[tuple[int, int]]) -> dict[tuple[int, int], ItemConfig]:
+        """The configured items among ``keys`` ``(bankKey, itemId)``, read in one query."""
+        if not keys:
+            return {}
+        t = self.items
+        with self.store.read() as conn:
+            rows = conn.execute(select(t.c.bank_key, t.c.item_id, t.c.data).where(
+                t.c.tenant == tenant, t.c.item_id.in_(sorted({k for _, k in keys})))).all()
+        return {(int(b), int(k)): parse_item_config(json.loads(d), "item") for b, k, d in rows
+                if (int(b), int(k)) in keys}
+
     def item(self, tenant: str, bank_key: int, item_id: int) -> ItemConfig | None:
         """One configured item."""
         t = self.items
@@ -443,10 +454,13 @@ class Thss:
     # -- uploads -------------------------------------------------------------------------
 
     def import_file(self, tenant: str, file_name: str | None, data: bytes) -> FileResult:
-        """One uploaded file of ``/api/test/submit``: validate, take the configured items, queue them."""
+        """One uploaded file of ``/api/test/submit``: validate, take the configured items, queue them.
+
+        The work queue's replacement and the upload's record are written in one transaction.
+        """
         now = self.clock.now(tenant)
         opp_key: str | None = None
-        count = 0
+        rows: list[dict[str, Any]] | None = None
         if not data.strip():
             result = FileResult(file_name, False, ERR_NO_DATA)
         else:
@@ -456,17 +470,20 @@ class Thss:
                 result = FileResult(file_name, False, f"{ERR_FORMAT}{first.reason if first else 'invalid'}")
             else:
                 try:
-                    opp_key, count = self._take(tenant, parse_xml(data), now)
+                    opp_key, rows = self._take(tenant, parse_xml(data), now)
                     result = FileResult(file_name, True, None)
                 except InputError as exc:
                     result = FileResult(file_name, False, f"{ERR_PROCESSING}{exc}")
         with self.store.begin() as conn:
+            if opp_key is not None and rows is not None:
+                self._replace_in(conn, tenant, opp_key, rows)
             conn.execute(self.uploads.insert().values(tenant=tenant, file_name=file_name, opp_key=opp_key,
-                                                      success=int(result.success), error=result.error, items=count,
-                                                      received=now))
+                                                      success=int(result.success), error=result.error,
+                                                      items=len(rows or ()), received=now))
         return result
 
-    def _take(self, tenant: str, root: Any, now: datetime) -> tuple[str, int]:
+    def _take(self, tenant: str, root: Any, now: datetime) -> tuple[str, list[dict[str, Any]]]:
+        """The work rows an upload asks for (written by the caller); none for a dropped opportunity."""
         callback = root.get("callbackUrl", "")
         if not callback.startswith(("http://", "https://")):
             raise InputError("callbackUrl", f"'{callback}' is not an absolute http(s) URL")
@@ -479,24 +496,29 @@ class Thss:
             raise InputError("Opportunity@key", "required")
         status = (opp.get("status") or "").strip()
         if status in DROP_STATUSES:
-            self._replace(tenant, opp_key, [])
-            return opp_key, 0
-        configured: list[tuple[Any, ItemConfig]] = []
+            return opp_key, []
+        keyed: list[tuple[Any, tuple[int, int]]] = []
         for elem in opp.findall("Item"):
             try:
-                bank, key = int(elem.get("bankKey", "")), int(elem.get("key", ""))
+                keyed.append((elem, (int(elem.get("bankKey", "")), int(elem.get("key", "")))))
             except ValueError:
                 continue
-            cfg = self.item(tenant, bank, key)
+        known = self.items_of(tenant, {k for _, k in keyed})  # one read for every item of the upload
+        configured: list[tuple[Any, ItemConfig]] = []
+        for elem, ident in keyed:
+            cfg = known.get(ident)
             if cfg is not None and cfg.hand_scored:
                 configured.append((elem, cfg))
         wanted = [(e, c) for e, c in configured if (e.get("scoreStatus") or "").strip().upper() not in ("", "SCORED")]
         passages = {c.passage for _, c in wanted if c.passage}
         wanted += [(e, c) for e, c in configured if c.passage in passages and (e, c) not in wanted]
         rows = []
+        policies: dict[str, Policy] = {}
         for elem, cfg in wanted:
             item_type = elem.get("format") or cfg.score_type or "?"
-            policy = self.policy(tenant, item_type)
+            if item_type not in policies:
+                policies[item_type] = self.policy(tenant, item_type)
+            policy = policies[item_type]
             rows.append({
                 "tenant": tenant, "id": self.ids.uuid(), "opp_key": opp_key, "opp_id": opp.get("oppId"),
                 "client_name": opp.get("clientName"), "callback_url": callback, "bank_key": cfg.bank_key,
@@ -506,16 +528,15 @@ class Thss:
                 "due": None if policy.kind == "manual" else now + timedelta(seconds=policy.delay),
                 "score": None, "created": now, "updated": now,
             })
-        self._replace(tenant, opp_key, rows)
-        return opp_key, len(rows)
+        return opp_key, rows
 
-    def _replace(self, tenant: str, opp_key: str, rows: list[dict[str, Any]]) -> None:
+    def _replace_in(self, conn: Any, tenant: str, opp_key: str, rows: list[dict[str, Any]]) -> None:
+        """Within ``conn``'s transaction: the opportunity's unsent work replaced by ``rows``."""
         a = self.assignments
-        with self.store.begin() as conn:
-            conn.execute(a.delete().where(a.c.tenant == tenant, a.c.opp_key == opp_key,
-                                          a.c.status.in_(("pending", "tentative"))))
-            for row in rows:
-                conn.execute(a.insert().values(**row))
+        conn.execute(a.delete().where(a.c.tenant == tenant, a.c.opp_key == opp_key,
+                                      a.c.status.in_(("pending", "tentative"))))
+        if rows:
+            conn.execute(a.insert(), rows)
 
     def import_guide(self, tenant: str, data: bytes) -> int:
         """The guide profile: a per-item ``<ItemScoreRequest><ResponseInfo …>`` document (XML body)."""
@@ -561,11 +582,15 @@ class Thss:
 
     def due(self) -> list[tuple[str, str]]:
         """``(tenant, id)`` of pending work whose policy delay has passed on its tenant's clock."""
+        return [(str(r["tenant"]), str(r["id"])) for r in self.due_rows()]
+
+    def due_rows(self) -> list[dict[str, Any]]:
+        """The rows of pending work whose policy delay has passed on its tenant's clock, oldest due first."""
         a = self.assignments
         with self.store.read() as conn:
-            rows = conn.execute(select(a.c.tenant, a.c.id, a.c.due).where(
-                a.c.status == "pending", a.c.due.is_not(None)).order_by(a.c.due, a.c.created)).all()
-        return [(str(t), str(i)) for t, i, d in rows if _aware(d) <= self.clock.now(str(t))]
+            rows = conn.execute(select(a).where(a.c.status == "pending", a.c.due.is_not(None))
+                                .order_by(a.c.due, a.c.created)).mappings().all()
+        return [dict(r) for r in rows if _aware(r["due"]) <= self.clock.now(str(r["tenant"]))]
 
     def claim_policy(self, tenant: str, assignment_id: str, memo: dict[Any, Any] | None = None) -> Delivery | None:
         """Score one due assignment by its type's policy and mark it ``sending``; ``None`` if taken meanwhile.
@@ -575,7 +600,34 @@ class Thss:
         row = self._row(tenant, assignment_id)
         if row is None or row["status"] != "pending":
             return None
+        return next(iter(self.claim_policies([row], memo)), None)
+
+    def claim_policies(self, rows: list[dict[str, Any]], memo: dict[Any, Any] | None = None) -> list[Delivery]:
+        """Score due rows (as :meth:`due_rows` read them) by policy and mark them ``sending`` in one transaction.
+
+        Each row is claimed by a guarded ``UPDATE`` (still ``pending``), so a row another pass took meanwhile is
+        left out; the deliveries of the rows this call claimed are returned, in order.
+        """
         memo = {} if memo is None else memo
+        by_tenant: dict[str, set[tuple[int, int]]] = {}
+        for row in rows:
+            if ("item", row["tenant"], row["bank_key"], row["item_id"]) not in memo:
+                by_tenant.setdefault(str(row["tenant"]), set()).add((int(row["bank_key"]), int(row["item_id"])))
+        for owner, keys in by_tenant.items():  # the rows' item configurations in one read per tenant
+            known = self.items_of(owner, keys)
+            for bank, key in keys:
+                memo[("item", owner, bank, key)] = known.get((bank, key))
+        prepared = []
+        for row in rows:
+            scored = self._policy_scores(str(row["tenant"]), row, memo)
+            if scored is not None:
+                prepared.append(self._prepare(str(row["tenant"]), row, *scored))
+        return self._commit_claims(prepared)
+
+    def _policy_scores(self, tenant: str, row: dict[str, Any],
+                       memo: dict[Any, Any]) -> tuple[ItemConfig, list[DimensionScore], str] | None:
+        if row["status"] != "pending":
+            return None
         pkey = ("policy", tenant, row["item_type"])
         if pkey not in memo:
             memo[pkey] = self.policy(tenant, row["item_type"])
@@ -601,7 +653,7 @@ class Thss:
             value = max(matched) if matched else policy.default
             scores = [DimensionScore(d.name, min(max(value, d.min_points), d.max_points), policy.condition_code)
                       for d in dims]
-        return self._claim(tenant, row, cfg, scores, policy.scorer_id)
+        return cfg, scores, policy.scorer_id
 
     def claim_manual(self, tenant: str, assignment_id: str, payload: dict[str, Any]) -> Delivery:
         """The admin API's teacher: ``{"score"}`` or ``{"dimensions":[{"name","score","conditionCode"}]}``."""
@@ -657,6 +709,11 @@ class Thss:
 
     def _claim(self, tenant: str, row: dict[str, Any], cfg: ItemConfig, scores: list[DimensionScore],
                scorer: str) -> Delivery | None:
+        return next(iter(self._commit_claims([self._prepare(tenant, row, cfg, scores, scorer)])), None)
+
+    def _prepare(self, tenant: str, row: dict[str, Any], cfg: ItemConfig, scores: list[DimensionScore],
+                 scorer: str) -> tuple[dict[str, Any], dict[str, Any], Delivery]:
+        """The guarded claim's parameters, its values and the delivery it enables (nothing written)."""
         single = len(cfg.scoring_dimensions) == 1 and not cfg.dimensions[1:]
         if row["profile"] == "guide":
             token = row["token"] or ""
@@ -672,28 +729,44 @@ class Thss:
         stored = json.dumps({"scorerId": scorer, "total": sum(s.score for s in scores),
                              "dimensions": [{"name": s.name, "score": s.score, "conditionCode": s.condition_code}
                                             for s in scores]})
-        a = self.assignments
-        with self.store.begin() as conn:
-            done = conn.execute(update(a).where(a.c.tenant == tenant, a.c.id == row["id"],
-                                                a.c.status == row["status"])
-                                .values(status="sending", score=stored, updated=now)).rowcount
-        if done != 1:
-            return None
         # THSS encodes the body as ASCII (non-ASCII characters become '?')
-        return Delivery(tenant, row["id"], row["callback_url"], body.encode("ascii", "replace"), content_type)
+        delivery = Delivery(tenant, row["id"], row["callback_url"], body.encode("ascii", "replace"), content_type)
+        return ({"tenant": tenant, "id": row["id"], "status": row["status"]},
+                {"status": "sending", "score": stored, "updated": now}, delivery)
+
+    def _commit_claims(self, prepared: list[tuple[dict[str, Any], dict[str, Any], Delivery]]) -> list[Delivery]:
+        """Mark every prepared row ``sending`` in one transaction, each only if its status is unchanged."""
+        if not prepared:
+            return []
+        a = self.assignments
+        taken = []
+        with self.store.begin() as conn:
+            for where, values, delivery in prepared:
+                done = conn.execute(update(a).where(a.c.tenant == where["tenant"], a.c.id == where["id"],
+                                                    a.c.status == where["status"]).values(**values)).rowcount
+                if done == 1:
+                    taken.append(delivery)
+        return taken
 
     def finish(self, delivery: Delivery, status: int | None, error: str | None) -> str:
         """Record a callback: 2xx marks the work ``sent``; anything else resets it to ``tentative``, no retry."""
-        ok = status is not None and 200 <= status < 300
-        now = self.clock.now(delivery.tenant)
+        return self.finish_many([(delivery, status, error)])[0]
+
+    def finish_many(self, outcomes: list[tuple[Delivery, int | None, str | None]]) -> list[str]:
+        """Record several callbacks (each as :meth:`finish`) in one transaction; the new status of each."""
         a = self.assignments
+        states = []
         with self.store.begin() as conn:
-            conn.execute(self.callbacks.insert().values(
-                tenant=delivery.tenant, assignment_id=delivery.assignment_id, url=delivery.url, status=status,
-                error=error, body=delivery.body.decode("ascii"), sent=now))
-            conn.execute(update(a).where(a.c.tenant == delivery.tenant, a.c.id == delivery.assignment_id)
-                         .values(status="sent" if ok else "tentative", updated=now))
-        return "sent" if ok else "tentative"
+            for delivery, status, error in outcomes:
+                ok = status is not None and 200 <= status < 300
+                now = self.clock.now(delivery.tenant)
+                conn.execute(self.callbacks.insert().values(
+                    tenant=delivery.tenant, assignment_id=delivery.assignment_id, url=delivery.url, status=status,
+                    error=error, body=delivery.body.decode("ascii"), sent=now))
+                conn.execute(update(a).where(a.c.tenant == delivery.tenant, a.c.id == delivery.assignment_id)
+                             .values(status="sent" if ok else "tentative", updated=now))
+                states.append("sent" if ok else "tentative")
+        return states
 
     # -- reading -------------------------------------------------------------------------
 

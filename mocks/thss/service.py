@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import requests
@@ -55,6 +55,10 @@ class Service(ServiceApp):
 
     def deliver(self, delivery: Delivery) -> str:
         """POST one ItemScoreResponse to its callbackUrl (never inside a transaction); record the outcome."""
+        return self.model.finish(delivery, *self._post(delivery))
+
+    def _post(self, delivery: Delivery) -> tuple[int | None, str | None]:
+        """POST one ItemScoreResponse; the answer's status (``None`` if unreachable) and an error text."""
         status: int | None = None
         error: str | None = None
         try:
@@ -65,31 +69,40 @@ class Service(ServiceApp):
                 error = f"callback answered {status}"
         except requests.RequestException as exc:
             error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return self.model.finish(delivery, status, error)
+        return status, error
 
     def run_due(self, tenant: str | None = None) -> int:
-        """One pass over due policy work (of one tenant or all); returns how many were sent or failed."""
-        done = 0
+        """One pass over due policy work (of one tenant or all); returns how many were sent or failed.
+
+        The pass reads the due rows once, claims them (scored, marked ``sending``) in one transaction, posts
+        them (up to ``callback_concurrency`` at once) and records every outcome in one transaction when the
+        posts are answered: three transactions per pass, whatever the number of callbacks.
+        """
         with self._pass_lock:
-            sending: list[Future[str]] = []
-            memo: dict[Any, Any] = {}  # policies and item configurations, read once per pass
-            try:
-                for owner, key in self.model.due():
-                    if tenant is not None and owner != tenant:
-                        continue
-                    delivery = self.model.claim_policy(owner, key, memo)  # claimed (marked 'sending') here, once
-                    if delivery is None:
-                        continue
-                    if self._senders is None:
-                        self.deliver(delivery)
-                    else:  # posted while the pass claims the next ones
-                        sending.append(self._senders.submit(self.deliver, delivery))
-                    done += 1
-            finally:
-                wait(sending)  # the pass ends when its posts are answered and recorded
-            for future in sending:
-                future.result()  # a post that raised fails the pass, as a serial one would
-        return done
+            rows = [r for r in self.model.due_rows() if tenant is None or r["tenant"] == tenant]
+            deliveries = self.model.claim_policies(rows)  # claimed (marked 'sending') here, once
+            outcomes: list[tuple[Delivery, int | None, str | None]] = []
+            failure: BaseException | None = None
+            if self._senders is None:
+                for delivery in deliveries:
+                    try:
+                        outcomes.append((delivery, *self._post(delivery)))
+                    except Exception as exc:  # recorded below for the others; the pass then fails
+                        failure = failure or exc
+            else:
+                sending = [(d, self._senders.submit(self._post, d)) for d in deliveries]
+                wait([f for _, f in sending])  # the pass ends when its posts are answered and recorded
+                for delivery, future in sending:
+                    raised = future.exception()
+                    if raised is None:
+                        outcomes.append((delivery, *future.result()))
+                    else:
+                        failure = failure or raised
+            if outcomes:
+                self.model.finish_many(outcomes)
+            if failure is not None:
+                raise failure  # a post that raised fails the pass, as a serial one would
+        return len(deliveries)
 
     def start(self) -> None:
         if self._worker is not None or self.poll_interval <= 0:
