@@ -10,7 +10,7 @@ from werkzeug.routing import Rule
 from mocks.core.app import ServiceApp, View
 from mocks.core.errors import InvalidSeed, NotFound
 from mocks.core.render import render_spring_error_epoch
-from mocks.dw.models import RECEIVERS, SeedError, Warehouse
+from mocks.dw.models import RECEIVERS, SeedError, TokenCache, Warehouse
 from mocks.dw.urls import ROUTES
 
 
@@ -22,10 +22,15 @@ class Service(ServiceApp):
 
     def define_tables(self) -> list[Table]:
         self.model = Warehouse(self.store, self.clock, self.options)
+        self.token_cache = TokenCache(int(self.options.get("token_cache_size", 1000)))
         return self.model.tables
 
     def routes(self) -> list[tuple[Rule, View]]:
         return list(ROUTES)
+
+    def reset(self, tenant: str | None = None) -> None:
+        super().reset(tenant)
+        self.token_cache.clear(tenant)
 
     def seed(self, tenant: str, payload: dict[str, Any]) -> dict[str, int]:
         unknown = set(payload) - {"items"}

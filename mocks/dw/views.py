@@ -11,7 +11,7 @@ from mocks.core.app import Ctx
 from mocks.core.errors import NotFound
 from mocks.core.render import json_response
 from mocks.dw.errors import BadPayload, MissingRole, NoToken
-from mocks.dw.models import AccessRefused, Warehouse, import_json, loader_mail
+from mocks.dw.models import AccessRefused, TokenCache, Warehouse, import_json, loader_mail
 
 
 def _model(ctx: Ctx) -> Warehouse:
@@ -29,12 +29,16 @@ def receive_dw(ctx: Ctx, receiver: str) -> Response:
 
 
 def _user(ctx: Ctx) -> str:
-    """Resolve the bearer token with OpenAM's tokeninfo (outside any transaction); the user's mail."""
+    """Resolve the bearer token with OpenAM's tokeninfo (outside any transaction, cached for its lifetime)."""
     scheme, _, token = ctx.request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         token = ""
     status, info = 0, None
-    if token.strip():
+    cache: TokenCache = ctx.app.token_cache  # type: ignore[attr-defined]
+    cached = cache.get(ctx.tenant, token.strip(), ctx.now()) if token.strip() else None
+    if cached is not None:
+        status, info = 200, cached
+    elif token.strip():
         url = ctx.app.peer_url("openam") + "/auth/oauth2/tokeninfo"
         try:
             answer = ctx.app.outbound.request("GET", url, tenant=ctx.tenant, peer="openam",
@@ -46,6 +50,7 @@ def _user(ctx: Ctx) -> str:
             info = answer.json()
         except ValueError:
             info = None
+        cache.put(ctx.tenant, token.strip(), status, info, ctx.now())
     try:
         return loader_mail(token, status, info)
     except AccessRefused as exc:
