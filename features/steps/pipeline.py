@@ -9,6 +9,7 @@ from pytest_bdd import given, parsers, then, when
 
 from conformance.targets import Rig
 from contracts.generate import generate_combined_trts, generate_testpackage, generate_trt
+from features.steps._documents import opportunity_key
 
 HAND_TYPES = ("SA", "ER", "WER")
 WER_DIMENSIONS = (("Organization/Purpose", 4), ("Evidence/Elaboration", 4), ("Conventions", 2))
@@ -24,10 +25,7 @@ def _package(kind: str, seed: int) -> bytes:
     raise AssertionError(f"unknown package kind {kind}")
 
 
-def _key(doc: bytes) -> str:
-    m = re.search(rb'<Opportunity [^>]*?key="([0-9a-fA-F-]{36})"', doc)
-    assert m is not None
-    return m.group(1).decode().lower()
+_key = opportunity_key
 
 
 def _hand_items(trt: bytes) -> list[tuple[str, str, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
@@ -10,6 +9,7 @@ from pytest_bdd import given, parsers, then, when
 
 from conformance.targets import Rig
 from contracts.generate import generate_testpackage, generate_trt
+from features.steps._documents import opportunity_key
 
 HAND_TYPES = ("ER", "SA", "WER")  # TIS's default hand-scoring item types (docs/tis.md)
 
@@ -30,9 +30,7 @@ def _hand_items(seed: int) -> list[tuple[str, str, str]]:
 
 
 def _key(seed: int) -> str:
-    m = re.search(rb'<Opportunity [^>]*?key="([0-9a-fA-F-]{36})"', _trt(seed))
-    assert m is not None
-    return m.group(1).decode().lower()
+    return opportunity_key(_trt(seed))
 
 
 @given(parsers.parse("TIS has the hand-scored test package generated from seed {seed:d} and no data warehouse"))

@@ -9,6 +9,7 @@ from pytest_bdd import given, parsers, then, when
 
 from conformance.targets import Rig
 from contracts.generate import generate_testpackage, generate_trt
+from features.steps._documents import opportunity_key
 
 
 def _package(seed: int) -> bytes:
@@ -19,10 +20,7 @@ def _trt(seed: int) -> bytes:
     return generate_trt(seed, package=_package(seed))
 
 
-def _key(doc: bytes) -> str:
-    m = re.search(rb'<Opportunity [^>]*?key="([0-9a-fA-F-]{36})"', doc)
-    assert m is not None
-    return m.group(1).decode().lower()
+_key = opportunity_key
 
 
 @given(parsers.parse("TIS has the machine-scored test package generated from seed {seed:d} and no data warehouse"))
