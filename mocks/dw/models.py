@@ -6,11 +6,12 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, UniqueConstraint, select
+from sqlalchemy import Boolean, Column, Connection, DateTime, Integer, String, Table, Text, UniqueConstraint, select
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
@@ -18,6 +19,10 @@ from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.store import IntegrityError, Store
 from mocks.openam.models import role_names
+from mocks.tis.idempotency import Answer, Applied, Keyed, Ledger
+
+# the answer a receiver gives for a receipt (record, duplicate): kept with an idempotency key
+AnswerFor = Callable[[dict[str, Any], bool], Answer]
 
 RECEIVERS = ("DW1", "DW2", "imports")
 DONE_STATUSES = frozenset({"completed", "scored", "submitted", "reported", "handscoring", "invalidated"})
@@ -170,10 +175,13 @@ class Warehouse:
             Column("updated", DateTime(timezone=True), nullable=False),
         )
 
+        # idempotency keys of the requests answered (examrig's extension; TIS sends them): cleared by reset
+        self.keys = Ledger(store, "dw_idempotency")
+
     @property
     def tables(self) -> list[Table]:
         """Every table of the service."""
-        return [self.receipts, self.catalogue, self.exams]
+        return [self.receipts, self.catalogue, self.exams, self.keys.table]
 
     def seed_items(self, tenant: str, items: list[Any]) -> int:
         """Known items ``"bank-key"`` (the warehouse's item catalogue)."""
@@ -266,6 +274,19 @@ class Warehouse:
     def receive(self, tenant: str, receiver: str, body: bytes, content_type: str | None,
                 creator: str | None) -> tuple[dict[str, Any], bool]:
         """Record one TRT; for ``imports`` a payload seen before returns the first record (``duplicate``)."""
+        taken = self.take(tenant, receiver, body, content_type, creator)
+        assert taken.result is not None
+        return taken.result
+
+    def take(self, tenant: str, receiver: str, body: bytes, content_type: str | None, creator: str | None,
+             keyed: Keyed | None = None, answer: AnswerFor | None = None) -> Applied[tuple[dict[str, Any], bool]]:
+        """:meth:`receive` with the answer ``answer(record, duplicate)`` gives, and an idempotency key.
+
+        With ``keyed``, the key and its answer are written in the receipt's transaction; a repeat of the key gets
+        the stored answer and records nothing (``replayed``), a key first used for another request raises
+        ``KeyReused``. An import de-duplicated by MD5 is no new effect: its key is recorded with the first record.
+        """
+        reply = answer or _plain
         digest = hashlib.md5(body, usedforsecurity=False).hexdigest().upper()
         # a payload seen before is found by the unique (tenant, dedup) index when its insert fails, not by a read
         # before every import
@@ -278,17 +299,21 @@ class Warehouse:
                   "creator": creator, "opp_key": opp_key, "status": verdict.status,
                   "messages": json.dumps(verdict.messages), "body": body.decode("utf-8", "replace"),
                   "received": now}
+
+        def record(conn: Connection) -> tuple[tuple[dict[str, Any], bool], Answer]:
+            key = conn.execute(self.receipts.insert().values(**values)).inserted_primary_key
+            if verdict.ok and opp_key and key:
+                self._store_exam(conn, tenant, opp, int(key[0]), now)
+            taken = _record({**values, "id": int(key[0]) if key else -1})
+            return (taken, False), reply(taken, False)
+
         try:
-            with self.store.begin() as conn:
-                key = conn.execute(self.receipts.insert().values(**values)).inserted_primary_key
-                if verdict.ok and opp_key and key:
-                    self._store_exam(conn, tenant, opp, int(key[0]), now)
+            return self.keys.apply(tenant, keyed, now, record)
         except IntegrityError:  # a payload imported before (or by a concurrent request): the first record
             existing = self._find(tenant, receiver, digest)
             if existing is None:
                 raise
-            return existing, True
-        return _record({**values, "id": int(key[0]) if key else -1}), False
+            return self.keys.apply(tenant, keyed, now, lambda conn: ((existing, True), reply(existing, True)))
 
     def _store_exam(self, conn: Any, tenant: str, opp: Any, receipt_id: int, now: Any) -> None:
         """Upsert the exam a taken TRT describes; status ``reset`` marks it deleted (RDW)."""
@@ -342,6 +367,10 @@ class Warehouse:
         with self.store.read() as conn:
             rows = conn.execute(stmt.order_by(r.c.id)).mappings().all()
         return [_record(dict(row)) for row in rows]
+
+
+def _plain(record: dict[str, Any], duplicate: bool) -> Answer:
+    return Answer(200)
 
 
 def _int(value: str | None) -> int | None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import requests
 from werkzeug.wrappers import Response
 
 from mocks.core.app import Ctx
-from mocks.core.errors import NotFound
+from mocks.core.errors import InputError, NotFound
 from mocks.core.render import json_response
 from mocks.dw.errors import BadPayload, MissingRole, NoToken
 from mocks.dw.models import AccessRefused, TokenCache, Warehouse, import_json, loader_mail
+from mocks.tis.idempotency import HEADER, Answer, KeyConflict, Keyed, KeyReused
+from mocks.tis.idempotency_views import answer_of, request_key, respond
 
 
 def _model(ctx: Ctx) -> Warehouse:
@@ -19,13 +21,37 @@ def _model(ctx: Ctx) -> Warehouse:
     return model
 
 
+def _keyed(ctx: Ctx) -> Keyed | None:
+    try:
+        return request_key(ctx)
+    except InputError as exc:
+        raise BadPayload(field=exc.field, reason=f"{exc.field} {exc.reason}") from None
+
+
+def _key_reused(exc: KeyReused) -> KeyConflict:
+    return KeyConflict(field=HEADER, key=exc.key)
+
+
 def receive_dw(ctx: Ctx, receiver: str) -> Response:
     """``POST /<dw1|dw2>/services/xml``: 200 when the TRT is taken, 400 with the warehouse's messages if not."""
-    record, _ = _model(ctx).receive(ctx.tenant, receiver.upper(), ctx.body, ctx.request.content_type, None)
-    ctx.notes["note"] = json.dumps({"status": record["status"], "messages": record["messages"][:5]})
-    if record["status"] != "PROCESSED":
-        raise BadPayload(field="body", reason="; ".join(record["messages"]) or record["status"])
-    return Response(b"", status=200)
+    keyed = _keyed(ctx)
+
+    def answer(record: dict[str, Any], duplicate: bool) -> Answer:
+        if record["status"] != "PROCESSED":
+            refusal = BadPayload(field="body", reason="; ".join(record["messages"]) or record["status"])
+            return answer_of(ctx.app.render_error(refusal, ctx.request.path, ctx.tenant))
+        return Answer(200)
+
+    try:
+        taken = _model(ctx).take(ctx.tenant, receiver.upper(), ctx.body, ctx.request.content_type, None, keyed,
+                                 answer)
+    except KeyReused as exc:
+        raise _key_reused(exc) from None
+    note = {}
+    if taken.result is not None:
+        record = taken.result[0]
+        note = {"status": record["status"], "messages": record["messages"][:5]}
+    return respond(ctx, keyed, taken, note)
 
 
 def _user(ctx: Ctx) -> str:
@@ -71,10 +97,21 @@ def exam_imports(ctx: Ctx) -> Response:
         content_type = part.content_type
     if not body.strip():
         raise BadPayload(field="body", reason="Required request body is missing")
-    record, duplicate = _model(ctx).receive(ctx.tenant, "imports", body, content_type, creator)
-    ctx.notes["note"] = json.dumps({"id": record["id"], "duplicate": duplicate, "status": record["status"]})
+    keyed = _keyed(ctx)
     base = ctx.request.host_url.rstrip("/")
-    return json_response(import_json(record, base), status=202)
+
+    def answer(record: dict[str, Any], duplicate: bool) -> Answer:
+        return answer_of(json_response(import_json(record, base), status=202))
+
+    try:
+        taken = _model(ctx).take(ctx.tenant, "imports", body, content_type, creator, keyed, answer)
+    except KeyReused as exc:
+        raise _key_reused(exc) from None
+    note = {}
+    if taken.result is not None:
+        record, duplicate = taken.result
+        note = {"id": record["id"], "duplicate": duplicate, "status": record["status"]}
+    return respond(ctx, keyed, taken, note)
 
 
 def exam_import(ctx: Ctx, import_id: int) -> Response:

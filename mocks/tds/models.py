@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import socket
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, select, update
+from sqlalchemy import Boolean, Column, Connection, DateTime, Integer, String, Table, Text, select, update
 
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.store import IntegrityError, Store
+from mocks.tis.idempotency import EMPTY_200, HEADER, Answer, Keyed, Ledger
 
 STATUSES = frozenset({
     "pending", "suspended", "approved", "denied", "started", "paused", "review", "completed",
@@ -36,11 +38,14 @@ class TisReply:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a reply did: ``action`` names the branch taken, ``status`` the resulting status."""
+    """What a reply did: ``action`` names the branch taken (``replay``: a repeated idempotency key, no effect),
+    ``status`` the resulting status; ``answer`` is what to answer (the stored one on a replay).
+    """
 
     action: str
     status: str | None
     message: str | None = None
+    answer: Answer = field(default=EMPTY_200, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the journal."""
@@ -105,11 +110,13 @@ class Tds:
             Column("success", Boolean, nullable=False),
             tenant_in_pk=False,
         )
+        # idempotency keys of the replies applied (examrig's extension; TIS sends them): cleared by reset
+        self.keys = Ledger(store, "tds_idempotency")
 
     @property
     def tables(self) -> list[Table]:
         """Every table of the service (parents first)."""
-        return [self.opportunities, self.audit, self.errorlog, self.rescores]
+        return [self.opportunities, self.audit, self.errorlog, self.rescores, self.keys.table]
 
     # -- seeding and reading -------------------------------------------------------------
 
@@ -169,61 +176,81 @@ class Tds:
 
     # -- the two callback semantics ------------------------------------------------------
 
-    def legacy_reply(self, tenant: str, reply: TisReply) -> Outcome:
-        """``/student/TIS/API/tisReply``: ``handleTISReply`` then ``QC_AcceptOpportunity_SP``."""
+    def _keyed(self, tenant: str, keyed: Keyed | None, answer: Answer,
+               effect: Callable[[Connection, datetime], Outcome]) -> Outcome:
+        """``effect`` in one transaction with the idempotency key's record; a repeat of the key changes nothing."""
         now = self.clock.now(tenant)
-        t = self.opportunities
-        with self.store.begin() as conn:
-            row = conn.execute(select(t.c.status).where(t.c.tenant == tenant, t.c.oppkey == reply.opp_key)).first()
-            if row is None:
-                message = (f"No test opportunity matches this key: {reply.opp_key}, success {reply.success}, "
-                           f"{reply.error}")
-                self._log(conn, tenant, "handleTISReply", reply.opp_key, message, now)
-                return Outcome("unknown", None, message)
-            status = str(row[0])
-            if not reply.success:
-                self._audit(conn, tenant, reply.opp_key, "rejected", reply.error, now, "tisReply")
-                return Outcome("rejected", status)
-            if status == "expired":
-                conn.execute(update(t).where(t.c.tenant == tenant, t.c.oppkey == reply.opp_key)
-                             .values(status="expiredReported", date_expired_reported=now, updated=now))
-                self._audit(conn, tenant, reply.opp_key, "expiredReported", None, now, "tisReply")
-                return Outcome("expiredReported", "expiredReported")
-            if status != "submitted":
-                self._audit(conn, tenant, reply.opp_key, "QA Reported", None, now, "tisReply")
-                return Outcome("qaReported", status)
-            self._set_status(conn, tenant, reply.opp_key, "reported", now, "tisReply")
-            return Outcome("reported", "reported")
+        applied = self.keys.apply(tenant, keyed, now, lambda conn: (effect(conn, now), answer))
+        if applied.result is None:
+            assert keyed is not None
+            return Outcome("replay", None, f"{HEADER} {keyed.key} seen before: stored answer, no effect",
+                           applied.answer)
+        return replace(applied.result, answer=applied.answer)
 
-    def ert_callback(self, tenant: str, reply: TisReply, job_id: str | None) -> Outcome:
-        """ERT ``/tis``: a rescore hand-off, or ``submitted`` to ``reported`` when the reply is clean."""
-        now = self.clock.now(tenant)
+    def legacy_reply(self, tenant: str, reply: TisReply, keyed: Keyed | None = None,
+                     answer: Answer = EMPTY_200) -> Outcome:
+        """``/student/TIS/API/tisReply``: ``handleTISReply`` then ``QC_AcceptOpportunity_SP``.
+
+        ``keyed``: the request's idempotency key (``answer`` is kept with it); a repeat is a ``replay``.
+        """
+        return self._keyed(tenant, keyed, answer, lambda conn, now: self._legacy(conn, tenant, reply, now))
+
+    def _legacy(self, conn: Connection, tenant: str, reply: TisReply, now: datetime) -> Outcome:
         t = self.opportunities
-        with self.store.begin() as conn:
-            if job_id is not None or reply.trt is not None:
-                if job_id is None or reply.trt is None:
-                    missing = "jobid" if job_id is None else "trt"
-                    message = f"Rescore callback for {reply.opp_key} without {missing}: ignored"
-                    self._log(conn, tenant, "TISCallbackController", reply.opp_key, message, now)
-                    return Outcome("rescoreIgnored", None, message)
-                conn.execute(self.rescores.insert().values(tenant=tenant, oppkey=reply.opp_key, jobid=job_id,
-                                                           trt=reply.trt, received=now, success=reply.success))
-                return Outcome("rescore", None)
-            row = conn.execute(select(t.c.status).where(t.c.tenant == tenant, t.c.oppkey == reply.opp_key)).first()
-            if row is None:
-                message = f"No exam found for key {reply.opp_key}"
+        row = conn.execute(select(t.c.status).where(t.c.tenant == tenant, t.c.oppkey == reply.opp_key)).first()
+        if row is None:
+            message = (f"No test opportunity matches this key: {reply.opp_key}, success {reply.success}, "
+                       f"{reply.error}")
+            self._log(conn, tenant, "handleTISReply", reply.opp_key, message, now)
+            return Outcome("unknown", None, message)
+        status = str(row[0])
+        if not reply.success:
+            self._audit(conn, tenant, reply.opp_key, "rejected", reply.error, now, "tisReply")
+            return Outcome("rejected", status)
+        if status == "expired":
+            conn.execute(update(t).where(t.c.tenant == tenant, t.c.oppkey == reply.opp_key)
+                         .values(status="expiredReported", date_expired_reported=now, updated=now))
+            self._audit(conn, tenant, reply.opp_key, "expiredReported", None, now, "tisReply")
+            return Outcome("expiredReported", "expiredReported")
+        if status != "submitted":
+            self._audit(conn, tenant, reply.opp_key, "QA Reported", None, now, "tisReply")
+            return Outcome("qaReported", status)
+        self._set_status(conn, tenant, reply.opp_key, "reported", now, "tisReply")
+        return Outcome("reported", "reported")
+
+    def ert_callback(self, tenant: str, reply: TisReply, job_id: str | None, keyed: Keyed | None = None,
+                     answer: Answer = EMPTY_200) -> Outcome:
+        """ERT ``/tis``: a rescore hand-off, or ``submitted`` to ``reported`` when the reply is clean (``keyed``:
+        as :meth:`legacy_reply`).
+        """
+        return self._keyed(tenant, keyed, answer, lambda conn, now: self._ert(conn, tenant, reply, job_id, now))
+
+    def _ert(self, conn: Connection, tenant: str, reply: TisReply, job_id: str | None, now: datetime) -> Outcome:
+        t = self.opportunities
+        if job_id is not None or reply.trt is not None:
+            if job_id is None or reply.trt is None:
+                missing = "jobid" if job_id is None else "trt"
+                message = f"Rescore callback for {reply.opp_key} without {missing}: ignored"
                 self._log(conn, tenant, "TISCallbackController", reply.opp_key, message, now)
-                return Outcome("unknown", None, message)
-            status = str(row[0])
-            self._audit(conn, tenant, reply.opp_key, "processed", reply.error, now, "tis")
-            if not reply.success or reply.error is not None:
-                return Outcome("notReported", status)
-            if status != "submitted":
-                message = f"Bad status transition from {status} to reported for exam {reply.opp_key}"
-                self._log(conn, tenant, "ExamReportedMessageListener", reply.opp_key, message, now)
-                return Outcome("illegalTransition", status, message)
-            self._set_status(conn, tenant, reply.opp_key, "reported", now, "tis")
-            return Outcome("reported", "reported")
+                return Outcome("rescoreIgnored", None, message)
+            conn.execute(self.rescores.insert().values(tenant=tenant, oppkey=reply.opp_key, jobid=job_id,
+                                                       trt=reply.trt, received=now, success=reply.success))
+            return Outcome("rescore", None)
+        row = conn.execute(select(t.c.status).where(t.c.tenant == tenant, t.c.oppkey == reply.opp_key)).first()
+        if row is None:
+            message = f"No exam found for key {reply.opp_key}"
+            self._log(conn, tenant, "TISCallbackController", reply.opp_key, message, now)
+            return Outcome("unknown", None, message)
+        status = str(row[0])
+        self._audit(conn, tenant, reply.opp_key, "processed", reply.error, now, "tis")
+        if not reply.success or reply.error is not None:
+            return Outcome("notReported", status)
+        if status != "submitted":
+            message = f"Bad status transition from {status} to reported for exam {reply.opp_key}"
+            self._log(conn, tenant, "ExamReportedMessageListener", reply.opp_key, message, now)
+            return Outcome("illegalTransition", status, message)
+        self._set_status(conn, tenant, reply.opp_key, "reported", now, "tis")
+        return Outcome("reported", "reported")
 
     def _set_status(self, conn: Any, tenant: str, key: str, status: str, now: datetime, source: str) -> None:
         t = self.opportunities

@@ -8,10 +8,11 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from mocks.core.app import Ctx
-from mocks.core.errors import UnsupportedMediaType
-from mocks.core.render import empty_response
+from mocks.core.errors import InputError, UnsupportedMediaType
 from mocks.tds.errors import BodyMissing, BodyNotJson, InvalidField
-from mocks.tds.models import Tds, TisReply, normalise_key
+from mocks.tds.models import Outcome, Tds, TisReply, normalise_key
+from mocks.tis.idempotency import HEADER, Applied, KeyConflict, Keyed, KeyReused
+from mocks.tis.idempotency_views import request_key, respond
 
 
 def _model(ctx: Ctx) -> Tds:
@@ -60,13 +61,28 @@ def _reply(data: dict[str, Any], *, success_required: bool) -> TisReply:
     return TisReply(norm, success, error, trt)
 
 
+def _keyed(ctx: Ctx) -> Keyed | None:
+    try:
+        return request_key(ctx)
+    except InputError as exc:
+        raise InvalidField(field=exc.field, reason=exc.reason) from None
+
+
+def _answer(ctx: Ctx, keyed: Keyed | None, outcome: Outcome) -> Response:
+    applied = Applied(None if outcome.action == "replay" else outcome, outcome.answer, outcome.action == "replay")
+    return respond(ctx, keyed, applied, outcome.to_dict())
+
+
 def tis_reply(ctx: Ctx) -> Response:
     """Legacy TDS: ``POST /student/TIS/API/tisReply``; 200 whatever the branch taken."""
     _require_json(ctx)
     reply = _reply(_load(ctx), success_required=True)
-    outcome = _model(ctx).legacy_reply(ctx.tenant, reply)
-    ctx.notes["note"] = json.dumps(outcome.to_dict())
-    return empty_response(200)
+    keyed = _keyed(ctx)
+    try:
+        outcome = _model(ctx).legacy_reply(ctx.tenant, reply, keyed)
+    except KeyReused as exc:
+        raise KeyConflict(field=HEADER, key=exc.key) from None
+    return _answer(ctx, keyed, outcome)
 
 
 def ert_callback(ctx: Ctx) -> Response:
@@ -74,6 +90,9 @@ def ert_callback(ctx: Ctx) -> Response:
     _require_json(ctx)
     reply = _reply(_load(ctx), success_required=False)
     job_id = ctx.request.args.get("jobid")
-    outcome = _model(ctx).ert_callback(ctx.tenant, reply, job_id)
-    ctx.notes["note"] = json.dumps(outcome.to_dict())
-    return empty_response(200)
+    keyed = _keyed(ctx)
+    try:
+        outcome = _model(ctx).ert_callback(ctx.tenant, reply, job_id, keyed)
+    except KeyReused as exc:
+        raise KeyConflict(field=HEADER, key=exc.key) from None
+    return _answer(ctx, keyed, outcome)

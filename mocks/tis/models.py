@@ -23,7 +23,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    inspect,
     select,
+    text,
     update,
 )
 
@@ -112,7 +114,11 @@ class Tis:
             Column("error", Text),
             Column("created", DateTime(timezone=True), nullable=False),
             Column("updated", DateTime(timezone=True), nullable=False),
+            # with the id, the delivery's Idempotency-Key (tis-<nonce>-<id>): the same on every resend of the row
+            Column("key_nonce", String(32)),
             tenant_in_pk=False,
+            # ids never reused (not even after a reset), so a key never names two deliveries
+            sqlite_autoincrement=True,
         )
         self.item_scores: Table = store.table(
             "testopportunityitemscore",
@@ -206,6 +212,13 @@ class Tis:
             t, and_(t.c.tenant == p.c.tenant, t.c.packagekey == p.c.packagekey)).where(
             t.c.tenant == bindparam("b_tenant"), t.c.testname == bindparam("b_testname"))
         self.q_item_scores = select(s).where(s.c.tenant == bindparam("b_tenant"), s.c.oppkey == bindparam("b_oppkey"))
+
+    def upgrade(self) -> None:
+        """Bring a database file made by an earlier examrig up to date (the outbox's ``key_nonce`` column)."""
+        columns = {c["name"] for c in inspect(self.store.engine).get_columns(self.outbox.name)}
+        if "key_nonce" not in columns:
+            with self.store.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {self.outbox.name} ADD COLUMN key_nonce VARCHAR(32)"))
 
     @property
     def tables(self) -> list[Table]:
@@ -450,7 +463,8 @@ class Tis:
             "validation": [{"fileId": x["fileid"], "severity": x["severity"], "rule": x["ruleid"],
                             "xpath": x["xpath"], "message": x["message"]} for x in records],
             "sends": [{"fileId": x["fileid"], "kind": x["kind"], "url": x["url"], "state": x["state"],
-                       "statusCode": x["status_code"], "error": x["error"], "body": x["body"]} for x in sends],
+                       "statusCode": x["status_code"], "error": x["error"], "body": x["body"],
+                       "idempotencyKey": delivery_key(x["key_nonce"], x["id"])} for x in sends],
         }
 
     def daemon_rejections(self, tenant: str) -> list[str]:
@@ -466,6 +480,11 @@ class Tis:
             rows = conn.execute(select(r.c.location, func.count()).where(r.c.tenant == tenant)
                                 .group_by(r.c.location)).all()
         return {str(a): int(b) for a, b in rows}
+
+
+def delivery_key(nonce: str | None, outbox_id: int) -> str | None:
+    """The ``Idempotency-Key`` of an outbox row (none for a row queued before keys existed)."""
+    return f"tis-{nonce}-{outbox_id}" if nonce else None
 
 
 def _file(row: Any) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, and_, bindparam, exists, select, update
 from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.outbound import Outbound
 from mocks.tis.config import TisConfig
-from mocks.tis.models import COMBINED_OPPID_BASE, Tis, _file
+from mocks.tis.idempotency import HEADER, wire_value
+from mocks.tis.models import COMBINED_OPPID_BASE, Tis, _file, delivery_key
 from mocks.tis.package import Blueprint
 from mocks.tis.scoring import ItemInput, ScoringError, score_opportunity
 from mocks.tis.trt import FieldError, item_name, serialize, serialize_utf16_declared, typed_check
@@ -112,6 +113,9 @@ class Processor:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        # this process's part of the deliveries' Idempotency-Keys (with the outbox id; stored in each row), from its
+        # own stream so that the seeded ids of everything else stay as they were
+        self._nonce = f"{model.ids.rng('tis-delivery-keys').getrandbits(48):012x}"
         self._claim_statements()
 
     # -- the worker thread ----------------------------------------------------------------
@@ -506,7 +510,7 @@ class Processor:
                     outbox_id = self._enqueue(conn, tenant, fileid, kind, url, body, ctype, filename, state)
                     plan.send_ids.append(outbox_id)
                     known[outbox_id] = {"kind": kind, "url": url, "body": body, "content_type": ctype,
-                                        "filename": filename, "state": state}
+                                        "filename": filename, "state": state, "key_nonce": self._nonce}
             conn.execute(self._q_set_plan, {"b_fileid": fileid, "b_plan": plan.to_json()})
         return known
 
@@ -515,7 +519,7 @@ class Processor:
         now = self.model.clock.now(tenant)
         result = conn.execute(self._q_insert_outbox, {
             "tenant": tenant, "fileid": fileid, "kind": kind, "url": url, "body": body, "content_type": ctype,
-            "filename": filename, "state": state, "created": now, "updated": now})
+            "filename": filename, "state": state, "created": now, "updated": now, "key_nonce": self._nonce})
         pk = result.inserted_primary_key
         assert pk is not None
         return int(pk[0])
@@ -611,7 +615,8 @@ class Processor:
                     text = text.replace("/", "\\/")  # DataContractJsonSerializer escapes '/'
                 # sent right after this commit: queued as 'sending' (recovery resends pending and sending alike)
                 ack_row = {"kind": "ack", "url": str(row["callbackurl"]), "body": text,
-                           "content_type": "application/json; charset=utf-8", "filename": None, "state": "sending"}
+                           "content_type": "application/json; charset=utf-8", "filename": None, "state": "sending",
+                           "key_nonce": self._nonce}
                 ack_id = self._enqueue(conn, tenant, fileid, "ack", ack_row["url"], text, ack_row["content_type"],
                                        None, "sending")
             if result == "success" and merge and plan.status not in ("handscoring", "appeal", "handscored"):
@@ -641,7 +646,7 @@ class Processor:
                 if row["state"] != "sending":
                     conn.execute(update(o).where(o.c.id == outbox_id).values(state="sending"))
         kind = str(row["kind"])
-        ok, code, error = self._send(tenant, kind, row, cfg)
+        ok, code, error = self._send(tenant, kind, row, cfg, delivery_key(row["key_nonce"], outbox_id))
         if not ok and kind == "ack":
             log.warning("TIS acknowledgement to %s failed: %s (no retry)", row["url"], error)
         outcome = Mark(tenant, outbox_id, ok, code, error)
@@ -656,11 +661,13 @@ class Processor:
                                     "b_code": mark.code, "b_error": mark.error,
                                     "b_updated": self.model.clock.now(mark.tenant)})
 
-    def _send(self, tenant: str, kind: str, row: Any, cfg: TisConfig) -> tuple[bool, int | None, str | None]:
+    def _send(self, tenant: str, kind: str, row: Any, cfg: TisConfig,
+              key: str | None = None) -> tuple[bool, int | None, str | None]:
+        """One delivery; ``key`` goes out as ``Idempotency-Key`` (the same on every resend of the row)."""
         url, body = str(row["url"]), str(row["body"])
         peer = {"thss": "thss", "dw": "dw", "ack": "tds"}[kind]
         for attempt in (1, 2):
-            headers: dict[str, str] = {}
+            headers: dict[str, str] = {} if key is None else {HEADER: wire_value(key)}
             cached = False
             if kind != "ack" and cfg.outbound_auth:
                 try:

@@ -34,6 +34,10 @@ class Service(ServiceApp):
     name = "tis"
     error_renderer = staticmethod(render_tis_error)
 
+    def __init__(self, runtime: Runtime, options: dict[str, Any] | None = None) -> None:
+        super().__init__(runtime, options)
+        self.model.upgrade()
+
     def define_tables(self) -> list[Table]:
         settings = {k: v for k, v in self.options.items() if k not in ("worker", "workers", "poll_interval", "port")}
         self.model = Tis(self.store, self.clock, self.ids, settings)

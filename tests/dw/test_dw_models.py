@@ -17,6 +17,7 @@ from mocks.core.clock import Clock
 from mocks.core.store import Store
 from mocks.dw.models import AccessRefused, SeedError, Warehouse, import_json, loader_mail
 from mocks.openam.models import chain_entry
+from mocks.tis.idempotency import Answer, Keyed, KeyReused, fingerprint
 
 T = "t1"
 BASE = generate_trt(1, kind="scored")
@@ -315,3 +316,64 @@ def test_import_json_is_rdw_shaped(model: Warehouse) -> None:
     assert body == {"id": record["id"], "content": "EXAM", "contentType": "text/plain", "digest": record["digest"],
                     "status": "ACCEPTED", "creator": "me@example.org", "batch": None, "message": None,
                     "_links": {"self": {"href": f"http://dw/exams/imports/{record['id']}"}}}
+
+
+# -- idempotency keys (examrig's extension: TIS sends them) ----------------------------------------------------
+
+
+def _keyed(key: str, body: bytes = BASE, path: str = "/exams/imports") -> Keyed:
+    return Keyed(key, fingerprint("POST", path, "", body))
+
+
+def _answer(record: dict[str, Any], duplicate: bool) -> Answer:
+    return Answer(202, f'{{"id":{record["id"]},"duplicate":{str(duplicate).lower()}}}'.encode(), "application/json")
+
+
+def test_a_repeated_key_gets_the_stored_answer_and_records_nothing(model: Warehouse) -> None:
+    first = model.take(T, "DW1", BASE, None, None, _keyed("k1"), _answer)
+    again = model.take(T, "DW1", BASE, None, None, _keyed("k1"), _answer)
+    assert not first.replayed and first.result is not None
+    assert again.replayed and again.result is None and again.answer == first.answer
+    assert len(model.receipts_of(T, "DW1")) == 1
+    # another key is another delivery (DW1 keeps every receipt); keys are per tenant
+    assert not model.take(T, "DW1", BASE, None, None, _keyed("k2"), _answer).replayed
+    assert not model.take("t2", "DW1", BASE, None, None, _keyed("k1"), _answer).replayed
+    assert len(model.receipts_of(T, "DW1")) == 2 and len(model.receipts_of("t2")) == 1
+
+
+def test_a_key_reused_for_another_request_is_refused(model: Warehouse) -> None:
+    model.take(T, "DW1", BASE, None, None, _keyed("k1"), _answer)
+    other = edit(set_score("ScaleScore", "2500"))
+    with pytest.raises(KeyReused):
+        model.take(T, "DW1", other, None, None, _keyed("k1", other), _answer)
+    with pytest.raises(KeyReused):
+        model.take(T, "DW2", BASE, None, None, _keyed("k1", BASE, "/dw2/services/xml"), _answer)
+    assert len(model.receipts_of(T)) == 1
+
+
+def test_an_md5_duplicate_keeps_its_key_with_the_first_record(model: Warehouse) -> None:
+    first = model.take(T, "imports", BASE, None, None, _keyed("k1"), _answer)
+    dup = model.take(T, "imports", BASE, None, None, _keyed("k2"), _answer)
+    assert dup.result is not None and dup.result[1] is True and not dup.replayed
+    assert first.result is not None and dup.result[0]["id"] == first.result[0]["id"]
+    assert model.take(T, "imports", BASE, None, None, _keyed("k2"), _answer).answer == dup.answer
+    assert len(model.receipts_of(T, "imports")) == 1
+
+
+def test_concurrent_requests_with_one_key_record_once(model: Warehouse) -> None:
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.append(
+        model.take(T, "DW1", BASE, None, None, _keyed("k1", BASE, "/dw1/services/xml"), _answer)))
+        for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.replayed for r in results) == [False, True, True, True]
+    assert len({r.answer for r in results}) == 1 and len(model.receipts_of(T, "DW1")) == 1
+
+
+def test_reset_forgets_the_keys(model: Warehouse) -> None:
+    model.take(T, "DW1", BASE, None, None, _keyed("k1"), _answer)
+    model.store.reset(model.tables, T)
+    assert not model.take(T, "DW1", BASE, None, None, _keyed("k1"), _answer).replayed

@@ -1,4 +1,4 @@
-"""The TDS model without HTTP: every branch of both callback semantics."""
+"""The TDS model without HTTP: every branch of both callback semantics, and the idempotency keys."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from mocks.core.clock import Clock
 from mocks.core.store import Store
 from mocks.tds.models import SeedError, Tds, TisReply, normalise_key
+from mocks.tis.idempotency import Answer, Keyed, KeyReused, fingerprint
 
 KEY = "aa19a641-c782-4426-8586-e7d77edf2d02"
 AT = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -133,3 +134,51 @@ def test_seed_replaces_and_normalises_keys(tds: Tds) -> None:
 def test_normalise_key() -> None:
     assert normalise_key(" AA19A641-C782-4426-8586-E7D77EDF2D02 ") == KEY
     assert normalise_key("zz") is None
+
+
+# -- idempotency keys (examrig's extension: TIS sends them) ----------------------------------------------------
+
+
+def _keyed(key: str, body: str = "{}") -> Keyed:
+    return Keyed(key, fingerprint("POST", "/student/TIS/API/tisReply", "", body.encode()))
+
+
+def test_a_repeated_key_is_answered_from_the_ledger_without_a_second_effect(tds: Tds) -> None:
+    _seed(tds, "submitted")
+    stored = Answer(200, b"", None)
+    first = tds.legacy_reply("t", TisReply(KEY, True), _keyed("k1"), stored)
+    again = tds.legacy_reply("t", TisReply(KEY, True), _keyed("k1"))
+    assert first.action == "reported" and again.action == "replay" and again.answer == stored
+    opp = tds.opportunity("t", KEY)
+    assert opp is not None and [a["accessType"] for a in opp["audit"]] == ["reported"]
+    # another key is another delivery; keys are per tenant
+    assert tds.legacy_reply("t", TisReply(KEY, True), _keyed("k2")).action == "qaReported"
+    _seed(tds, "submitted", tenant="u")
+    assert tds.legacy_reply("u", TisReply(KEY, True), _keyed("k1")).action == "reported"
+
+
+def test_a_key_reused_for_another_request_is_refused_and_applies_nothing(tds: Tds) -> None:
+    _seed(tds, "submitted")
+    tds.legacy_reply("t", TisReply(KEY, False, "failed validation"), _keyed("k1", "a"))
+    with pytest.raises(KeyReused):
+        tds.legacy_reply("t", TisReply(KEY, True), _keyed("k1", "b"))
+    opp = tds.opportunity("t", KEY)
+    assert opp is not None and opp["status"] == "submitted" and [a["accessType"] for a in opp["audit"]] == ["rejected"]
+
+
+def test_ert_keys_cover_rescores_and_logged_refusals(tds: Tds) -> None:
+    assert tds.ert_callback("t", TisReply(KEY, True, trt="<TDSReport/>"), "job1", _keyed("r1")).action == "rescore"
+    assert tds.ert_callback("t", TisReply(KEY, True, trt="<TDSReport/>"), "job1", _keyed("r1")).action == "replay"
+    assert tds.ert_callback("t", TisReply(KEY, True), None, _keyed("u1")).action == "unknown"
+    assert tds.ert_callback("t", TisReply(KEY, True), None, _keyed("u1")).action == "replay"
+    with tds.store.read() as conn:
+        assert len(conn.execute(tds.rescores.select()).all()) == 1
+    assert len(tds.errors("t")) == 1
+
+
+def test_reset_forgets_the_keys(tds: Tds) -> None:
+    _seed(tds, "submitted")
+    tds.legacy_reply("t", TisReply(KEY, True), _keyed("k1"))
+    tds.store.reset(tds.tables, "t")
+    _seed(tds, "submitted")
+    assert tds.legacy_reply("t", TisReply(KEY, True), _keyed("k1")).action == "reported"
