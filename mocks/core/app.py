@@ -8,8 +8,10 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Table
@@ -22,7 +24,7 @@ from mocks.core import errors
 from mocks.core.clock import Clock, iso
 from mocks.core.faults import MALFORMED_BODY, AppliedFault, FaultEngine, truncated
 from mocks.core.ids import IdSource
-from mocks.core.journal import SECRET_HEADERS, Journal, body_digest, redact_headers
+from mocks.core.journal import BODY_LIMIT, SECRET_HEADERS, Entry, Journal, body_digest, redact_headers
 from mocks.core.metrics import Metrics
 from mocks.core.outbound import TENANT_HEADER, Outbound
 from mocks.core.render import ErrorRenderer, render_json_error
@@ -124,7 +126,22 @@ class ServiceApp:
         from mocks.core.admin import admin_rules
         rules.extend(admin_rules(ADMIN_PREFIX))
         self.url_map = Map(rules, strict_slashes=False, converters=self.converters())
+        # set by mocks.core.server.bind: the server's ElasticPool (None in process)
+        self.parking: Any = None
         self._adapter = self.url_map.bind("examrig", "/")
+
+    @contextmanager
+    def parked(self) -> Iterator[None]:
+        """Wrap a wait (latency, a peer's answer): the server keeps its base count of working threads meanwhile."""
+        parking = self.parking
+        if parking is None:
+            yield
+            return
+        parking.park()
+        try:
+            yield
+        finally:
+            parking.unpark()
 
     # -- hooks for subclasses ----------------------------------------------------------
 
@@ -222,11 +239,15 @@ class ServiceApp:
             raise ConnectionResetError("examrig: injected connection reset")
         if terminal is not None and terminal.kind == "truncate":
             response.headers["Content-Length"] = str(len(body))
-            start_response(response.status, list(response.headers.items()))
+            start_response(response.status, _with_date(list(response.headers.items())))
             return _CutOff(sent, environ)
         if terminal is not None and terminal.kind == "malformed":
             response.set_data(sent)
-        return response(environ, start_response)
+
+        def dated(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, _with_date(headers), exc_info)
+
+        return response(environ, dated)
 
     def _handle(self, request: Request) -> tuple[Response, Ctx | None, list[AppliedFault], bool]:
         ctx: Ctx | None = None
@@ -251,7 +272,8 @@ class ServiceApp:
                                          path=request.path, route=str(endpoint))
             for fault in applied:
                 if fault.kind == "latency":
-                    time.sleep(float(fault.params["delay_ms"]) / 1000.0)
+                    with self.parked():
+                        time.sleep(float(fault.params["delay_ms"]) / 1000.0)
             terminal = next((f for f in applied if f.kind != "latency"), None)
             if terminal is not None and terminal.kind == "reset":
                 return Response(b"", status=500), ctx, applied, True
@@ -277,25 +299,67 @@ class ServiceApp:
 
     def _journal(self, request: Request, ctx: Ctx | None, tenant: str, route: str | None,
                  response: Response, body: bytes, applied: list[AppliedFault], duration: float) -> None:
+        """Record the exchange; the entry's formatting is deferred to its first read (journal.record_deferred)."""
         try:
             req_body = request.get_data(cache=True)
         except HTTPException:
             req_body = b""
-        req_text, req_sha, req_size = body_digest(req_body)
-        resp_text, resp_sha, resp_size = body_digest(body)
-        notes = ctx.notes if ctx else {}
-        self.journal.record(
-            ts=iso(Clock.wall()), direction="in", service=self.name, tenant=tenant,
-            method=request.method, url=_raw_url(request.environ), path=request.path, route=route,
-            request_headers=_environ_headers(request.environ),
-            request_body=req_text, request_sha256=req_sha, request_size=req_size,
-            status=response.status_code, response_headers=redact_headers(response.headers.to_wsgi_list()),
-            response_body=resp_text, response_sha256=resp_sha, response_size=resp_size,
-            duration_ms=round(duration, 3),
-            fault={"applied": [f.to_dict() for f in applied]} if applied else None,
-            validation=notes.get("validation"), error=notes.get("exception") or notes.get("error"),
-            note=notes.get("note"),
-        )
+        # only values that no longer change are kept: a copy of the environ's plain strings (the
+        # request headers and URL parts), the body bytes (a large body is digested now instead of
+        # being held), the response headers as a list, the notes of a finished request
+        environ = {k: v for k, v in request.environ.items() if type(v) is str}
+        wall = time.time()
+        method, path, status = request.method, request.path, response.status_code
+        response_headers = tuple(response.headers.to_wsgi_list())
+        req_kept = req_body if len(req_body) <= BODY_LIMIT else body_digest(req_body)
+        resp_kept = body if len(body) <= BODY_LIMIT else body_digest(body)
+        self.journal.record_deferred(tenant, _inbound_entry, self.name, tenant, wall, environ, method, path, route,
+                                     status, response_headers, req_kept, resp_kept, round(duration, 3),
+                                     applied or None, (ctx.notes or None) if ctx else None)
+
+
+def _inbound_entry(seq: int, service: str, tenant: str, wall: float, environ: dict[str, str], method: str,
+                   path: str, route: str | None, status: int, response_headers: tuple[tuple[str, str], ...],
+                   req_kept: bytes | tuple[str, str, int], resp_kept: bytes | tuple[str, str, int],
+                   duration_ms: float, applied: list[AppliedFault] | None, notes: dict[str, Any] | None) -> Entry:
+    """The journal entry of an inbound exchange, built when the journal is read (see ``ServiceApp._journal``)."""
+    req_text, req_sha, req_size = req_kept if isinstance(req_kept, tuple) else body_digest(req_kept)
+    resp_text, resp_sha, resp_size = resp_kept if isinstance(resp_kept, tuple) else body_digest(resp_kept)
+    notes = notes or {}
+    return Entry(
+        seq=seq, ts=iso(datetime.fromtimestamp(wall, UTC)), direction="in", service=service, tenant=tenant,
+        method=method, url=_raw_url(environ), path=path, route=route,
+        request_headers=_environ_headers(environ),
+        request_body=req_text, request_sha256=req_sha, request_size=req_size,
+        status=status, response_headers=redact_headers(response_headers),
+        response_body=resp_text, response_sha256=resp_sha, response_size=resp_size,
+        duration_ms=duration_ms,
+        fault={"applied": [f.to_dict() for f in applied]} if applied else None,
+        validation=notes.get("validation"), error=notes.get("exception") or notes.get("error"),
+        note=notes.get("note"),
+    )
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The Date header's value for now, formatted once a second (servers format it per response)."""
+    global _date_cache
+    now = int(time.time())
+    cached = _date_cache
+    if cached[0] != now:
+        cached = _date_cache = (now, formatdate(now, usegmt=True))
+    return cached[1]
+
+
+def _with_date(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` with a Date header (RFC 9110 5.6.7) unless the response has one."""
+    for name, _ in headers:
+        if name.lower() == "date":
+            return headers
+    headers.append(("Date", _http_date()))
+    return headers
 
 
 # environ key -> (header name, is secret); "" for keys that are not headers

@@ -6,7 +6,10 @@ import hashlib
 import os
 import random
 import threading
-import uuid
+
+# RFC 4122 version 4: the variant bits (10) and the version nibble (4) set, as uuid.UUID(version=4) sets them
+_UUID_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID_V4 = (0x8000 << 48) | (0x4000 << 64)
 
 
 class IdSource:
@@ -34,10 +37,11 @@ class IdSource:
         return self._make(name)
 
     def uuid(self) -> str:
-        """A version-4 UUID string (lower case)."""
+        """A version-4 UUID string (lower case): ``str(uuid.UUID(int=bits, version=4))``, formatted directly."""
         with self._lock:
             bits = self._main.getrandbits(128)
-        return str(uuid.UUID(int=bits, version=4))
+        h = "%032x" % ((bits & _UUID_KEEP) | _UUID_V4)
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def token(self, nbytes: int = 16) -> str:
         """A hex token of ``nbytes`` random bytes."""

@@ -6,7 +6,7 @@ import fnmatch
 import hashlib
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -120,6 +120,27 @@ class Verification:
 FILTER_KEYS = ("direction", "method", "path", "route", "status", "tenant", "peer", "service")
 
 
+class _Deferred:
+    """An entry recorded now and built on first read (see :meth:`Journal.record_deferred`)."""
+
+    __slots__ = ("args", "entry", "make", "seq", "tenant")
+
+    def __init__(self, seq: int, tenant: str, make: Callable[..., Entry], args: tuple[Any, ...]) -> None:
+        self.seq = seq
+        self.tenant = tenant
+        self.make: Callable[..., Entry] | None = make
+        self.args: tuple[Any, ...] | None = args
+        self.entry: Entry | None = None
+
+    def resolve(self) -> Entry:
+        """The entry, built once (the caller holds the journal's lock)."""
+        if self.entry is None:
+            assert self.make is not None and self.args is not None
+            self.entry = self.make(self.seq, *self.args)
+            self.make = self.args = None  # drop what the builder held
+        return self.entry
+
+
 class Journal:
     """A ring buffer of :class:`Entry` with a monotonic ``dropped`` counter.
 
@@ -132,7 +153,7 @@ class Journal:
         if capacity < 1:
             raise ValueError("journal capacity must be at least 1")
         self.capacity = capacity
-        self._entries: deque[Entry] = deque()
+        self._entries: deque[Entry | _Deferred] = deque()
         self._lock = threading.Lock()
         self._next_seq = 1
         self.dropped = 0
@@ -148,13 +169,31 @@ class Journal:
         """Append an entry (``seq`` is assigned here) and evict past the bound."""
         with self._lock:
             entry = Entry(seq=self._next_seq, **values)
-            self._next_seq += 1
-            self._entries.append(entry)
-            while len(self._entries) > self.capacity:
-                old = self._entries.popleft()
-                self.dropped += 1
-                self._evicted_upto = old.seq
+            self._append(entry)
             return entry
+
+    def record_deferred(self, tenant: str, make: Callable[..., Entry], *args: Any) -> int:
+        """Append an entry that ``make(seq, *args)`` builds when the journal is first read; returns its seq.
+
+        The request path records this way: the exchange's place in the journal (its
+        ``seq``, and so ``next_seq``, eviction and ``dropped``) is fixed at once, while
+        the formatting (timestamp, header redaction, body digests) is done only for the
+        entries somebody reads. ``args`` must be values that no longer change; a plain
+        function and a tuple of arguments (rather than a closure and its cells) keep the
+        garbage collector's work per entry small.
+        """
+        with self._lock:
+            seq = self._next_seq
+            self._append(_Deferred(seq, tenant, make, args))
+            return seq
+
+    def _append(self, item: Entry | _Deferred) -> None:
+        self._next_seq += 1
+        self._entries.append(item)
+        while len(self._entries) > self.capacity:
+            old = self._entries.popleft()
+            self.dropped += 1
+            self._evicted_upto = old.seq
 
     def clear(self, tenant: str | None = None) -> int:
         """Forget every entry, or one tenant's; returns how many were removed.
@@ -182,7 +221,7 @@ class Journal:
         if unknown:
             raise ValueError(f"unknown journal filter: {sorted(unknown)[0]}")
         with self._lock:
-            entries = list(self._entries)
+            entries = [_resolve(e) for e in self._entries]
             start = since if since is not None else 1
             overflow = self._evicted_upto >= start
             dropped = self.dropped
@@ -228,6 +267,10 @@ class Journal:
         with self._lock:
             return {"size": len(self._entries), "capacity": self.capacity,
                     "dropped": self.dropped, "next_seq": self._next_seq}
+
+
+def _resolve(item: Entry | _Deferred) -> Entry:
+    return item.resolve() if isinstance(item, _Deferred) else item
 
 
 def _value(entry: Entry, key: str) -> object:

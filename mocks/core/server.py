@@ -12,6 +12,7 @@ from types import FrameType
 from typing import Any, Protocol
 
 from cheroot import wsgi as cheroot_wsgi
+from cheroot.workers import threadpool as cheroot_threadpool
 
 from mocks.core.app import CONN_KEY, SOCKET_KEY, ServiceApp
 
@@ -32,6 +33,57 @@ class SocketGateway(cheroot_wsgi.Gateway_10):
         env[SOCKET_KEY] = self.req.conn.socket
         env[CONN_KEY] = self.req.conn
         return env
+
+
+class ElasticPool:
+    """Keeps a server's working threads at its base count while some of them wait.
+
+    The pool is small on purpose (``server_threads``, default 4): the mocks' requests are
+    CPU work under one GIL, and every thread beyond what the cores can run only adds
+    GIL hand-offs and queueing (bench/bench_deliveryodata.py sweeps it). A request that
+    is about to wait (an injected latency fault, a call to a peer) *parks* its thread:
+    while it waits a spare worker is started, so the other connections are still
+    served by the base count; when it is done the spare is retired (a shutdown request
+    on cheroot's queue, taken by whichever worker is idle). Up to ``ceiling`` threads in
+    all. cheroot never resizes its pool by itself, so only this class changes it.
+    """
+
+    def __init__(self, server: Any, ceiling: int = 256) -> None:
+        self.server = server
+        self.pool = server.requests
+        self.ceiling = ceiling
+        self._lock = threading.Lock()
+        self.parked = 0
+        self.spares = 0
+        self.stopping = False
+
+    def park(self) -> None:
+        """The calling worker is about to wait: start a spare unless one is already started for it."""
+        with self._lock:
+            self.parked += 1
+            if self.stopping or self.spares >= self.parked or len(self.pool._threads) >= self.ceiling:
+                return
+            worker = cheroot_threadpool.WorkerThread(self.server)  # type: ignore[no-untyped-call]
+            worker.name = f"examrig spare {worker.name}"
+            worker.start()
+            self.pool._threads.append(worker)
+            self.spares += 1
+
+    def unpark(self) -> None:
+        """The calling worker has finished waiting: retire one spare if there are more than waiters."""
+        with self._lock:
+            self.parked -= 1
+            if self.stopping or self.spares <= self.parked:
+                return
+            self.spares -= 1
+            self.pool._clear_dead_threads()
+            self.pool._pending_shutdowns.append(None)
+            self.pool._queue.put(cheroot_threadpool._SHUTDOWNREQUEST)  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        """No resizing once the server stops (its stop joins the threads it knows)."""
+        with self._lock:
+            self.stopping = True
 
 
 @dataclass
@@ -57,11 +109,16 @@ class Served:
         return f"{self.scheme}://{host}:{self.port}"
 
 
+DEFAULT_THREADS = 4
+
+
 def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = False,
-         threads: int = 16, tls: tuple[str, str] | None = None) -> Served:
+         threads: int = DEFAULT_THREADS, tls: tuple[str, str] | None = None) -> Served:
     """Bind ``app`` to ``host:port`` (0 picks a free port) without serving yet.
 
-    ``tls`` is a (certificate, key) pair of PEM files: the mock then speaks HTTPS.
+    ``threads`` is the base count of working threads (see :class:`ElasticPool`: threads
+    waiting on a latency fault or a peer are replaced while they wait). ``tls`` is a
+    (certificate, key) pair of PEM files: the mock then speaks HTTPS.
     """
     scheme = "https" if tls else "http"
     if debug:
@@ -93,7 +150,14 @@ def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = Fals
     except OSError as exc:
         raise ServeError(_bind_message(name, host, port, exc)) from None
     served = Served(name, app, host, int(server.bind_addr[1]), "cheroot", server, scheme=scheme)
-    served.stopper = server.stop
+    elastic = ElasticPool(server)
+    app.parking = elastic
+
+    def stopper() -> None:
+        elastic.stop()
+        server.stop()
+
+    served.stopper = stopper
     return served
 
 

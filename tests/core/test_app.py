@@ -100,3 +100,41 @@ def test_latency_fault_delays_the_answer(notes_app: NotesService) -> None:
     entry = notes_app.journal.query(tenant="f").entries[-1]
     assert entry.fault["applied"][0]["delay_ms"] == 30  # type: ignore[index]
     assert entry.duration_ms >= 25
+
+
+def test_journal_entry_is_built_on_read_from_what_the_exchange_was(notes_app: NotesService) -> None:
+    # recorded at once (seq and next_seq move with the request), formatted only when read
+    before = notes_app.journal.next_seq
+    client = Client(notes_app)
+    client.put("/notes/d", data="first", headers={T: "d", "Authorization": "Bearer s3cret"})
+    assert notes_app.journal.next_seq == before + 1
+    client.put("/notes/d", data="second", headers={T: "d"})
+    first, second = notes_app.journal.query(tenant="d").entries[-2:]
+    assert (first.seq, second.seq) == (before, before + 1)
+    assert first.request_body == "first" and second.request_body == "second"
+    assert first.request_headers["Authorization"] == "<redacted>" and "Authorization" not in second.request_headers
+    assert first.url == "http://localhost/notes/d" and first.ts.endswith("Z") and first.status == 201
+    assert notes_app.journal.query(tenant="d").entries[-2] is first  # built once, then kept
+
+
+def test_large_bodies_are_digested_whole_when_recorded(notes_app: NotesService) -> None:
+    from mocks.core.journal import BODY_LIMIT, body_digest
+
+    notes_app.max_body = 10 * BODY_LIMIT
+    value = ("0123456789" * BODY_LIMIT)[: 3 * BODY_LIMIT]
+    Client(notes_app).put("/notes/big", data=value, headers={T: "big"})
+    entry = notes_app.journal.query(tenant="big").entries[-1]
+    text, sha, _ = body_digest(value.encode())
+    assert (entry.request_body, entry.request_sha256, entry.request_size) == (text, sha, 3 * BODY_LIMIT)
+    assert len(entry.request_body) == BODY_LIMIT and len(entry.response_body) <= BODY_LIMIT
+
+
+def test_every_response_carries_one_date_header(notes_app: NotesService) -> None:
+    from email.utils import parsedate_to_datetime
+
+    client = Client(notes_app)
+    for response in (client.put("/notes/k", data="v"), client.get("/notes/k"), client.get("/nowhere"),
+                     client.get("/_examrig/health")):
+        dates = response.headers.getlist("Date")
+        assert len(dates) == 1, response.headers
+        assert parsedate_to_datetime(dates[0]).tzinfo is not None

@@ -48,3 +48,17 @@ def test_seeded_ids_are_reproducible_and_valid_uuids() -> None:
 
 def test_unseeded_ids_differ() -> None:
     assert IdSource().uuid() != IdSource().uuid()
+
+
+def test_uuid_is_exactly_what_the_uuid_module_makes_of_the_same_bits() -> None:
+    import random
+    import uuid
+
+    from mocks.core.ids import IdSource
+
+    ids = IdSource(seed=11)
+    twin = random.Random()
+    twin.setstate(ids._main.getstate())
+    for _ in range(2000):
+        assert ids.uuid() == str(uuid.UUID(int=twin.getrandbits(128), version=4))
+    assert uuid.UUID(ids.uuid()).version == 4

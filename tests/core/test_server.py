@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import http.client
 import socket
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from werkzeug.routing import Rule
 
-from mocks.core.app import Runtime
+from mocks.core.app import Ctx, Runtime, View
+from mocks.core.render import json_response
 from mocks.core.server import Served, ServeError, bind, start, stop
 from mocks.core.settings import Settings
 from tests.core.conftest import NotesService
@@ -94,3 +100,77 @@ def test_https_with_a_self_signed_certificate(tmp_path: Path) -> None:
             requests.get(s.url + "/_examrig/health", timeout=10)  # untrusted without the certificate
     finally:
         stop(s)
+
+
+class _Waiting(NotesService):
+    """NotesService with a route whose requests wait (parked) until the test lets them go."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.release = threading.Event()
+        self.waiting = 0
+        self._count = threading.Lock()
+
+    def routes(self) -> list[tuple[Rule, View]]:
+        return [*super().routes(), (Rule("/wait", endpoint="wait", methods=["GET"]), self.wait)]
+
+    def wait(self, ctx: Ctx) -> Any:
+        with self._count:
+            self.waiting += 1
+        with self.parked():
+            self.release.wait(30)
+        return json_response({"released": self.release.is_set()})
+
+
+def test_waiting_requests_do_not_take_the_base_threads_away() -> None:
+    # a base of 2 working threads and 6 requests parked on a wait: the others are still served,
+    # and once the waits end the pool goes back to its base
+    runtime = Runtime.create(Settings(seed=1), db="sqlite://")
+    app = _Waiting(runtime)
+    s = bind("waiting", app, "127.0.0.1", 0, threads=2)
+    start(s)
+    pool = s.server.requests
+    try:
+        with ThreadPoolExecutor(max_workers=6) as executor:
+            waits = [executor.submit(requests.get, s.url + "/wait", timeout=60) for _ in range(6)]
+            deadline = time.monotonic() + 30
+            while app.waiting < 6 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert app.waiting == 6  # all six are inside the view, each on its own thread
+            # without parking both base threads would be stuck: these would wait for the release
+            assert requests.put(s.url + "/notes/k", data="v", timeout=10).status_code == 201
+            assert requests.get(s.url + "/notes/k", timeout=10).json() == {"key": "k", "value": "v"}
+            assert sum(t.is_alive() for t in pool._threads) == 2 + 6
+            app.release.set()
+            assert [w.result().json() for w in waits] == [{"released": True}] * 6
+        deadline = time.monotonic() + 30
+        while sum(t.is_alive() for t in pool._threads) > 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sum(t.is_alive() for t in pool._threads) == 2
+        assert requests.get(s.url + "/notes/k", timeout=10).status_code == 200
+    finally:
+        app.release.set()
+        stop(s)
+        runtime.store.dispose()
+
+
+def test_a_latency_fault_parks_its_thread() -> None:
+    runtime = Runtime.create(Settings(seed=1), db="sqlite://")
+    app = NotesService(runtime)
+    s = bind("slow", app, "127.0.0.1", 0, threads=1)
+    start(s)
+    try:
+        app.faults.add({"kind": "latency", "route": "get", "distribution": "fixed", "ms": 2000}, tenant="slow")
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            slow = executor.submit(requests.get, s.url + "/notes/k", headers={"X-Examrig-Tenant": "slow"}, timeout=60)
+            deadline = time.monotonic() + 30
+            while s.app.parking.parked == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert s.app.parking.parked == 1
+            # the only base thread sleeps in the fault; a spare was started to serve the others
+            assert sum(t.is_alive() for t in s.server.requests._threads) == 2
+            assert requests.get(s.url + "/_examrig/health", timeout=10).status_code == 200
+            assert slow.result().status_code == 404
+    finally:
+        stop(s)
+        runtime.store.dispose()
