@@ -112,7 +112,7 @@ def _reset(app: ServiceApp, ctx: Ctx) -> Response:
 
 
 def _clock(app: ServiceApp, ctx: Ctx) -> Response:
-    if ctx.request.method == "GET":
+    if ctx.method == "GET":
         return json_response(app.clock.describe(ctx.tenant))
     body = _json_body(ctx, required=True)
     if not isinstance(body, dict):
@@ -140,7 +140,7 @@ def _clock(app: ServiceApp, ctx: Ctx) -> Response:
 
 
 def _faults(app: ServiceApp, ctx: Ctx) -> Response:
-    method = ctx.request.method
+    method = ctx.method
     if method == "GET":
         return json_response({"faults": [r.to_dict() for r in app.faults.rules(ctx.tenant)],
                               "seed": app.faults.seed})
@@ -159,7 +159,7 @@ def _fault(app: ServiceApp, ctx: Ctx, rule_id: str) -> Response:
     rule = app.faults.rule(rule_id)
     if rule is None or rule.tenant not in (ctx.tenant, "*"):
         raise errors.NotFound(message=f"no fault rule '{rule_id}'")
-    if ctx.request.method == "DELETE":
+    if ctx.method == "DELETE":
         app.faults.clear(rule_id=rule_id)
         return json_response({"removed": 1})
     return json_response(rule.to_dict())
@@ -193,7 +193,7 @@ def _int_arg(value: Any, name: str) -> int | None:
 
 
 def _journal(app: ServiceApp, ctx: Ctx) -> Response:
-    if ctx.request.method == "DELETE":
+    if ctx.method == "DELETE":
         return json_response({"removed": app.journal.clear(_scope(ctx, {}))})
     args = ctx.request.args.to_dict()
     unknown = set(args) - set(FILTER_KEYS) - {"since", "limit"}

@@ -65,16 +65,32 @@ class Runtime:
 
 
 class Ctx:
-    """One request as a view sees it: the app, the request, the tenant and the route."""
+    """One request as a view sees it: the app, the request, the tenant and the route.
 
-    def __init__(self, app: ServiceApp, request: Request, tenant: str, route: str | None,
-                 body: bytes) -> None:
+    ``environ``, ``method`` and ``path`` are always there; ``request`` (werkzeug's
+    ``Request``) is built on first use, so a view that needs only the environ (the hot
+    GETs) never pays for it.
+    """
+
+    def __init__(self, app: ServiceApp, request: Request | None, tenant: str, route: str | None,
+                 body: bytes, environ: WSGIEnvironment | None = None, method: str | None = None,
+                 path: str | None = None) -> None:
         self.app = app
-        self.request = request
+        self._request = request
+        self.environ: WSGIEnvironment = environ if environ is not None else request.environ  # type: ignore[union-attr]
+        self.method = method or self.request.method
+        self.path = path or self.request.path
         self.tenant = tenant
         self.route = route
         self.body = body
         self.notes: dict[str, Any] = {}
+
+    @property
+    def request(self) -> Request:
+        """werkzeug's view of the request (built once, when first asked for)."""
+        if self._request is None:
+            self._request = Request(self.environ)
+        return self._request
 
     def now(self) -> datetime:
         """The tenant's current instant."""
@@ -216,9 +232,9 @@ class ServiceApp:
     # -- WSGI --------------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = Request(environ)
         started = time.monotonic()
-        response, ctx, applied, reset = self._handle(request)
+        incoming = _Incoming(environ)
+        response, ctx, applied, reset = self._handle(incoming)
         duration = (time.monotonic() - started) * 1000.0
         body = response.get_data() if not response.is_streamed else b""
         status = response.status_code
@@ -231,8 +247,8 @@ class ServiceApp:
             sent = body = MALFORMED_BODY
         route = ctx.route if ctx else None
         tenant = ctx.tenant if ctx else "default"
-        if not request.path.startswith(ADMIN_PREFIX):
-            self._journal(request, ctx, tenant, route, response, body, applied, duration)
+        if not incoming.path.startswith(ADMIN_PREFIX):
+            self._journal(incoming, ctx, tenant, route, response, body, applied, duration)
         self.metrics.observe(route or "unmatched", status, duration)
         if reset:
             _abort_connection(environ)
@@ -249,27 +265,39 @@ class ServiceApp:
 
         return response(environ, dated)
 
-    def _handle(self, request: Request) -> tuple[Response, Ctx | None, list[AppliedFault], bool]:
+    def _read_body(self, incoming: _Incoming) -> bytes:
+        """The request body (b"" without reading when the request declares none), at most ``max_body``."""
+        environ = incoming.environ
+        length = environ.get("CONTENT_LENGTH")
+        if (not length or length == "0") and not environ.get("wsgi.input_terminated") \
+                and "HTTP_TRANSFER_ENCODING" not in environ:
+            return b""
+        request = incoming.request
+        if request.content_length is not None and request.content_length > self.max_body:
+            raise errors.PayloadTooLarge(limit=self.max_body)
+        request.max_content_length = self.max_body
+        return request.get_data(cache=True)
+
+    def _handle(self, incoming: _Incoming) -> tuple[Response, Ctx | None, list[AppliedFault], bool]:
         ctx: Ctx | None = None
         applied: list[AppliedFault] = []
+        environ, path, method = incoming.environ, incoming.path, incoming.method
         try:
-            tenant = request.headers.get(TENANT_HEADER, "default").strip() or "default"
+            tenant = environ.get("HTTP_X_EXAMRIG_TENANT", "default").strip() or "default"
             if not TENANT_RE.match(tenant):
                 raise errors.BadRequest(field=TENANT_HEADER,
                                         message=f"{TENANT_HEADER} must be 1-64 letters, digits, '_', '.', ':' "
                                                 "or '-'")
-            if request.content_length is not None and request.content_length > self.max_body:
-                raise errors.PayloadTooLarge(limit=self.max_body)
-            request.max_content_length = self.max_body
-            body = request.get_data(cache=True)
+            body = self._read_body(incoming)
             # one adapter for every request: routing needs only the path and the method
-            endpoint, values = self._adapter.match(request.path, request.method)
-            ctx = Ctx(self, request, tenant, str(endpoint), body)
+            endpoint, values = self._adapter.match(path, method)
+            ctx = Ctx(self, incoming.built, tenant, str(endpoint), body, environ, method, path)
+            incoming.ctx = ctx
             if str(endpoint).startswith("admin:"):
                 from mocks.core.admin import dispatch_admin
                 return dispatch_admin(self, ctx, str(endpoint), values), ctx, applied, False
-            applied = self.faults.decide(direction="inbound", tenant=tenant, method=request.method,
-                                         path=request.path, route=str(endpoint))
+            applied = self.faults.decide(direction="inbound", tenant=tenant, method=method,
+                                         path=path, route=str(endpoint))
             for fault in applied:
                 if fault.kind == "latency":
                     with self.parked():
@@ -283,39 +311,68 @@ class ServiceApp:
                                 headers=rule.headers if rule else None), ctx, applied, False
             return self.views[str(endpoint)](ctx, **values), ctx, applied, False
         except errors.ServiceError as exc:
-            return self.render_error(exc, request.path, ctx.tenant if ctx else "default"), ctx, applied, False
+            return self.render_error(exc, path, ctx.tenant if ctx else "default"), ctx, applied, False
         except HTTPException as exc:
             if exc.code == 413:
-                return self.render_error(errors.PayloadTooLarge(limit=self.max_body), request.path), \
+                return self.render_error(errors.PayloadTooLarge(limit=self.max_body), path), \
                     ctx, applied, False
-            return self.render_error(self.http_error(exc, request), request.path), ctx, applied, False
+            return self.render_error(self.http_error(exc, incoming.request), path), ctx, applied, False
         except Exception as exc:
             ref = self.ids.token(4)
             log.exception("unexpected error in %s (ref %s)", self.name, ref)
             err = errors.InternalError(ref=ref)
             if ctx is not None:
                 ctx.notes["exception"] = f"{type(exc).__name__}: {exc}"
-            return self.render_error(err, request.path), ctx, applied, False
+            return self.render_error(err, path), ctx, applied, False
 
-    def _journal(self, request: Request, ctx: Ctx | None, tenant: str, route: str | None,
+    def _journal(self, incoming: _Incoming, ctx: Ctx | None, tenant: str, route: str | None,
                  response: Response, body: bytes, applied: list[AppliedFault], duration: float) -> None:
         """Record the exchange; the entry's formatting is deferred to its first read (journal.record_deferred)."""
-        try:
-            req_body = request.get_data(cache=True)
-        except HTTPException:
+        if ctx is not None:
+            req_body = ctx.body
+        elif incoming.built is not None:  # refused before routing: what was read of the body, if anything
+            try:
+                req_body = incoming.built.get_data(cache=True)
+            except HTTPException:
+                req_body = b""
+        else:
             req_body = b""
         # only values that no longer change are kept: a copy of the environ's plain strings (the
         # request headers and URL parts), the body bytes (a large body is digested now instead of
         # being held), the response headers as a list, the notes of a finished request
-        environ = {k: v for k, v in request.environ.items() if type(v) is str}
+        environ = {k: v for k, v in incoming.environ.items() if type(v) is str}
         wall = time.time()
-        method, path, status = request.method, request.path, response.status_code
+        method, path, status = incoming.method, incoming.path, response.status_code
         response_headers = tuple(response.headers.to_wsgi_list())
         req_kept = req_body if len(req_body) <= BODY_LIMIT else body_digest(req_body)
         resp_kept = body if len(body) <= BODY_LIMIT else body_digest(body)
         self.journal.record_deferred(tenant, _inbound_entry, self.name, tenant, wall, environ, method, path, route,
                                      status, response_headers, req_kept, resp_kept, round(duration, 3),
                                      applied or None, (ctx.notes or None) if ctx else None)
+
+
+class _Incoming:
+    """The request as the core handles it: the environ, its method and path (as werkzeug reads them), and
+    werkzeug's ``Request`` only once something needs it (a body to read, a view that asks, an error)."""
+
+    __slots__ = ("built", "ctx", "environ", "method", "path")
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
+        self.environ = environ
+        self.method = environ.get("REQUEST_METHOD", "GET").upper()
+        # werkzeug's Request.path: PATH_INFO as the server decoded it (latin-1) read back as UTF-8, one leading /
+        self.path = "/" + (environ.get("PATH_INFO") or "").encode("latin1").decode(errors="replace").lstrip("/")
+        self.built: Request | None = None
+        self.ctx: Ctx | None = None
+
+    @property
+    def request(self) -> Request:
+        """werkzeug's Request, shared with the Ctx."""
+        if self.ctx is not None:
+            return self.ctx.request
+        if self.built is None:
+            self.built = Request(self.environ)
+        return self.built
 
 
 def _inbound_entry(seq: int, service: str, tenant: str, wall: float, environ: dict[str, str], method: str,

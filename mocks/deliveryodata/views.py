@@ -38,7 +38,7 @@ def _base(ctx: Ctx) -> str:
     public = _model(ctx).config.public_url
     if public:
         return public
-    environ = ctx.request.environ
+    environ = ctx.environ
     key = (environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", ""))
     found = _BASES.get(key)
     if found is None:
@@ -57,7 +57,7 @@ def _authorize(ctx: Ctx, customer: str) -> Customer:
     found = model.config.customers.get(customer)
     if found is None:
         raise e.UnknownCustomer(customer=customer)
-    header = ctx.request.environ.get("HTTP_AUTHORIZATION", "")
+    header = ctx.environ.get("HTTP_AUTHORIZATION", "")
     # Authorization values already accepted, per customer: the decode and the two constant-time comparisons
     # run once per distinct header (bounded; only accepted credentials are remembered)
     accepted = model.auth_cache
@@ -84,8 +84,8 @@ def _authorize(ctx: Ctx, customer: str) -> Customer:
 
 
 def _check_method(ctx: Ctx, allowed: tuple[str, ...]) -> None:
-    if ctx.request.method not in allowed:
-        raise MethodNotAllowed(method=ctx.request.method)
+    if ctx.method not in allowed:
+        raise MethodNotAllowed(method=ctx.method)
 
 
 def _body(ctx: Ctx) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def collection(ctx: Ctx, customer: str, entity_set: str) -> Response:
     _authorize(ctx, customer)
     _check_method(ctx, COLLECTION_METHODS.get(entity_set, ("GET",)))
     model = _model(ctx)
-    if ctx.request.method == "POST":
+    if ctx.method == "POST":
         body = _body(ctx)
         creators = {"Attempts": model.create_attempt, "AttemptLists": model.create_attempt_list,
                     "AttemptMetadata": model.create_metadata, "Appointments": model.create_appointment}
@@ -166,7 +166,7 @@ def entity(ctx: Ctx, customer: str, entity_set: str, key: int) -> Response:
     _authorize(ctx, customer)
     _check_method(ctx, ENTITY_METHODS.get(entity_set, ("GET",)))
     model = _model(ctx)
-    method = ctx.request.method
+    method = ctx.method
     if method == "DELETE":
         model.delete_appointment(ctx.tenant, customer, key)
         return empty_response(204, dict(VERSION_HEADERS))
@@ -180,7 +180,7 @@ def entity(ctx: Ctx, customer: str, entity_set: str, key: int) -> Response:
             return odata_json(_entity_body(ctx, customer, entity_set, updated),
                               headers={"Preference-Applied": "return-content"})
         return empty_response(204, dict(VERSION_HEADERS))
-    if entity_set == "Attempts" and not ctx.request.environ.get("QUERY_STRING"):
+    if entity_set == "Attempts" and not ctx.environ.get("QUERY_STRING"):
         # the launch read (GET Attempts(n) without query options): the service's hot path
         found = model.attempt_with_urls(ctx.tenant, customer, key, _base(ctx))
         return odata_json(encode_entity(model.csdl, "Attempt", found,
@@ -247,8 +247,8 @@ def _minutes(ctx: Ctx, action: str) -> int | None:
 def proctor_widget(ctx: Ctx, customer: str, key: int, action: str = "Index") -> Response:
     """The proctor widget URL: GET reads the state; POST ``<Action>`` applies a control."""
     _known(ctx, customer)
-    if (action == "Index") != (ctx.request.method == "GET") or action not in ("Index", *PROCTOR_ACTIONS):
-        raise MethodNotAllowed(method=ctx.request.method)
+    if (action == "Index") != (ctx.method == "GET") or action not in ("Index", *PROCTOR_ACTIONS):
+        raise MethodNotAllowed(method=ctx.method)
     return json_response(_model(ctx).proctor(ctx.tenant, customer, key, _presented(ctx), action,
                                              _minutes(ctx, action)))
 
@@ -266,6 +266,6 @@ def list_widget(ctx: Ctx, customer: str, list_id: int, action: str = "Index", ke
             model.proctor_check_list(ctx.tenant, customer, list_id, presented)
         return json_response({"AttemptListID": list_id, "Attempts": states})
     if action not in PROCTOR_ACTIONS:
-        raise MethodNotAllowed(method=ctx.request.method)
+        raise MethodNotAllowed(method=ctx.method)
     return json_response(model.proctor(ctx.tenant, customer, key, presented, action, _minutes(ctx, action),
                                        list_id=list_id))

@@ -138,3 +138,33 @@ def test_every_response_carries_one_date_header(notes_app: NotesService) -> None
         dates = response.headers.getlist("Date")
         assert len(dates) == 1, response.headers
         assert parsedate_to_datetime(dates[0]).tzinfo is not None
+
+
+@pytest.mark.parametrize("raw", ["/notes/k", "//notes/k", "/notes/%C3%A9t%C3%A9", "/notes/a%2Fb", "", "/notes/\xc3\xa9",
+                                 "/notes/\xff"])
+def test_the_core_reads_the_path_and_method_as_werkzeug_does(raw: str) -> None:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from mocks.core.app import _Incoming
+
+    environ = EnvironBuilder(path="/", method="patch").get_environ()
+    environ["PATH_INFO"] = raw  # as a WSGI server hands it over: latin-1 decoded bytes
+    incoming = _Incoming(environ)
+    request = Request(environ)
+    assert (incoming.path, incoming.method) == (request.path, request.method)
+
+
+def test_a_body_is_read_however_it_is_framed(notes_app: NotesService) -> None:
+    from werkzeug.test import EnvironBuilder
+
+    client = Client(notes_app)
+    assert client.put("/notes/empty", data=b"", headers={T: "b"}).status_code == 400  # declared empty: value missing
+    environ = EnvironBuilder(path="/notes/chunked", method="PUT", data=b"chunky", headers={T: "b"}).get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    environ["wsgi.input_terminated"] = True  # the server de-chunked it and marks the stream's end
+    status: list[str] = []
+    body = b"".join(notes_app(environ, lambda s, h, e=None: status.append(s)))  # type: ignore[arg-type,misc]
+    assert status == ["201 CREATED"], body
+    assert client.get("/notes/chunked", headers={T: "b"}).json == {"key": "chunked", "value": "chunky"}

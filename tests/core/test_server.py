@@ -174,3 +174,13 @@ def test_a_latency_fault_parks_its_thread() -> None:
     finally:
         stop(s)
         runtime.store.dispose()
+
+
+def test_a_chunked_request_body_is_read_over_http(served: Served) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"chun"
+        yield b"ked"
+
+    response = requests.put(served.url + "/notes/c", data=chunks(), timeout=5)  # Transfer-Encoding: chunked
+    assert response.status_code == 201, response.text
+    assert requests.get(served.url + "/notes/c", timeout=5).json() == {"key": "c", "value": "chunked"}
