@@ -28,6 +28,7 @@ from mocks.core.journal import BODY_LIMIT, SECRET_HEADERS, Entry, Journal, body_
 from mocks.core.metrics import Metrics
 from mocks.core.outbound import TENANT_HEADER, Outbound
 from mocks.core.render import ErrorRenderer, render_json_error
+from mocks.core.routing import ShapeRouter
 from mocks.core.settings import Settings
 from mocks.core.store import Store
 
@@ -145,6 +146,7 @@ class ServiceApp:
         # set by mocks.core.server.bind: the server's ElasticPool (None in process)
         self.parking: Any = None
         self._adapter = self.url_map.bind("examrig", "/")
+        self._router = ShapeRouter(self.url_map, self._adapter)
 
     @contextmanager
     def parked(self) -> Iterator[None]:
@@ -290,7 +292,7 @@ class ServiceApp:
                                                 "or '-'")
             body = self._read_body(incoming)
             # one adapter for every request: routing needs only the path and the method
-            endpoint, values = self._adapter.match(path, method)
+            endpoint, values = self._router.match(path, method)
             ctx = Ctx(self, incoming.built, tenant, str(endpoint), body, environ, method, path)
             incoming.ctx = ctx
             if str(endpoint).startswith("admin:"):

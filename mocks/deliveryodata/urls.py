@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
 
 from contracts.odata.csdl import load
 from mocks.core.app import View
@@ -15,15 +15,20 @@ ENTITY_VERBS = ["GET", "PATCH", "MERGE", "DELETE", "PUT", "POST"]
 
 
 class ODataKeyConverter(BaseConverter):
-    """An OData key predicate value: ``42`` or an Int64 ``9788463565326947L``."""
+    """An OData key predicate value: ``42`` or an Int64 ``9788463565326947L`` (at most 19 digits)."""
 
-    regex = r"-?\d{1,19}[lL]?"
+    regex = r"-?\d+[lL]?"
+    # the pattern takes any run of digits; the length is checked below (mocks/core/routing.py)
+    digit_neutral = True
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         super().__init__(url_map, *args, **kwargs)
 
     def to_python(self, value: str) -> int:
-        return int(value.rstrip("lL"))
+        digits = value.rstrip("lL")
+        if len(digits.lstrip("-")) > 19:
+            raise ValidationError()
+        return int(digits)
 
     def to_url(self, value: Any) -> str:
         return str(value)
