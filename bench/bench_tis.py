@@ -36,6 +36,7 @@ AUTH = {"url": "peer:openam/", "realm": "/sbac", "username": "dw-loader@example.
 HAND_TYPES = ("SA", "ER")
 HAND_ITEMS = 5
 CALLBACK = "/student/TIS/API/tisReply"
+PARTS = ("receiver", "machine", "hand", "p95-machine", "p95-hand")
 
 
 class BareApp:
@@ -85,10 +86,10 @@ class AckTimer:
 
 
 def _thss(tmp: str, conn: Any) -> None:
-    """Third process: thss (fixed policy, poll 5 ms) on cheroot, as a separate service would run."""
+    """Third process: thss (fixed policy; an upload wakes its worker, poll 50 ms) on cheroot, as a service runs."""
     from mocks.thss.service import Service as Thss
     runtime = Runtime.create(Settings(seed=3, journal_capacity=2000), db=f"sqlite:///{tmp}/thss.db")
-    served = bind("thss", Thss(runtime, {"poll_interval": 0.005}), "127.0.0.1", 0)
+    served = bind("thss", Thss(runtime, {"poll_interval": 0.05}), "127.0.0.1", 0)
     conn.send(served.url)
     served.app.start()
     start(served)
@@ -237,6 +238,12 @@ def wait_acks(peer: Any, tenant: str, keys: list[str], per_key: int, timeout: fl
         time.sleep(0.2)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)] if ordered else float("nan")
@@ -250,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hand", type=int, default=120, help="hand-scored TRTs for the throughput run")
     parser.add_argument("--workers", type=int, default=4, help="TIS processing threads")
     parser.add_argument("--open-seconds", type=float, default=6.0, help="length of each open-loop run")
+    parser.add_argument("--only", choices=PARTS, action="append",
+                        help="run only these parts (repeatable; default: all)")
     args = parser.parse_args(argv)
+    parts = set(args.only or PARTS)
 
     from mocks.tis.service import Service as Tis
     tmp = tempfile.mkdtemp(prefix="examrig-bench-tis-")
@@ -298,14 +308,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{load[2]:.2f}; TIS + bare app on cheroot here, tds/dw/openam in a second process, thss in a third; "
           "load from separate processes; SQLite files")
     results: list[tuple[str, bool]] = []
+    procs = {"tis": os.getpid(), "tds+dw+openam": int(peers.pid or 0), "thss": int(thss_proc.pid or 0)}
 
     def report(label: str, value: float, unit: str, target: str, met: bool, extra: str = "") -> None:
         results.append((label, met))
         print(f"{label:<46} {value:9.1f} {unit:<8} target {target:<12} {'met' if met else 'NOT MET'}  {extra}",
               flush=True)
 
-    try:
-        # 1. receiver alone beside the bare app, same server, same body, same run
+    def receiver() -> None:
+        """The receiver alone beside the bare app: same server, same body, same run."""
         base = run_load(f"http://127.0.0.1:{bare_port}{query}", method="POST", body=machine_trt,
                         connections=args.connections, duration=args.seconds)
         rcv = run_load(f"http://127.0.0.1:{recv_port}{query}", method="POST", body=machine_trt,
@@ -317,53 +328,63 @@ def main(argv: list[str] | None = None) -> int:
                f"ratio {rcv.rps / base.rps:.2f} of bare, p99 {rcv.p99_ms:.1f} ms, errors {rcv.errors}, "
                f"source rows {counts.get('source', 0)}")
 
-        # 2. end to end, closed loop: submit everything, time from the first send to the last acknowledgement
-        def e2e(tenant: str, template: bytes, n: int, base_no: int, acks: int) -> tuple[float, int]:
-            docs, keys = make_docs(template, tenant, n, base_no)
-            peer.send(("seed", tenant, keys))
-            peer.recv()
-            sent = submit(port, query, docs)
-            first = min(b for b, _ in sent)
-            bad = sum(1 for _, s in sent if s != 200)
-            done = wait_acks(peer, tenant, keys, acks, timeout=120)
-            last = max(done.values()) if done else time.time()
-            return len(done) / (last - first), n - len(done) + bad
+    def e2e(tenant: str, template: bytes, n: int, base_no: int, acks: int) -> tuple[float, int, str]:
+        """Closed loop: submit everything, time from the first send to the last acknowledgement; CPU per TRT."""
+        docs, keys = make_docs(template, tenant, n, base_no)
+        peer.send(("seed", tenant, keys))
+        peer.recv()
+        cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
+        sent = submit(port, query, docs)
+        first = min(b for b, _ in sent)
+        bad = sum(1 for _, s in sent if s != 200)
+        done = wait_acks(peer, tenant, keys, acks, timeout=120)
+        last = max(done.values()) if done else time.time()
+        # the CPU each service process spent on the run (the load processes are apart), per TRT
+        cpu = ", ".join(f"{name} {(cpu_seconds(pid) - cpu0[name]) * 1000 / n:.1f}" for name, pid in procs.items())
+        return len(done) / (last - first), n - len(done) + bad, cpu
 
-        rate, missing = e2e("m", machine_trt, args.machine, 1_000_000, 1)
-        report("end to end, machine-scored (40 items)", rate, "TRT/s", ">= 100", rate >= 100 and not missing,
-               f"{args.machine} TRTs, {missing} not acknowledged")
-        rate_h, missing_h = e2e("h", hand_trt, args.hand, 2_000_000, 2)
-        report("end to end, 5 hand-scored items (thss policy)", rate_h, "TRT/s", ">= 30",
-               rate_h >= 30 and not missing_h, f"{args.hand} TRTs, {missing_h} not acknowledged twice")
+    def open_loop(tenant: str, template: bytes, rate: float, base_no: int, acks: int) -> tuple[float, float, int]:
+        """Open loop at ``rate``: receipt-to-acknowledgement p95 (send start to ack arrival)."""
+        n = int(rate * args.open_seconds)
+        docs, keys = make_docs(template, tenant, n, base_no)
+        peer.send(("seed", tenant, keys))
+        peer.recv()
+        queue: Any = mp.Queue()
+        t0 = time.time() + 0.5
+        procs_ = [mp.Process(target=_submit, args=(port, query, docs[p::2], rate / 2, 8, t0 + p / rate, queue))
+                  for p in range(2)]
+        for p in procs_:
+            p.start()
+        sent: dict[str, float] = {}
+        for _ in range(2):
+            for key, began, _ in queue.get():
+                sent[key] = began
+        for p in procs_:
+            p.join()
+        done = wait_acks(peer, tenant, keys, acks, timeout=120)
+        lat = [(done[k] - sent[k]) * 1000 for k in keys if k in done and k in sent]
+        return p95(lat), max(lat) if lat else float("nan"), n - len(lat)
 
-        # 3. open loop at half the target rates: receipt-to-acknowledgement p95 (send start to ack arrival)
-        def open_loop(tenant: str, template: bytes, rate: float, base_no: int, acks: int) -> tuple[float, float, int]:
-            n = int(rate * args.open_seconds)
-            docs, keys = make_docs(template, tenant, n, base_no)
-            peer.send(("seed", tenant, keys))
-            peer.recv()
-            queue: Any = mp.Queue()
-            t0 = time.time() + 0.5
-            procs = [mp.Process(target=_submit, args=(port, query, docs[p::2], rate / 2, 8, t0 + p / rate, queue))
-                     for p in range(2)]
-            for p in procs:
-                p.start()
-            sent: dict[str, float] = {}
-            for _ in range(2):
-                for key, began, _ in queue.get():
-                    sent[key] = began
-            for p in procs:
-                p.join()
-            done = wait_acks(peer, tenant, keys, acks, timeout=120)
-            lat = [(done[k] - sent[k]) * 1000 for k in keys if k in done and k in sent]
-            return p95(lat), max(lat) if lat else float("nan"), n - len(lat)
-
-        p, worst, miss = open_loop("mo", machine_trt, 50, 3_000_000, 1)
-        report("receipt-to-ack p95, machine-scored at 50/s", p, "ms", "<= 250", p <= 250 and not miss,
-               f"max {worst:.0f} ms, {int(50 * args.open_seconds)} TRTs, {miss} missing")
-        p, worst, miss = open_loop("ho", hand_trt, 15, 4_000_000, 2)
-        report("receipt-to-final-ack p95, hand-scored at 15/s", p, "ms", "<= 250", p <= 250 and not miss,
-               f"max {worst:.0f} ms, {int(15 * args.open_seconds)} TRTs, {miss} missing")
+    try:
+        if "receiver" in parts:
+            receiver()
+        if "machine" in parts:
+            rate, missing, cpu = e2e("m", machine_trt, args.machine, 1_000_000, 1)
+            report("end to end, machine-scored (40 items)", rate, "TRT/s", ">= 100", rate >= 100 and not missing,
+                   f"{args.machine} TRTs, {missing} not acknowledged; CPU ms/TRT: {cpu}")
+        if "hand" in parts:
+            rate_h, missing_h, cpu = e2e("h", hand_trt, args.hand, 2_000_000, 2)
+            report("end to end, 5 hand-scored items (thss policy)", rate_h, "TRT/s", ">= 30",
+                   rate_h >= 30 and not missing_h, f"{args.hand} TRTs, {missing_h} not acknowledged twice; "
+                   f"CPU ms/TRT: {cpu}")
+        if "p95-machine" in parts:
+            p, worst, miss = open_loop("mo", machine_trt, 50, 3_000_000, 1)
+            report("receipt-to-ack p95, machine-scored at 50/s", p, "ms", "<= 250", p <= 250 and not miss,
+                   f"max {worst:.0f} ms, {int(50 * args.open_seconds)} TRTs, {miss} missing")
+        if "p95-hand" in parts:
+            p, worst, miss = open_loop("ho", hand_trt, 15, 4_000_000, 2)
+            report("receipt-to-final-ack p95, hand-scored at 15/s", p, "ms", "<= 250", p <= 250 and not miss,
+                   f"max {worst:.0f} ms, {int(15 * args.open_seconds)} TRTs, {miss} missing")
     finally:
         peer.send(("stop",))
         peer.recv()

@@ -11,7 +11,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, DateTime, Integer, String, Table, Text, UniqueConstraint, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    select,
+)
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
@@ -177,6 +189,14 @@ class Warehouse:
 
         # idempotency keys of the requests answered (examrig's extension; TIS sends them): cleared by reset
         self.keys = Ledger(store, "dw_idempotency")
+        # the import's statements, built once
+        c, e = self.catalogue, self.exams
+        self._q_catalogue = select(c.c.bank_key, c.c.item_key).where(c.c.tenant == bindparam("b_tenant"))
+        self._q_insert_receipt = self.receipts.insert()
+        self._q_insert_exam = e.insert()
+        self._q_update_exam = e.update().where(e.c.tenant == bindparam("b_tenant"), e.c.opp_key == bindparam("b_key")
+                                               ).values({col: bindparam(col) for col in
+                                                         ("opp_id", "status", "deleted", "receipt_id", "updated")})
 
     @property
     def tables(self) -> list[Table]:
@@ -203,7 +223,27 @@ class Warehouse:
         verdict, opp = self._check(tenant, body)
         return verdict, opp.get("key") if opp is not None else None
 
-    def _check(self, tenant: str, body: bytes) -> tuple[Verdict, Any]:
+    def _check(self, tenant: str, body: bytes, conn: Connection | None = None) -> tuple[Verdict, Any]:
+        return self._with_catalogue(tenant, *self._check_document(body), conn)
+
+    def _with_catalogue(self, tenant: str, verdict: Verdict, opp: Any,
+                        conn: Connection | None = None) -> tuple[Verdict, Any]:
+        """The document's verdict with the item catalogue's check (read in ``conn``'s transaction when given)."""
+        if verdict.status == "BAD_FORMAT" or opp is None:
+            return verdict, opp
+        if conn is None:
+            with self.store.read() as own:
+                return self._with_catalogue(tenant, verdict, opp, own)
+        known = {(int(b), int(k)) for b, k in conn.execute(self._q_catalogue, {"b_tenant": tenant})}
+        unknown = [f"Item@key: unknown item {item.get('bankKey')}-{item.get('key')} at position {item.get('position')}"
+                   for item in opp.findall("Item")
+                   if known and (_int(item.get("bankKey")), _int(item.get("key"))) not in known]
+        if not unknown:
+            return verdict, opp
+        return Verdict("INVALID", verdict.messages + unknown), opp
+
+    def _check_document(self, body: bytes) -> tuple[Verdict, Any]:
+        """Every check but the item catalogue's."""
         if not body.strip():
             return Verdict("BAD_FORMAT", ["body: empty"]), None
         # parsed once; lxml's verdict on the tree, and the detailed (xmlschema, with positions) errors only when
@@ -230,13 +270,6 @@ class Warehouse:
                 messages.append(f"Opportunity@dateCompleted: empty for an exam with status {status}")
             for score in opp.findall("Score"):
                 messages.extend(self._score(score))
-            known = self._catalogue(tenant)
-            if known:
-                for item in opp.findall("Item"):
-                    ident = (_int(item.get("bankKey")), _int(item.get("key")))
-                    if ident not in known:
-                        messages.append(f"Item@key: unknown item {item.get('bankKey')}-{item.get('key')} "
-                                        f"at position {item.get('position')}")
         return Verdict("INVALID" if messages else "PROCESSED", messages), opp
 
     def _score(self, score: Any) -> list[str]:
@@ -265,12 +298,6 @@ class Warehouse:
                 return [f"{where}: '{value}' is not a raw score (a non-negative integer)"]
         return []
 
-    def _catalogue(self, tenant: str) -> set[tuple[int | None, int | None]]:
-        c = self.catalogue
-        with self.store.read() as conn:
-            rows = conn.execute(select(c.c.bank_key, c.c.item_key).where(c.c.tenant == tenant)).all()
-        return {(int(b), int(k)) for b, k in rows}
-
     def receive(self, tenant: str, receiver: str, body: bytes, content_type: str | None,
                 creator: str | None) -> tuple[dict[str, Any], bool]:
         """Record one TRT; for ``imports`` a payload seen before returns the first record (``duplicate``)."""
@@ -290,18 +317,19 @@ class Warehouse:
         digest = hashlib.md5(body, usedforsecurity=False).hexdigest().upper()
         # a payload seen before is found by the unique (tenant, dedup) index when its insert fails, not by a read
         # before every import
-        verdict, opp = self._check(tenant, body)
+        document, opp = self._check_document(body)  # the catalogue's check is made in the receipt's transaction
         opp_key = opp.get("key") if opp is not None else None
         now = self.clock.now(tenant)
-        # only imports are de-duplicated; DW1/DW2 keep every receipt (NULLs never collide)
-        values = {"tenant": tenant, "receiver": receiver, "digest": digest,
-                  "dedup": digest if receiver == "imports" else None, "content_type": content_type,
-                  "creator": creator, "opp_key": opp_key, "status": verdict.status,
-                  "messages": json.dumps(verdict.messages), "body": body.decode("utf-8", "replace"),
-                  "received": now}
 
         def record(conn: Connection) -> tuple[tuple[dict[str, Any], bool], Answer]:
-            key = conn.execute(self.receipts.insert().values(**values)).inserted_primary_key
+            verdict, _ = self._with_catalogue(tenant, document, opp, conn)
+            # only imports are de-duplicated; DW1/DW2 keep every receipt (NULLs never collide)
+            values = {"tenant": tenant, "receiver": receiver, "digest": digest,
+                      "dedup": digest if receiver == "imports" else None, "content_type": content_type,
+                      "creator": creator, "opp_key": opp_key, "status": verdict.status,
+                      "messages": json.dumps(verdict.messages), "body": body.decode("utf-8", "replace"),
+                      "received": now}
+            key = conn.execute(self._q_insert_receipt, values).inserted_primary_key
             if verdict.ok and opp_key and key:
                 self._store_exam(conn, tenant, opp, int(key[0]), now)
             taken = _record({**values, "id": int(key[0]) if key else -1})
@@ -317,15 +345,11 @@ class Warehouse:
 
     def _store_exam(self, conn: Any, tenant: str, opp: Any, receipt_id: int, now: Any) -> None:
         """Upsert the exam a taken TRT describes; status ``reset`` marks it deleted (RDW)."""
-        e = self.exams
         status = opp.get("status") or ""
-        values = {"opp_id": opp.get("oppId"), "status": status, "deleted": status.lower() == "reset",
-                  "receipt_id": receipt_id, "updated": now}
-        where = (e.c.tenant == tenant, e.c.opp_key == opp.get("key"))
-        if conn.execute(select(e.c.opp_key).where(*where)).first() is None:
-            conn.execute(e.insert().values(tenant=tenant, opp_key=opp.get("key"), **values))
-        else:
-            conn.execute(e.update().where(*where).values(**values))
+        values = {"tenant": tenant, "opp_key": opp.get("key"), "opp_id": opp.get("oppId"), "status": status,
+                  "deleted": status.lower() == "reset", "receipt_id": receipt_id, "updated": now}
+        if not conn.execute(self._q_update_exam, {**values, "b_tenant": tenant, "b_key": opp.get("key")}).rowcount:
+            conn.execute(self._q_insert_exam, values)
 
     def exam(self, tenant: str, opp_key: str) -> dict[str, Any] | None:
         """The warehouse's exam for an opportunity key (``deleted`` after a ``reset``)."""

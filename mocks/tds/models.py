@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, DateTime, Integer, String, Table, Text, select, update
+from sqlalchemy import Boolean, Column, Connection, DateTime, Integer, String, Table, Text, bindparam, select, update
 
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
@@ -112,6 +112,13 @@ class Tds:
         )
         # idempotency keys of the replies applied (examrig's extension; TIS sends them): cleared by reset
         self.keys = Ledger(store, "tds_idempotency")
+        # the callbacks' statements, built once
+        t = self.opportunities
+        self._q_status = select(t.c.status).where(t.c.tenant == bindparam("b_tenant"), t.c.oppkey == bindparam("b_key"))
+        self._q_set_status = update(t).where(t.c.tenant == bindparam("b_tenant"), t.c.oppkey == bindparam("b_key")
+                                             ).values(status=bindparam("b_status"), updated=bindparam("b_now"))
+        self._q_audit = self.audit.insert()
+        self._q_log = self.errorlog.insert()
 
     @property
     def tables(self) -> list[Table]:
@@ -197,7 +204,7 @@ class Tds:
 
     def _legacy(self, conn: Connection, tenant: str, reply: TisReply, now: datetime) -> Outcome:
         t = self.opportunities
-        row = conn.execute(select(t.c.status).where(t.c.tenant == tenant, t.c.oppkey == reply.opp_key)).first()
+        row = conn.execute(self._q_status, {"b_tenant": tenant, "b_key": reply.opp_key}).first()
         if row is None:
             message = (f"No test opportunity matches this key: {reply.opp_key}, success {reply.success}, "
                        f"{reply.error}")
@@ -226,7 +233,6 @@ class Tds:
         return self._keyed(tenant, keyed, answer, lambda conn, now: self._ert(conn, tenant, reply, job_id, now))
 
     def _ert(self, conn: Connection, tenant: str, reply: TisReply, job_id: str | None, now: datetime) -> Outcome:
-        t = self.opportunities
         if job_id is not None or reply.trt is not None:
             if job_id is None or reply.trt is None:
                 missing = "jobid" if job_id is None else "trt"
@@ -236,7 +242,7 @@ class Tds:
             conn.execute(self.rescores.insert().values(tenant=tenant, oppkey=reply.opp_key, jobid=job_id,
                                                        trt=reply.trt, received=now, success=reply.success))
             return Outcome("rescore", None)
-        row = conn.execute(select(t.c.status).where(t.c.tenant == tenant, t.c.oppkey == reply.opp_key)).first()
+        row = conn.execute(self._q_status, {"b_tenant": tenant, "b_key": reply.opp_key}).first()
         if row is None:
             message = f"No exam found for key {reply.opp_key}"
             self._log(conn, tenant, "TISCallbackController", reply.opp_key, message, now)
@@ -253,18 +259,17 @@ class Tds:
         return Outcome("reported", "reported")
 
     def _set_status(self, conn: Any, tenant: str, key: str, status: str, now: datetime, source: str) -> None:
-        t = self.opportunities
-        conn.execute(update(t).where(t.c.tenant == tenant, t.c.oppkey == key).values(status=status, updated=now))
+        conn.execute(self._q_set_status, {"b_tenant": tenant, "b_key": key, "b_status": status, "b_now": now})
         self._audit(conn, tenant, key, status, None, now, source)
 
     def _audit(self, conn: Any, tenant: str, key: str, access: str, comment: str | None, now: datetime,
                source: str) -> None:
-        conn.execute(self.audit.insert().values(tenant=tenant, oppkey=key, access_type=access, comment=comment,
-                                                date_accessed=now, hostname=self.hostname, source=source))
+        conn.execute(self._q_audit, {"tenant": tenant, "oppkey": key, "access_type": access, "comment": comment,
+                                     "date_accessed": now, "hostname": self.hostname, "source": source})
 
     def _log(self, conn: Any, tenant: str, proc: str, key: str, message: str, now: datetime) -> None:
-        conn.execute(self.errorlog.insert().values(tenant=tenant, procname=proc, oppkey=key[:64], message=message,
-                                                   logged=now))
+        conn.execute(self._q_log, {"tenant": tenant, "procname": proc, "oppkey": key[:64], "message": message,
+                                   "logged": now})
 
 
 __all__ = ["STATUSES", "IntegrityError", "Outcome", "SeedError", "Tds", "TisReply", "normalise_key"]

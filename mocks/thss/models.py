@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, select, update
+from sqlalchemy import Column, Connection, DateTime, Index, Integer, String, Table, Text, bindparam, select, update
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
@@ -364,6 +364,34 @@ class Thss:
             tenant_in_pk=False,
         )
 
+        # the policy worker's poll walks this index instead of scanning the queue
+        self.due_index = Index("ix_thss_assignment_due", self.assignments.c.status, self.assignments.c.due)
+        self._statements()
+
+    def _statements(self) -> None:
+        """The hot paths' statements, built once and executed with parameters."""
+        a, t, p, c = self.assignments, self.items, self.policies, self.callbacks
+        self._q_due = select(a).where(a.c.status == "pending", a.c.due.is_not(None)).order_by(a.c.due, a.c.created)
+        self._q_items_of = select(t.c.bank_key, t.c.item_id, t.c.data).where(
+            t.c.tenant == bindparam("b_tenant"), t.c.item_id.in_(bindparam("b_ids", expanding=True)))
+        self._q_policy = select(p.c.data).where(p.c.tenant == bindparam("b_tenant"),
+                                                p.c.item_type == bindparam("b_type"))
+        self._q_claim = update(a).where(a.c.tenant == bindparam("b_tenant"), a.c.id == bindparam("b_id"),
+                                        a.c.status == bindparam("b_status")).values(
+            status="sending", score=bindparam("b_score"), updated=bindparam("b_now"))
+        self._q_insert_callback = c.insert()
+        self._q_finished = update(a).where(a.c.tenant == bindparam("b_tenant"), a.c.id == bindparam("b_id")).values(
+            status=bindparam("b_status"), updated=bindparam("b_now"))
+        self._q_drop_unsent = a.delete().where(a.c.tenant == bindparam("b_tenant"),
+                                               a.c.opp_key == bindparam("b_oppkey"),
+                                               a.c.status.in_(("pending", "tentative")))
+        self._q_insert_assignment = a.insert()
+        self._q_insert_upload = self.uploads.insert()
+
+    def upgrade(self) -> None:
+        """Bring a database file made by an earlier examrig up to date (the due index)."""
+        self.due_index.create(self.store.engine, checkfirst=True)
+
     @property
     def tables(self) -> list[Table]:
         """Every table of the service."""
@@ -388,14 +416,15 @@ class Thss:
                                                data=json.dumps(c.raw), updated=now))
         return len(configs)
 
-    def items_of(self, tenant: str, keys: set[tuple[int, int]]) -> dict[tuple[int, int], ItemConfig]:
-        """The configured items among ``keys`` ``(bankKey, itemId)``, read in one query."""
+    def items_of(self, tenant: str, keys: set[tuple[int, int]],
+                 conn: Connection | None = None) -> dict[tuple[int, int], ItemConfig]:
+        """The configured items among ``keys`` ``(bankKey, itemId)``, read in one query (in ``conn`` if given)."""
         if not keys:
             return {}
-        t = self.items
-        with self.store.read() as conn:
-            rows = conn.execute(select(t.c.bank_key, t.c.item_id, t.c.data).where(
-                t.c.tenant == tenant, t.c.item_id.in_(sorted({k for _, k in keys})))).all()
+        if conn is None:
+            with self.store.read() as own:
+                return self.items_of(tenant, keys, own)
+        rows = conn.execute(self._q_items_of, {"b_tenant": tenant, "b_ids": sorted({k for _, k in keys})}).all()
         return {(int(b), int(k)): parse_item_config(json.loads(d), "item") for b, k, d in rows
                 if (int(b), int(k)) in keys}
 
@@ -417,11 +446,12 @@ class Thss:
                 conn.execute(t.insert().values(tenant=tenant, item_type=p.item_type, data=json.dumps(p.to_dict())))
         return len(policies)
 
-    def policy(self, tenant: str, item_type: str) -> Policy:
-        """The policy for an item type (seeded, then configured, else ``manual``)."""
-        t = self.policies
-        with self.store.read() as conn:
-            row = conn.execute(select(t.c.data).where(t.c.tenant == tenant, t.c.item_type == item_type)).first()
+    def policy(self, tenant: str, item_type: str, conn: Connection | None = None) -> Policy:
+        """The policy for an item type (seeded, then configured, else ``manual``); read in ``conn`` if given."""
+        if conn is None:
+            with self.store.read() as own:
+                return self.policy(tenant, item_type, own)
+        row = conn.execute(self._q_policy, {"b_tenant": tenant, "b_type": item_type}).first()
         if row is not None:
             return parse_policy(json.loads(row[0]), "policy")
         return self.config_policies.get(item_type, Policy(item_type))
@@ -464,22 +494,28 @@ class Thss:
         if not data.strip():
             result = FileResult(file_name, False, ERR_NO_DATA)
         else:
-            verdict = validate(data, "thss-upload")
-            if not verdict.valid:
+            # parsed once: lxml's verdict on the tree, the detailed (xmlschema) reasons only for a refusal
+            try:
+                root = parse_xml(data)
+                valid = validate(root, "thss-upload", detailed=False).valid
+            except XmlError:
+                root, valid = None, False
+            if not valid or root is None:
+                verdict = validate(data, "thss-upload")
                 first = verdict.errors[0] if verdict.errors else None
                 result = FileResult(file_name, False, f"{ERR_FORMAT}{first.reason if first else 'invalid'}")
             else:
                 try:
-                    opp_key, rows = self._take(tenant, parse_xml(data), now)
+                    opp_key, rows = self._take(tenant, root, now)
                     result = FileResult(file_name, True, None)
                 except InputError as exc:
                     result = FileResult(file_name, False, f"{ERR_PROCESSING}{exc}")
         with self.store.begin() as conn:
             if opp_key is not None and rows is not None:
                 self._replace_in(conn, tenant, opp_key, rows)
-            conn.execute(self.uploads.insert().values(tenant=tenant, file_name=file_name, opp_key=opp_key,
-                                                      success=int(result.success), error=result.error,
-                                                      items=len(rows or ()), received=now))
+            conn.execute(self._q_insert_upload, {"tenant": tenant, "file_name": file_name, "opp_key": opp_key,
+                                                 "success": int(result.success), "error": result.error,
+                                                 "items": len(rows or ()), "received": now})
         return result
 
     def _take(self, tenant: str, root: Any, now: datetime) -> tuple[str, list[dict[str, Any]]]:
@@ -503,7 +539,13 @@ class Thss:
                 keyed.append((elem, (int(elem.get("bankKey", "")), int(elem.get("key", "")))))
             except ValueError:
                 continue
-        known = self.items_of(tenant, {k for _, k in keyed})  # one read for every item of the upload
+        with self.store.read() as conn:  # one read for every item of the upload and their policies
+            return opp_key, self._rows_of(conn, tenant, opp, keyed, callback, now)
+
+    def _rows_of(self, conn: Connection, tenant: str, opp: Any, keyed: list[tuple[Any, tuple[int, int]]],
+                 callback: str, now: datetime) -> list[dict[str, Any]]:
+        opp_key = (opp.get("key") or "").strip().lower()
+        known = self.items_of(tenant, {k for _, k in keyed}, conn)
         configured: list[tuple[Any, ItemConfig]] = []
         for elem, ident in keyed:
             cfg = known.get(ident)
@@ -517,7 +559,7 @@ class Thss:
         for elem, cfg in wanted:
             item_type = elem.get("format") or cfg.score_type or "?"
             if item_type not in policies:
-                policies[item_type] = self.policy(tenant, item_type)
+                policies[item_type] = self.policy(tenant, item_type, conn)
             policy = policies[item_type]
             rows.append({
                 "tenant": tenant, "id": self.ids.uuid(), "opp_key": opp_key, "opp_id": opp.get("oppId"),
@@ -528,15 +570,13 @@ class Thss:
                 "due": None if policy.kind == "manual" else now + timedelta(seconds=policy.delay),
                 "score": None, "created": now, "updated": now,
             })
-        return opp_key, rows
+        return rows
 
     def _replace_in(self, conn: Any, tenant: str, opp_key: str, rows: list[dict[str, Any]]) -> None:
         """Within ``conn``'s transaction: the opportunity's unsent work replaced by ``rows``."""
-        a = self.assignments
-        conn.execute(a.delete().where(a.c.tenant == tenant, a.c.opp_key == opp_key,
-                                      a.c.status.in_(("pending", "tentative"))))
+        conn.execute(self._q_drop_unsent, {"b_tenant": tenant, "b_oppkey": opp_key})
         if rows:
-            conn.execute(a.insert(), rows)
+            conn.execute(self._q_insert_assignment, rows)
 
     def import_guide(self, tenant: str, data: bytes) -> int:
         """The guide profile: a per-item ``<ItemScoreRequest><ResponseInfo …>`` document (XML body)."""
@@ -586,10 +626,8 @@ class Thss:
 
     def due_rows(self) -> list[dict[str, Any]]:
         """The rows of pending work whose policy delay has passed on its tenant's clock, oldest due first."""
-        a = self.assignments
         with self.store.read() as conn:
-            rows = conn.execute(select(a).where(a.c.status == "pending", a.c.due.is_not(None))
-                                .order_by(a.c.due, a.c.created)).mappings().all()
+            rows = conn.execute(self._q_due).mappings().all()
         return [dict(r) for r in rows if _aware(r["due"]) <= self.clock.now(str(r["tenant"]))]
 
     def claim_policy(self, tenant: str, assignment_id: str, memo: dict[Any, Any] | None = None) -> Delivery | None:
@@ -738,12 +776,12 @@ class Thss:
         """Mark every prepared row ``sending`` in one transaction, each only if its status is unchanged."""
         if not prepared:
             return []
-        a = self.assignments
         taken = []
         with self.store.begin() as conn:
             for where, values, delivery in prepared:
-                done = conn.execute(update(a).where(a.c.tenant == where["tenant"], a.c.id == where["id"],
-                                                    a.c.status == where["status"]).values(**values)).rowcount
+                done = conn.execute(self._q_claim, {
+                    "b_tenant": where["tenant"], "b_id": where["id"], "b_status": where["status"],
+                    "b_score": values["score"], "b_now": values["updated"]}).rowcount
                 if done == 1:
                     taken.append(delivery)
         return taken
@@ -754,18 +792,19 @@ class Thss:
 
     def finish_many(self, outcomes: list[tuple[Delivery, int | None, str | None]]) -> list[str]:
         """Record several callbacks (each as :meth:`finish`) in one transaction; the new status of each."""
-        a = self.assignments
-        states = []
-        with self.store.begin() as conn:
-            for delivery, status, error in outcomes:
-                ok = status is not None and 200 <= status < 300
-                now = self.clock.now(delivery.tenant)
-                conn.execute(self.callbacks.insert().values(
-                    tenant=delivery.tenant, assignment_id=delivery.assignment_id, url=delivery.url, status=status,
-                    error=error, body=delivery.body.decode("ascii"), sent=now))
-                conn.execute(update(a).where(a.c.tenant == delivery.tenant, a.c.id == delivery.assignment_id)
-                             .values(status="sent" if ok else "tentative", updated=now))
-                states.append("sent" if ok else "tentative")
+        states, logged, marks = [], [], []
+        for delivery, status, error in outcomes:
+            ok = status is not None and 200 <= status < 300
+            now = self.clock.now(delivery.tenant)
+            logged.append({"tenant": delivery.tenant, "assignment_id": delivery.assignment_id, "url": delivery.url,
+                           "status": status, "error": error, "body": delivery.body.decode("ascii"), "sent": now})
+            states.append("sent" if ok else "tentative")
+            marks.append({"b_tenant": delivery.tenant, "b_id": delivery.assignment_id, "b_status": states[-1],
+                          "b_now": now})
+        if outcomes:
+            with self.store.begin() as conn:
+                conn.execute(self._q_insert_callback, logged)
+                conn.execute(self._q_finished, marks)
         return states
 
     # -- reading -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import Table
 from werkzeug.routing import Rule
 
-from mocks.core.app import ServiceApp, View
+from mocks.core.app import Runtime, ServiceApp, View
 from mocks.core.errors import InvalidSeed, NotFound
 from mocks.thss.errors import render_webapi_error
 from mocks.thss.models import Delivery, InputError, Thss
@@ -33,11 +33,16 @@ class Service(ServiceApp):
     name = "thss"
     error_renderer = staticmethod(render_webapi_error)
 
+    def __init__(self, runtime: Runtime, options: dict[str, Any] | None = None) -> None:
+        super().__init__(runtime, options)
+        self.model.upgrade()
+
     def define_tables(self) -> list[Table]:
         self.model = Thss(self.store, self.clock, self.ids, self.options)
         self.poll_interval = float(self.options.get("poll_interval", 0.2))
         self._pass_lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._worker: threading.Thread | None = None
         concurrency = self.options.get("callback_concurrency", 4)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -111,14 +116,23 @@ class Service(ServiceApp):
         self._worker = threading.Thread(target=self._loop, name="thss-policy-worker", daemon=True)
         self._worker.start()
 
+    def wake(self) -> None:
+        """Look for due work now (an upload was queued) instead of at the next poll."""
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._worker is not None:
             self._worker.join(timeout=10)
             self._worker = None
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.poll_interval):
+        while not self._stop.is_set():
+            self._wake.wait(self.poll_interval)  # an upload wakes the worker; delayed work is found by the poll
+            self._wake.clear()
+            if self._stop.is_set():
+                break
             try:
                 self.run_due()
             except Exception:  # the worker must outlive one bad pass; the error is logged

@@ -41,6 +41,7 @@ def test_submit(ctx: Ctx) -> Response:
         except InputError as exc:
             raise BadUpload(field=exc.field, reason=f"{exc.field}: {exc.reason}") from None
         ctx.notes["note"] = f"guide profile: {count} responses queued"
+        ctx.app.wake()  # type: ignore[attr-defined]
         return json_response({"Files": [{"FileName": None, "Success": True, "ErrorMessage": None}]})
     results = []
     if ctx.request.mimetype == "multipart/form-data":
@@ -48,6 +49,8 @@ def test_submit(ctx: Ctx) -> Response:
             results.append(model.import_file(ctx.tenant, storage.filename, storage.read()).to_dict())
     if not results:
         ctx.notes["note"] = f"no file parts in a {ctx.request.mimetype or 'typeless'} body"
+    elif any(r["Success"] for r in results):
+        ctx.app.wake()  # type: ignore[attr-defined]
     return json_response({"Files": results})
 
 

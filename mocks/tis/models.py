@@ -76,6 +76,7 @@ class Tis:
         self._cache: dict[tuple[str, str, str], LoadedPackage] = {}
         self._cache_lock = threading.Lock()
         self._configs: dict[str, tis_config.TisConfig] = {}
+        self._config_texts: dict[str, str | None] = {}  # the stored settings each cached configuration was built from
         self.repo: Table = store.table(
             "xmlrepository",
             Column("fileid", Integer, primary_key=True, autoincrement=True),
@@ -212,6 +213,24 @@ class Tis:
             t, and_(t.c.tenant == p.c.tenant, t.c.packagekey == p.c.packagekey)).where(
             t.c.tenant == bindparam("b_tenant"), t.c.testname == bindparam("b_testname"))
         self.q_item_scores = select(s).where(s.c.tenant == bindparam("b_tenant"), s.c.oppkey == bindparam("b_oppkey"))
+        # the scoring daemon's
+        st = self.opp_status
+        self.q_latest_status = select(st).where(st.c.tenant == bindparam("b_tenant"),
+                                                st.c.oppkey == bindparam("b_oppkey")).order_by(st.c.id.desc()).limit(1)
+        self.q_set_item_score = update(s).where(
+            s.c.tenant == bindparam("b_tenant"), s.c.oppkey == bindparam("b_oppkey"),
+            s.c.bankkey == bindparam("b_bank"), s.c.itemkey == bindparam("b_item")).values(
+            score=bindparam("b_score"), status=bindparam("b_status"), scoreinfo=bindparam("b_info"),
+            scoringdate=bindparam("b_now"))
+        self.q_waiting = select(func.count()).select_from(s).where(
+            s.c.tenant == bindparam("b_tenant"), s.c.oppkey == bindparam("b_oppkey"), s.c.status.in_(WAITING))
+        self.q_insert_status = st.insert()
+        self.q_insert_rejection = self.rejections.insert()
+        self.q_open_file = select(r.c.fileid, r.c.location).where(
+            r.c.tenant == bindparam("b_tenant"), r.c.oppkey == bindparam("b_oppkey"),
+            r.c.location.in_(("destination", "processing"))).order_by(r.c.fileid.desc()).limit(1)
+        self.q_reopen_file = update(r).where(r.c.fileid == bindparam("b_fileid")).values(location="source", plan=None)
+        self.q_requeue_file = update(r).where(r.c.fileid == bindparam("b_fileid")).values(requeue=True)
 
     def upgrade(self) -> None:
         """Bring a database file made by an earlier examrig up to date (the outbox's ``key_nonce`` column)."""
@@ -228,25 +247,36 @@ class Tis:
 
     # -- configuration ----------------------------------------------------------------
 
-    def config(self, tenant: str, cached: bool = False) -> tis_config.TisConfig:
-        """The tenant's effective configuration; ``cached``: as this process last read or set it (the receiver)."""
+    def config(self, tenant: str, cached: bool = False, conn: Connection | None = None) -> tis_config.TisConfig:
+        """The tenant's effective configuration; ``cached``: as this process last read or set it (the receiver);
+        ``conn``: read in that transaction. The stored settings are read every time (another process may have
+        changed them); they are built again only when they changed.
+        """
         if cached:
             with self._cache_lock:
                 hit = self._configs.get(tenant)
             if hit is not None:
                 return hit
-        with self.store.read() as conn:
-            row = conn.execute(self.q_config, {"b_tenant": tenant}).first()
-        override = json.loads(row[0]) if row else None
-        built = tis_config.build(self.options, override)
+        if conn is None:
+            with self.store.read() as own:
+                return self.config(tenant, conn=own)
+        row = conn.execute(self.q_config, {"b_tenant": tenant}).first()
+        text = str(row[0]) if row else None
+        with self._cache_lock:
+            hit, seen = self._configs.get(tenant), self._config_texts.get(tenant, "")
+        if hit is not None and seen == text:
+            return hit
+        built = tis_config.build(self.options, json.loads(text) if text else None)
         with self._cache_lock:
             self._configs[tenant] = built
+            self._config_texts[tenant] = text
         return built
 
     def forget_cached(self) -> None:
         """Drop the cached configurations and parsed packages (after a reset)."""
         with self._cache_lock:
             self._configs.clear()
+            self._config_texts.clear()
             self._cache.clear()
 
     def set_config(self, tenant: str, values: dict[str, Any]) -> None:
@@ -258,6 +288,7 @@ class Tis:
             conn.execute(c.insert().values(tenant=tenant, name="config", value=json.dumps(values)))
         with self._cache_lock:
             self._configs.pop(tenant, None)
+            self._config_texts.pop(tenant, None)
 
     # -- receiver ---------------------------------------------------------------------
 
@@ -342,22 +373,22 @@ class Tis:
         with self.store.begin() as conn:
             return self._delete(conn, tenant, key) > 0
 
-    def blueprint(self, tenant: str, test_name: str) -> Blueprint | None:
-        """The blueprint for a Test@name, from the loaded packages (parsed once per content)."""
+    def blueprint(self, tenant: str, test_name: str, conn: Connection | None = None) -> Blueprint | None:
+        """The blueprint for a Test@name, from the loaded packages (parsed once per content); read in ``conn``."""
+        if conn is None:
+            with self.store.read() as own:
+                return self.blueprint(tenant, test_name, own)
         p = self.packages
         # the digest is checked on every call (another process may have replaced the package); the content is
         # read only when this process has not parsed that digest yet
-        with self.store.read() as conn:
-            row = conn.execute(self.q_package_of, {"b_tenant": tenant, "b_testname": test_name}).first()
+        row = conn.execute(self.q_package_of, {"b_tenant": tenant, "b_testname": test_name}).first()
         if row is None:
             return None
         cache_key = (tenant, str(row[0]), str(row[1]))
         with self._cache_lock:
             pkg = self._cache.get(cache_key)
         if pkg is None:
-            with self.store.read() as conn:
-                content = conn.execute(select(p.c.content).where(p.c.tenant == tenant, p.c.packagekey == row[0])
-                                       ).scalar()
+            content = conn.execute(select(p.c.content).where(p.c.tenant == tenant, p.c.packagekey == row[0])).scalar()
             if content is None:
                 return None
             try:
@@ -375,45 +406,41 @@ class Tis:
     def item_score(self, tenant: str, opp_key: str, bank: int, item: int, score: float, status: str,
                    score_info: str) -> DaemonOutcome:
         """``SD_UpdateItemScore`` then ``SD_UpdateOppStatusForItemsScored``, in one transaction."""
-        now = self.clock.now(tenant)
-        s, st, r = self.item_scores, self.opp_status, self.repo
-        key = opp_key.lower()
         with self.store.begin() as conn:
-            latest = conn.execute(select(st.c.status).where(st.c.tenant == tenant, st.c.oppkey == key)
-                                  .order_by(st.c.id.desc()).limit(1)).first()
-            if latest is None or latest[0] not in ACCEPTING:
-                message = (f"Item Scoring: Did not accept score: oppKey {key}, item {bank}-{item}, "
-                           f"opportunity status {latest[0] if latest else 'unknown'}")
-                conn.execute(self.rejections.insert().values(tenant=tenant, oppkey=key, message=message,
-                                                             recorded=now))
-                return DaemonOutcome("rejected", message)
-            done = conn.execute(update(s).where(
-                s.c.tenant == tenant, s.c.oppkey == key, s.c.bankkey == bank, s.c.itemkey == item).values(
-                score=score, status=status, scoreinfo=score_info, scoringdate=now)).rowcount
-            if not done:
-                message = f"Item Scoring: Did not accept score: no item {bank}-{item} waiting for {key}"
-                conn.execute(self.rejections.insert().values(tenant=tenant, oppkey=key, message=message,
-                                                             recorded=now))
-                return DaemonOutcome("rejected", message)
-            waiting = conn.execute(select(func.count()).select_from(s).where(
-                s.c.tenant == tenant, s.c.oppkey == key, s.c.status.in_(WAITING))).scalar()
-            if waiting:
-                return DaemonOutcome("stored", f"{waiting} item(s) still waiting")
-            last = conn.execute(select(st).where(st.c.tenant == tenant, st.c.oppkey == key)
-                                .order_by(st.c.id.desc()).limit(1)).mappings().first()
-            assert last is not None
-            conn.execute(st.insert().values(tenant=tenant, oppkey=key, oppid=last["oppid"], testname=last["testname"],
-                                            testee=last["testee"], opportunity=last["opportunity"],
-                                            status="handscored", fileid=last["fileid"], recorded=now))
-            row = conn.execute(select(r.c.fileid, r.c.location).where(
-                r.c.tenant == tenant, r.c.oppkey == key, r.c.location.in_(("destination", "processing")))
-                .order_by(r.c.fileid.desc()).limit(1)).first()
-            if row is not None and row[1] == "destination":
-                conn.execute(update(r).where(r.c.fileid == row[0]).values(location="source", plan=None))
-            elif row is not None:
-                # still being routed by the worker: it re-queues the file when it finishes
-                conn.execute(update(r).where(r.c.fileid == row[0]).values(requeue=True))
-            return DaemonOutcome("handscored", f"all items scored; file {row[0] if row else '?'} re-queued")
+            return self._item_score(conn, tenant, opp_key.lower(), bank, item, score, status, score_info,
+                                    self.clock.now(tenant))
+
+    def _item_score(self, conn: Connection, tenant: str, key: str, bank: int, item: int, score: float, status: str,
+                    score_info: str, now: datetime) -> DaemonOutcome:
+        latest = conn.execute(self.q_latest_status, {"b_tenant": tenant, "b_oppkey": key}).mappings().first()
+        if latest is None or latest["status"] not in ACCEPTING:
+            message = (f"Item Scoring: Did not accept score: oppKey {key}, item {bank}-{item}, "
+                       f"opportunity status {latest['status'] if latest else 'unknown'}")
+            conn.execute(self.q_insert_rejection, {"tenant": tenant, "oppkey": key, "message": message,
+                                                   "recorded": now})
+            return DaemonOutcome("rejected", message)
+        done = conn.execute(self.q_set_item_score, {
+            "b_tenant": tenant, "b_oppkey": key, "b_bank": bank, "b_item": item, "b_score": score,
+            "b_status": status, "b_info": score_info, "b_now": now}).rowcount
+        if not done:
+            message = f"Item Scoring: Did not accept score: no item {bank}-{item} waiting for {key}"
+            conn.execute(self.q_insert_rejection, {"tenant": tenant, "oppkey": key, "message": message,
+                                                   "recorded": now})
+            return DaemonOutcome("rejected", message)
+        waiting = conn.execute(self.q_waiting, {"b_tenant": tenant, "b_oppkey": key}).scalar()
+        if waiting:
+            return DaemonOutcome("stored", f"{waiting} item(s) still waiting")
+        conn.execute(self.q_insert_status, {
+            "tenant": tenant, "oppkey": key, "oppid": latest["oppid"], "testname": latest["testname"],
+            "testee": latest["testee"], "opportunity": latest["opportunity"], "status": "handscored",
+            "fileid": latest["fileid"], "recorded": now})
+        row = conn.execute(self.q_open_file, {"b_tenant": tenant, "b_oppkey": key}).first()
+        if row is not None and row[1] == "destination":
+            conn.execute(self.q_reopen_file, {"b_fileid": row[0]})
+        elif row is not None:
+            # still being routed by the worker: it re-queues the file when it finishes
+            conn.execute(self.q_requeue_file, {"b_fileid": row[0]})
+        return DaemonOutcome("handscored", f"all items scored; file {row[0] if row else '?'} re-queued")
 
     def reject_score(self, tenant: str, opp_key: str, message: str) -> DaemonOutcome:
         """Log a score the daemon drops before storing it (an item resolution rule failed)."""

@@ -58,8 +58,8 @@ class Plan:
     send_ids: list[int] = field(default_factory=list)
 
     def to_json(self) -> str:
-        """Serialised for the row's ``plan`` column."""
-        return json.dumps(self.__dict__)
+        """Serialised for the row's ``plan`` column; the THSS and DW bodies are in the outbox rows, not here."""
+        return json.dumps({**self.__dict__, "thss_body": None, "dw_body": None})
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -78,6 +78,15 @@ class Mark:
     ok: bool
     code: int | None
     error: str | None
+
+
+@dataclass
+class Prefetch:
+    """What a pass reads, read with its claim (in the claim's write transaction): no read transaction of its own."""
+
+    config: TisConfig
+    blueprint: Blueprint | None
+    scores: list[Any]
 
 
 def _resolve(url: str, peer: Callable[[str], str]) -> str:
@@ -113,6 +122,7 @@ class Processor:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._local = threading.local()  # per worker thread: the last acknowledgement's outcome, not yet written
         # this process's part of the deliveries' Idempotency-Keys (with the outbox id; stored in each row), from its
         # own stream so that the seeded ids of everything else stay as they were
         self._nonce = f"{model.ids.rng('tis-delivery-keys').getrandbits(48):012x}"
@@ -153,8 +163,16 @@ class Processor:
                 log.exception("tis worker pass failed")
                 worked = False
             if not worked:
+                self._flush_quietly()
                 self._wake.wait(poll_interval)
                 self._wake.clear()
+        self._flush_quietly()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # the outcome stays 'sending': resent (same key) by the next recovery
+            log.exception("tis: writing an acknowledgement's outcome failed")
 
     def process_pending(self, tenant: str | None = None, limit: int | None = None) -> int:
         """Process claimable rows now (of ``tenant`` or all); waits for passes other threads have in hand."""
@@ -171,6 +189,7 @@ class Processor:
                 if not self._run_one(tenant):
                     break
                 done += 1
+        self.flush()
         return done
 
     def _run_one(self, tenant: str | None) -> bool:
@@ -232,17 +251,24 @@ class Processor:
 
         On SQLite the candidate is read without the write lock (an idle worker never takes it) and taken
         by one guarded UPDATE; on PostgreSQL it is selected ``FOR UPDATE SKIP LOCKED`` in the write transaction.
+        The claiming transaction also reads what the pass needs (configuration, blueprint, stored item scores:
+        ``prefetch``) and writes this thread's last acknowledgement outcome (:meth:`_pending_mark`).
         """
         params = {} if tenant is None else {"c_tenant": tenant}
         query = self._candidate_any if tenant is None else self._candidate_tenant
+        mark = self._pending_mark()
+        prefetch: Prefetch | None = None
         if self.store.is_postgres:
             r = self.model.repo
             with self.store.begin() as conn:
+                if mark is not None:
+                    self._write_mark(conn, mark)
                 fileid = conn.execute(query.with_for_update(skip_locked=True, of=r), params).scalar()
                 row = None if fileid is None else conn.execute(
                     self._candidate_row, {"c_fileid": fileid}).mappings().first()
                 if row is None or not conn.execute(self._take, {"c_fileid": row["fileid"]}).rowcount:
                     return None
+                prefetch = self._prefetch(conn, row)
         else:
             for _ in range(3):  # a lost race (another worker took it first) looks again
                 with self.store.read() as conn:
@@ -251,15 +277,43 @@ class Processor:
                     row = None if fileid is None else conn.execute(
                         self._candidate_row, {"c_fileid": fileid}).mappings().first()
                 if row is None:
-                    return None
+                    break
                 with self.store.begin() as conn:
+                    if mark is not None:
+                        self._write_mark(conn, mark)
+                        mark = None
                     if conn.execute(self._take, {"c_fileid": row["fileid"]}).rowcount:
+                        prefetch = self._prefetch(conn, row)
                         break
-            else:
+            if prefetch is None:
+                if mark is not None:  # nothing claimed: the outcome goes in a transaction of its own
+                    with self.store.begin() as conn:
+                        self._write_mark(conn, mark)
                 return None
+        assert row is not None
         with self._cond:
             self._inflight[int(row["fileid"])] = str(row["tenant"])
-        return {**_file(row), "tenant": str(row["tenant"])}
+        return {**_file(row), "tenant": str(row["tenant"]), "prefetch": prefetch}
+
+    def _prefetch(self, conn: Connection, row: Any) -> Prefetch:
+        tenant = str(row["tenant"])
+        scores = conn.execute(self.model.q_item_scores, {"b_tenant": tenant, "b_oppkey": row["oppkey"]}
+                              ).mappings().all()
+        return Prefetch(self.model.config(tenant, conn=conn), self.model.blueprint(tenant, row["testname"], conn),
+                        list(scores))
+
+    def _pending_mark(self) -> Mark | None:
+        """This thread's last acknowledgement outcome not yet written (taken: the caller writes it)."""
+        mark: Mark | None = getattr(self._local, "mark", None)
+        self._local.mark = None
+        return mark
+
+    def flush(self) -> None:
+        """Write this thread's pending acknowledgement outcome now (the worker does before it waits or stops)."""
+        mark = self._pending_mark()
+        if mark is not None:
+            with self.store.begin() as conn:
+                self._write_mark(conn, mark)
 
     def recover(self) -> int:
         """After a crash: unplanned ``processing`` rows go back to ``source``; planned ones are finished."""
@@ -273,6 +327,7 @@ class Processor:
             self._route_and_finish(str(tenant), int(fileid), self.model.config(str(tenant)))
         for outbox_id, tenant in acks:
             self._deliver(str(tenant), int(outbox_id), self.model.config(str(tenant)))
+        self.flush()
         return len(planned) + len(acks)
 
     # -- one pass -----------------------------------------------------------------------
@@ -282,13 +337,16 @@ class Processor:
         row = claimed if claimed is not None else self.model.file(tenant, fileid)
         if row is None:
             return
-        cfg = self.model.config(tenant)
-        plan = self.compute(tenant, row, cfg)
+        prefetch: Prefetch | None = row.get("prefetch")
+        cfg = prefetch.config if prefetch is not None else self.model.config(tenant)
+        plan = self.compute(tenant, row, cfg, prefetch)
         known = self._commit_plan(tenant, fileid, row, plan, cfg)
         self._route_and_finish(tenant, fileid, cfg, plan, known)
 
-    def compute(self, tenant: str, row: dict[str, Any], cfg: TisConfig) -> Plan:
-        """Validation, score merge, opportunity scoring and routing decisions for one file (no writes)."""
+    def compute(self, tenant: str, row: dict[str, Any], cfg: TisConfig, prefetch: Prefetch | None = None) -> Plan:
+        """Validation, score merge, opportunity scoring and routing decisions for one file (no writes);
+        ``prefetch``: the blueprint and item scores as read with the claim.
+        """
         try:
             root = parse_xml(row["contents"].encode("utf-8"))
             typed_check(root)
@@ -298,7 +356,7 @@ class Processor:
         test, opp = root.find("Test"), root.find("Opportunity")
         opp_key = str(opp.get("key")).lower()
         status = opp.get("status") or ""
-        bp = self.model.blueprint(tenant, row["testName"])
+        bp = prefetch.blueprint if prefetch is not None else self.model.blueprint(tenant, row["testName"])
         ack = (test.get("mode") or "") != "scanned" and bool(row["callbackUrl"])
         base = Plan("unknown", opp_key, ack=ack, testee=int(row["testee"]),
                     opportunity=int(opp.get("opportunity") or 0), test_name=row["testName"])
@@ -319,7 +377,8 @@ class Processor:
             base.records = records
             base.result = "fail_validation"
             return base
-        changed = self._merge_scores(tenant, root, opp_key)
+        changed = self._merge_scores(tenant, root, opp_key, prefetch.scores if prefetch is not None and
+                                     opp_key == row["oppKey"] else None)
         for attr in ("validity", "completeness"):  # ERT/IRP attributes TIS does not model: dropped in its output
             if opp.attrib.pop(attr, None) is not None:
                 changed = True
@@ -402,10 +461,11 @@ class Processor:
                             f"No Response element found for selected item: {item_name(item)}"))
         return out
 
-    def _merge_scores(self, tenant: str, root: Any, opp_key: str) -> bool:
-        with self.store.read() as conn:
-            rows = conn.execute(self.model.q_item_scores, {"b_tenant": tenant, "b_oppkey": opp_key}
-                                ).mappings().all()
+    def _merge_scores(self, tenant: str, root: Any, opp_key: str, rows: list[Any] | None = None) -> bool:
+        if rows is None:
+            with self.store.read() as conn:
+                rows = list(conn.execute(self.model.q_item_scores, {"b_tenant": tenant, "b_oppkey": opp_key}
+                                         ).mappings().all())
         if not rows:
             return False
         by_name = {item_name(i): i for i in root.find("Opportunity").findall("Item")}
@@ -622,7 +682,15 @@ class Processor:
             if result == "success" and merge and plan.status not in ("handscoring", "appeal", "handscored"):
                 self._test_merge(conn, tenant, plan, *merge)
         if ack_id is not None:
-            self._deliver(tenant, ack_id, cfg, ack_row)
+            # its outcome is written by this thread's next write transaction (the next claim, or a flush)
+            self._defer(self._deliver(tenant, ack_id, cfg, ack_row, defer=True)[3])
+
+    def _defer(self, mark: Mark | None) -> None:
+        earlier = self._pending_mark()
+        if earlier is not None:  # never drop one: a second outcome before a flush writes the first now
+            with self.store.begin() as conn:
+                self._write_mark(conn, earlier)
+        self._local.mark = mark
 
     # -- outbound -------------------------------------------------------------------------
 

@@ -53,49 +53,52 @@ def fmt(value: float) -> str:
     return text
 
 
-def _p3pl(theta: float, a: float, b: float, c: float) -> float:
-    return c + (1.0 - c) / (1.0 + math.exp(-D_SCALE * a * (theta - b)))
+# a response prepared once for the iterations: GPC?, D*a, (D*a)^2, the steps (GPC), x (GPC: the score; 3PL: 0 or 1),
+# and for 3PL -D*a, b, c
+_Prepared = tuple[bool, float, float, list[float], float, float, float, float]
 
 
-def _gpc_probs(theta: float, a: float, steps: list[float]) -> list[float]:
-    logits = [0.0]
-    acc = 0.0
-    for b in steps:
-        acc += D_SCALE * a * (theta - b)
-        logits.append(acc)
-    top = max(logits)
-    exps = [math.exp(v - top) for v in logits]
-    total = sum(exps)
-    return [e / total for e in exps]
-
-
-def _item_terms(theta: float, dim: Dimension, x: float) -> tuple[float, float]:
-    """(first derivative of the log-likelihood, Fisher information) of one response at ``theta``."""
+def _prepare(dim: Dimension, x: float) -> _Prepared:
     a = dim.params.get("a", 1.0)
     if dim.model.upper().startswith("IRTGPC") or (dim.points > 1 and "b0" in dim.params):
         steps = [dim.params[k] for k in sorted((k for k in dim.params if k.startswith("b") and k[1:].isdigit()),
                                                key=lambda k: int(k[1:]))]
-        if not steps:
-            steps = [dim.params.get("b", 0.0)]
-        probs = _gpc_probs(theta, a, steps)
+        return True, D_SCALE * a, (D_SCALE * a) ** 2, steps or [dim.params.get("b", 0.0)], x, 0.0, 0.0, 0.0
+    b, c = dim.params.get("b", dim.params.get("b0", 0.0)), dim.params.get("c", 0.0)
+    return False, D_SCALE * a, (D_SCALE * a) ** 2, [], 1.0 if x > 0 else 0.0, -D_SCALE * a, b, c
+
+
+def _terms(theta: float, r: _Prepared) -> tuple[float, float]:
+    """(first derivative of the log-likelihood, Fisher information) of one prepared response at ``theta``."""
+    gpc, da, da2, steps, x, nda, b, c = r
+    if gpc:
+        logits = [0.0]
+        acc = 0.0
+        for step in steps:
+            acc += da * (theta - step)
+            logits.append(acc)
+        top = max(logits)
+        exps = [math.exp(v - top) for v in logits]
+        total = sum(exps)
+        probs = [e / total for e in exps]
         mean = sum(k * p for k, p in enumerate(probs))
         var = sum((k - mean) ** 2 * p for k, p in enumerate(probs))
-        return D_SCALE * a * (x - mean), (D_SCALE * a) ** 2 * var
-    b, c = dim.params.get("b", dim.params.get("b0", 0.0)), dim.params.get("c", 0.0)
-    p = min(max(_p3pl(theta, a, b, c), 1e-12), 1 - 1e-12)
+        return da * (x - mean), da2 * var
+    p = min(max(c + (1.0 - c) / (1.0 + math.exp(nda * (theta - b))), 1e-12), 1 - 1e-12)
     w = (p - c) / (p * (1.0 - c))
-    grad = D_SCALE * a * w * ((1.0 if x > 0 else 0.0) - p)
-    info = (D_SCALE * a) ** 2 * ((p - c) / (1.0 - c)) ** 2 * (1.0 - p) / p
+    grad = da * w * (x - p)
+    info = da2 * ((p - c) / (1.0 - c)) ** 2 * (1.0 - p) / p
     return grad, info
 
 
 def mle_theta(responses: list[tuple[Dimension, float]]) -> tuple[float, float]:
     """Maximum-likelihood theta over ``responses`` (Fisher scoring, bounded to [-15, 15]) and its information."""
+    prepared = [_prepare(dim, x) for dim, x in responses]  # the item constants once, not per iteration
     theta = 0.0
     for _ in range(100):
         grad = info = 0.0
-        for dim, x in responses:
-            g, i = _item_terms(theta, dim, x)
+        for r in prepared:
+            g, i = _terms(theta, r)
             grad += g
             info += i
         if info <= 0:
@@ -106,7 +109,7 @@ def mle_theta(responses: list[tuple[Dimension, float]]) -> tuple[float, float]:
             theta = new
             break
         theta = new
-    info = sum(_item_terms(theta, dim, x)[1] for dim, x in responses)
+    info = sum(_terms(theta, r)[1] for r in prepared)
     return theta, info
 
 

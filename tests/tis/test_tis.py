@@ -8,7 +8,7 @@ import pytest
 
 from contracts.generate import generate_combined_trts, generate_testpackage, generate_trt
 from mocks.tis.processing import MSG_FAIL_UPDATE, MSG_FAIL_VALIDATION
-from tests.tis.conftest import Harness, opp_key
+from tests.tis.conftest import DW, Harness, opp_key
 
 MACHINE_PKG = generate_testpackage(11, items=8, hand_scored=False)
 HAND_PKG = generate_testpackage(12, items=8)
@@ -268,3 +268,42 @@ def test_package_load_warn_and_delete(harness: Harness) -> None:
     r = harness.session.delete(url, headers={"X-Examrig-Tenant": harness.tenant})
     assert r.status_code == 400 and r.json()["Message"] == "An assessment key must be provided"
 
+
+
+# -- what a pass reads with its claim ------------------------------------------------------
+
+
+def test_configuration_is_read_every_pass_and_built_again_only_when_it_changed(harness: Harness) -> None:
+    model = harness.tis.model
+    first = model.config(harness.tenant)
+    assert model.config(harness.tenant) is first  # unchanged settings: the built configuration is reused
+    c = model.configs
+    with harness.tis.store.begin() as conn:  # as another process would change it (no cache of ours told)
+        conn.execute(c.update().where(c.c.tenant == harness.tenant, c.c.name == "config").values(
+            value='{"dw_urls": ["http://elsewhere.example/dw"], "outbound_auth": {}}'))
+    assert list(model.config(harness.tenant).dw_urls) == ["http://elsewhere.example/dw"]
+
+
+def test_the_claim_reads_what_the_pass_needs_and_writes_the_last_ack_outcome(harness: Harness) -> None:
+    harness.load_package(MACHINE_PKG)
+    trts = [generate_trt(60 + i, package=MACHINE_PKG) for i in range(2)]
+    for trt in trts:
+        harness.submitted(trt)
+        harness.post_trt(trt)
+    processor = harness.tis.processor
+    claimed = processor.claim_row(harness.tenant)
+    assert claimed is not None and claimed["prefetch"].blueprint is not None
+    assert list(claimed["prefetch"].config.dw_urls) == [DW] and claimed["prefetch"].scores == []
+    processor.process(harness.tenant, int(claimed["fileId"]), claimed)
+    processor._run_one(harness.tenant)  # the second pass's claim writes the first ack's outcome
+    o = harness.tis.model.outbox
+    with harness.tis.store.read() as conn:
+        states = conn.execute(o.select().with_only_columns(o.c.state).where(
+            o.c.tenant == harness.tenant, o.c.kind == "ack").order_by(o.c.id)).scalars().all()
+    assert states == ["sent", "sending"]  # the second's is written by the next claim or a flush
+    processor.flush()
+    with harness.tis.store.read() as conn:
+        states = conn.execute(o.select().with_only_columns(o.c.state).where(
+            o.c.tenant == harness.tenant, o.c.kind == "ack").order_by(o.c.id)).scalars().all()
+    assert states == ["sent", "sent"]
+    assert [a["success"] for a in harness.acks()] == [True, True]
