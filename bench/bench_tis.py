@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     urls["thss"] = thss_pipe.recv()
     runtime = Runtime.create(Settings(seed=1, journal_capacity=2000), db=f"sqlite:///{tmp}/tis.db")
     runtime.topology.update(urls)
-    tis = Tis(runtime, {"poll_interval": 0.01, "workers": args.workers})
+    tis = Tis(runtime, {"poll_interval": 0.05, "workers": args.workers})  # the default; arrivals wake a worker
     recv_rt = Runtime.create(Settings(seed=1, journal_capacity=2000), db=f"sqlite:///{tmp}/tis-recv.db")
     recv = Tis(recv_rt, {"worker": False})
     served = [bind("tis", tis, "127.0.0.1", 0), bind("bare", BareApp(), "127.0.0.1", 0),  # type: ignore[arg-type]

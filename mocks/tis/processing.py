@@ -120,7 +120,10 @@ class Processor:
         self._cond = threading.Condition()
         self._tokens: dict[str, str] = {}
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        # idle workers sleep here; each wake() lets one of them look (not all: one arrival, one claim attempt)
+        self._idle = threading.Condition()
+        self._wakes = 0
+        self._workers = 1
         self._threads: list[threading.Thread] = []
         self._local = threading.local()  # per worker thread: the last acknowledgement's outcome, not yet written
         # this process's part of the deliveries' Idempotency-Keys (with the outbox id; stored in each row), from its
@@ -138,6 +141,7 @@ class Processor:
         """
         self.recover()
         self._stop.clear()
+        self._workers = max(1, workers)
         self._threads = [threading.Thread(target=self._loop, args=(poll_interval,), name=f"tis-worker-{n}",
                                           daemon=True) for n in range(max(1, workers))]
         for thread in self._threads:
@@ -146,14 +150,24 @@ class Processor:
     def stop(self) -> None:
         """Stop the thread and wait for the pass in hand to finish."""
         self._stop.set()
-        self._wake.set()
+        with self._idle:
+            self._idle.notify_all()
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads = []
 
     def wake(self) -> None:
-        """Look for work now (a TRT arrived)."""
-        self._wake.set()
+        """Let one idle worker look for work now (a TRT arrived, a file was re-queued)."""
+        with self._idle:
+            self._wakes = min(self._wakes + 1, self._workers)  # a wake nobody waited for is kept (bounded)
+            self._idle.notify()
+
+    def _sleep(self, timeout: float) -> None:
+        with self._idle:
+            if not self._wakes and not self._stop.is_set():
+                self._idle.wait(timeout)
+            if self._wakes:
+                self._wakes -= 1
 
     def _loop(self, poll_interval: float) -> None:
         while not self._stop.is_set():
@@ -164,8 +178,7 @@ class Processor:
                 worked = False
             if not worked:
                 self._flush_quietly()
-                self._wake.wait(poll_interval)
-                self._wake.clear()
+                self._sleep(poll_interval)
         self._flush_quietly()
 
     def _flush_quietly(self) -> None:

@@ -104,7 +104,7 @@ def item_scoring_callback(ctx: Ctx) -> Response:
     ctx.notes["note"] = json.dumps(outcome)
     if outcome.get("action") != "handscored" and outcome.get("action") != "stored":
         ctx.notes["error"] = outcome.get("message")
-    else:
+    elif outcome.get("action") == "handscored":  # the file went back to source: a worker can take it now
         processor: Processor = ctx.app.processor  # type: ignore[attr-defined]
         processor.wake()
     return empty_response(200)
