@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 from lxml import etree  # type: ignore[import-untyped]
-from sqlalchemy import Connection, and_, bindparam, exists, select, update
+from sqlalchemy import Connection, Text, and_, bindparam, exists, literal, select, update
 
 from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.outbound import Outbound
@@ -46,6 +46,7 @@ class Plan:
     status: str = ""
     records: list[tuple[int, str, str, str]] = field(default_factory=list)
     content: str | None = None  # the modified TRT (ArchiveAndInsert) or None
+    staged: int | None = None  # the row holding ``content`` from the plan's commit until the pass ends
     hand_items: list[dict[str, Any]] = field(default_factory=list)
     thss_body: str | None = None
     thss_filename: str = ""
@@ -58,8 +59,11 @@ class Plan:
     send_ids: list[int] = field(default_factory=list)
 
     def to_json(self) -> str:
-        """Serialised for the row's ``plan`` column; the THSS and DW bodies are in the outbox rows, not here."""
-        return json.dumps({**self.__dict__, "thss_body": None, "dw_body": None})
+        """Serialised for the row's ``plan`` column; the THSS and DW bodies are in the outbox rows and a staged
+        new TRT in its own row, not here.
+        """
+        return json.dumps({**self.__dict__, "thss_body": None, "dw_body": None,
+                           "content": None if self.staged is not None else self.content})
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -253,6 +257,18 @@ class Processor:
                                               s.c.bankkey == bindparam("b_bank"), s.c.itemkey == bindparam("b_item"))
         self._q_insert_score = s.insert()
         self._q_move = update(r).where(r.c.fileid == bindparam("b_fileid")).values(location=bindparam("b_location"))
+        # the new TRT of a pass, copied from its original's row with the new contents ('staged' is never claimed)
+        src = r.alias("original")
+        self._q_stage = r.insert().from_select(
+            ["tenant", "location", "testname", "oppid", "oppkey", "testee", "statusdate", "isdemo", "contents",
+             "callbackurl", "scoremode", "daterecorded", "requeue", "parent"],
+            select(src.c.tenant, literal("staged"), src.c.testname, src.c.oppid, src.c.oppkey, src.c.testee,
+                   src.c.statusdate, src.c.isdemo, bindparam("b_contents", type_=Text()), src.c.callbackurl,
+                   literal("default"), bindparam("b_now", type_=r.c.daterecorded.type), literal(False), src.c.fileid,
+                   ).where(src.c.fileid == bindparam("b_fileid"))).returning(r.c.fileid)
+        self._q_publish = update(r).where(r.c.fileid == bindparam("b_fileid")).values(
+            location=bindparam("b_location"), daterecorded=bindparam("b_now"))
+        self._q_unstage = r.delete().where(r.c.fileid == bindparam("b_fileid"), r.c.location == "staged")
 
     def claim(self, tenant: str | None = None) -> tuple[int, str] | None:
         """Move one ``source`` row to ``processing`` (never the same row for two workers); returns it."""
@@ -577,6 +593,10 @@ class Processor:
                 if plan.dw_body is not None:
                     sends += [("dw", _resolve(url, self.peer), plan.dw_body, "application/xml", None)
                               for url in cfg.dw_urls]
+                if plan.content is not None:
+                    # the new TRT is written once, here, as a 'staged' row the pass's end turns into the destination
+                    plan.staged = int(conn.execute(self._q_stage, {"b_fileid": fileid, "b_contents": plan.content,
+                                                                   "b_now": now}).scalar_one())
                 for n, (kind, url, body, ctype, filename) in enumerate(sends):
                     # the first send goes out right after this commit: it is marked 'sending' here, not apart
                     state = "sending" if n == 0 else "pending"
@@ -658,7 +678,12 @@ class Processor:
             target = "source" if row["requeue"] else "destination"
             if result != "success":
                 conn.execute(self._q_move, {"b_fileid": fileid, "b_location": "reject"})
-            elif plan.content is not None:
+                if plan.staged is not None:
+                    conn.execute(self._q_unstage, {"b_fileid": plan.staged})
+            elif plan.staged is not None:
+                conn.execute(self._q_move, {"b_fileid": fileid, "b_location": "archive"})
+                conn.execute(self._q_publish, {"b_fileid": plan.staged, "b_location": target, "b_now": now})
+            elif plan.content is not None:  # a plan committed before staging existed (recovery)
                 conn.execute(self._q_move, {"b_fileid": fileid, "b_location": "archive"})
                 conn.execute(m.q_insert_repo, {
                     "tenant": tenant, "location": target, "testname": row["testname"], "oppid": row["oppid"],

@@ -126,7 +126,8 @@ def test_dw_failure_rejects_and_acks_failed_validation_without_retry(harness: Ha
     key = harness.submitted(trt)
     harness.post_trt(trt)
     harness.tis.process_pending(harness.tenant)
-    assert harness.tis.model.files(harness.tenant, key)[0]["location"] == "reject"
+    # the new TRT staged with the plan is dropped with the pass: only the rejected original is left
+    assert [f["location"] for f in harness.tis.model.files(harness.tenant, key)] == ["reject"]
     assert harness.acks() == [{"oppKey": key, "success": False, "error": MSG_FAIL_UPDATE, "trt": None}]
     assert len(harness.dw_posts) == 1
     # resubmission through the admin seed resends: now the DW answers
