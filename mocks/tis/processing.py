@@ -1012,5 +1012,5 @@ def _num(value: float) -> str:
 
 def _thss_upload(root: Any, callback: str) -> str:
     from contracts.transform import to_thss_upload
-    data = to_thss_upload(copy.deepcopy(root), callback)
+    data = to_thss_upload(root, callback)  # it copies the tree itself
     return data.decode("utf-8")

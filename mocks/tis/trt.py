@@ -89,6 +89,7 @@ _INT_ATTRS = {
     "Accommodation": ("segment",),
 }
 _DATE_ATTRS = {"Opportunity": ("statusDate", "startDate", "dateCompleted", "dateForceCompleted")}
+_TYPED_TAGS = tuple(_INT_ATTRS)
 
 
 def typed_check(root: Any) -> None:
@@ -102,9 +103,7 @@ def typed_check(root: Any) -> None:
         raise FieldError("Opportunity@key", f"'{opp.get('key')}' is not a Guid") from None
     _long(opp, "Opportunity", "oppId")
     _long(root.find("Examinee"), "Examinee", "key")
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
+    for el in root.iter(*_TYPED_TAGS):  # in document order, only the elements with typed attributes
         for attr in _INT_ATTRS.get(el.tag, ()):
             raw = el.get(attr)
             if raw is not None:
