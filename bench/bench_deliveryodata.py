@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _wrk
 from mocks.core.app import Runtime
-from mocks.core.server import bind, start, stop
+from mocks.core.server import DEFAULT_THREADS, bind, start, stop
 from mocks.core.settings import Settings
 from mocks.deliveryodata.service import Service
 
@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
-    parser.add_argument("--threads", type=int, default=16, help="server threads of each app (bind's default: 16)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"base server threads of each app (examrig serve's default: {DEFAULT_THREADS})")
     parser.add_argument("--only", choices=("all", "get"), default="all",
                         help="'get': only the bare app and GET Attempts(n) (for thread and connection sweeps)")
     parser.add_argument("--switch-interval", type=float, default=None,

@@ -126,6 +126,7 @@ class ServiceApp:
         self.outbound = Outbound(self.name, self.journal, self.faults, mounts=runtime.mounts,
                                  timeout=float(self.options.get("outbound_timeout",
                                                                 self.settings.outbound_timeout)))
+        self.outbound.parked = self.parked
         self.tables: list[Table] = self.define_tables()
         self.store.create_all()
         self.views: dict[str, View] = {}
@@ -152,10 +153,9 @@ class ServiceApp:
     def parked(self) -> Iterator[None]:
         """Wrap a wait (latency, a peer's answer): the server keeps its base count of working threads meanwhile."""
         parking = self.parking
-        if parking is None:
+        if parking is None or not parking.park():
             yield
             return
-        parking.park()
         try:
             yield
         finally:

@@ -6,7 +6,8 @@ import os
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +41,8 @@ class Outbound:
         self.propagate_tenant = propagate_tenant
         self.mounts = mounts if mounts is not None else {}
         self._local = threading.local()
+        # set by the service: wraps a wait so its server keeps its base count of working threads
+        self.parked: Callable[[], AbstractContextManager[None]] = nullcontext
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -79,7 +82,8 @@ class Outbound:
         try:
             for fault in applied:
                 if fault.kind == "latency":
-                    time.sleep(float(fault.params["delay_ms"]) / 1000.0)
+                    with self.parked():
+                        time.sleep(float(fault.params["delay_ms"]) / 1000.0)
             terminal = next((f for f in applied if f.kind != "latency"), None)
             if terminal is not None and terminal.kind == "reset":
                 raise requests.ConnectionError(f"examrig: injected connection reset calling {url}")
@@ -88,7 +92,8 @@ class Outbound:
                 response = _synthetic(prepared, int(terminal.params["status"]),
                                       (rule.body if rule else "").encode(), rule.headers if rule else {})
             else:
-                response = self._session().send(prepared, timeout=timeout or self.timeout)
+                with self.parked():
+                    response = self._session().send(prepared, timeout=timeout or self.timeout)
                 if terminal is not None and terminal.kind == "truncate":
                     response._content = truncated(response.content, float(terminal.params["fraction"]))
                 elif terminal is not None and terminal.kind == "malformed":

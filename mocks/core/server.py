@@ -6,6 +6,7 @@ import gc
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
@@ -38,43 +39,70 @@ class SocketGateway(cheroot_wsgi.Gateway_10):
 class ElasticPool:
     """Keeps a server's working threads at its base count while some of them wait.
 
-    The pool is small on purpose (``server_threads``, default 4): the mocks' requests are
-    CPU work under one GIL, and every thread beyond what the cores can run only adds
-    GIL hand-offs and queueing (bench/bench_deliveryodata.py sweeps it). A request that
-    is about to wait (an injected latency fault, a call to a peer) *parks* its thread:
-    while it waits a spare worker is started, so the other connections are still
-    served by the base count; when it is done the spare is retired (a shutdown request
-    on cheroot's queue, taken by whichever worker is idle). Up to ``ceiling`` threads in
-    all. cheroot never resizes its pool by itself, so only this class changes it.
+    The pool is small on purpose (``server_threads``, default :data:`DEFAULT_THREADS`): the
+    mocks' requests are CPU work under one GIL, and every thread beyond what the cores can
+    run only adds GIL hand-offs and queueing (bench/bench_deliveryodata.py sweeps it). A
+    request that is about to wait (an injected latency fault, a call to a peer) *parks* its
+    thread. A watcher looks every ``tick`` seconds: for every thread parked longer than
+    ``patience`` it starts a spare worker, so the other connections are still served by the
+    base count; when the waits end the spares are retired (a shutdown request on cheroot's
+    queue, taken by whichever worker is idle). Short waits (a local peer answering in a few
+    ms) cost no thread at all. Up to ``ceiling`` threads in all. cheroot never resizes its
+    pool by itself, so only this class changes it. Threads that are not this server's
+    workers (a service's background workers) are never counted.
     """
 
-    def __init__(self, server: Any, ceiling: int = 256) -> None:
+    def __init__(self, server: Any, ceiling: int = 256, patience: float = 0.02, tick: float = 0.01) -> None:
         self.server = server
         self.pool = server.requests
         self.ceiling = ceiling
+        self.patience = patience
+        self.tick = tick
         self._lock = threading.Lock()
-        self.parked = 0
+        self._since: dict[int, float] = {}  # parked worker thread id -> when it parked
         self.spares = 0
-        self.stopping = False
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
 
-    def park(self) -> None:
-        """The calling worker is about to wait: start a spare unless one is already started for it."""
+    @property
+    def parked(self) -> int:
+        """How many of this server's workers are waiting now."""
+        return len(self._since)
+
+    def park(self) -> bool:
+        """The calling thread is about to wait; False (and nothing done) unless it is one of this server's workers."""
+        current = threading.current_thread()
+        if not isinstance(current, cheroot_threadpool.WorkerThread) or current.server is not self.server:
+            return False
         with self._lock:
-            self.parked += 1
-            if self.stopping or self.spares >= self.parked or len(self.pool._threads) >= self.ceiling:
-                return
-            worker = cheroot_threadpool.WorkerThread(self.server)  # type: ignore[no-untyped-call]
-            worker.name = f"examrig spare {worker.name}"
-            worker.start()
-            self.pool._threads.append(worker)
-            self.spares += 1
+            self._since[current.ident or 0] = time.monotonic()
+            if self._watcher is None and not self._stopping.is_set():
+                self._watcher = threading.Thread(target=self._watch, name="examrig pool watcher", daemon=True)
+                self._watcher.start()
+        return True
 
     def unpark(self) -> None:
-        """The calling worker has finished waiting: retire one spare if there are more than waiters."""
+        """The calling worker has finished waiting (after a ``park`` that returned True)."""
         with self._lock:
-            self.parked -= 1
-            if self.stopping or self.spares <= self.parked:
-                return
+            self._since.pop(threading.current_thread().ident or 0, None)
+            self._retire_extra()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.tick):
+            with self._lock:
+                now = time.monotonic()
+                long_waits = sum(1 for since in self._since.values() if now - since >= self.patience)
+                while self.spares < long_waits and len(self.pool._threads) < self.ceiling:
+                    worker = cheroot_threadpool.WorkerThread(self.server)  # type: ignore[no-untyped-call]
+                    worker.name = f"examrig spare {worker.name}"
+                    worker.start()
+                    self.pool._threads.append(worker)
+                    self.spares += 1
+                self._retire_extra()
+
+    def _retire_extra(self) -> None:
+        # the caller holds the lock
+        while self.spares > len(self._since) and not self._stopping.is_set():
             self.spares -= 1
             self.pool._clear_dead_threads()
             self.pool._pending_shutdowns.append(None)
@@ -83,7 +111,7 @@ class ElasticPool:
     def stop(self) -> None:
         """No resizing once the server stops (its stop joins the threads it knows)."""
         with self._lock:
-            self.stopping = True
+            self._stopping.set()
 
 
 @dataclass
@@ -109,7 +137,7 @@ class Served:
         return f"{self.scheme}://{host}:{self.port}"
 
 
-DEFAULT_THREADS = 4
+DEFAULT_THREADS = 3
 
 
 def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = False,

@@ -37,7 +37,7 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     journal_capacity: int = 10_000
     outbound_timeout: float = 10.0
-    server_threads: int = 16
+    server_threads: int = 3  # the base pool per mock (mocks.core.server.DEFAULT_THREADS, docs/servers.md)
     sqlite_synchronous: str = "NORMAL"
     tls: bool = False
     tls_cert: str | None = None

@@ -137,10 +137,12 @@ def test_waiting_requests_do_not_take_the_base_threads_away() -> None:
             while app.waiting < 6 and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert app.waiting == 6  # all six are inside the view, each on its own thread
+            while sum(t.is_alive() for t in pool._threads) < 2 + 6 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert sum(t.is_alive() for t in pool._threads) == 2 + 6  # a spare for every waiting thread
             # without parking both base threads would be stuck: these would wait for the release
             assert requests.put(s.url + "/notes/k", data="v", timeout=10).status_code == 201
             assert requests.get(s.url + "/notes/k", timeout=10).json() == {"key": "k", "value": "v"}
-            assert sum(t.is_alive() for t in pool._threads) == 2 + 6
             app.release.set()
             assert [w.result().json() for w in waits] == [{"released": True}] * 6
         deadline = time.monotonic() + 30
@@ -167,7 +169,9 @@ def test_a_latency_fault_parks_its_thread() -> None:
             while s.app.parking.parked == 0 and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert s.app.parking.parked == 1
-            # the only base thread sleeps in the fault; a spare was started to serve the others
+            # the only base thread sleeps in the fault; a spare is started to serve the others
+            while sum(t.is_alive() for t in s.server.requests._threads) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
             assert sum(t.is_alive() for t in s.server.requests._threads) == 2
             assert requests.get(s.url + "/_examrig/health", timeout=10).status_code == 200
             assert slow.result().status_code == 404
@@ -184,3 +188,49 @@ def test_a_chunked_request_body_is_read_over_http(served: Served) -> None:
     response = requests.put(served.url + "/notes/c", data=chunks(), timeout=5)  # Transfer-Encoding: chunked
     assert response.status_code == 201, response.text
     assert requests.get(served.url + "/notes/c", timeout=5).json() == {"key": "c", "value": "chunked"}
+
+
+def test_only_long_waits_of_the_servers_own_workers_cost_a_thread(served: Served) -> None:
+    from mocks.core.server import ElasticPool
+
+    pool: ElasticPool = served.app.parking
+    assert pool.park() is False  # the test's own thread is no worker of this server: nothing counted
+    assert pool.parked == 0
+    before = sum(t.is_alive() for t in served.server.requests._threads)
+    for _ in range(20):  # a peer answering in a few ms: a park shorter than the watcher's patience
+        assert requests.get(served.url + "/_examrig/health", timeout=5).status_code == 200
+    assert pool.spares == 0 and sum(t.is_alive() for t in served.server.requests._threads) == before
+
+
+def test_an_outbound_call_from_a_request_parks_its_thread() -> None:
+    runtime = Runtime.create(Settings(seed=1), db="sqlite://")
+    app = _Waiting(runtime)
+    peer = bind("peer", app, "127.0.0.1", 0, threads=2)
+    caller_app = NotesService(runtime)
+    caller = bind("caller", caller_app, "127.0.0.1", 0, threads=1)
+    seen: list[int] = []
+
+    def call_peer(ctx: Ctx, key: str) -> Any:
+        response = caller_app.outbound.request("GET", peer.url + "/wait", tenant=ctx.tenant, peer="peer")
+        return json_response({"peer": response.status_code})
+
+    caller_app.views["get"] = call_peer  # GET /notes/<key> now calls the peer and waits for it
+    for s in (peer, caller):
+        start(s)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            waiting = executor.submit(lambda: requests.get(caller.url + "/notes/x", timeout=60))
+            deadline = time.monotonic() + 30
+            while (caller_app.parking.parked == 0 or caller_app.parking.spares == 0) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen.append(caller_app.parking.parked)
+            # the caller's only base thread waits on its peer; a spare answers meanwhile
+            assert requests.get(caller.url + "/_examrig/health", timeout=10).status_code == 200
+            app.release.set()
+            assert waiting.result().json() == {"peer": 200}
+        assert seen == [1]
+    finally:
+        app.release.set()
+        for s in (caller, peer):
+            stop(s)
+        runtime.store.dispose()
