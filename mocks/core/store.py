@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -96,7 +97,12 @@ class Store:
         @event.listens_for(self.engine, "begin")
         def _on_begin(conn: Connection) -> None:
             readonly = conn.get_execution_options().get("examrig_readonly", False)
-            conn.exec_driver_sql("BEGIN" if readonly or memory else "BEGIN IMMEDIATE")
+            statement = "BEGIN" if readonly or memory else "BEGIN IMMEDIATE"
+            # straight on the DBAPI connection: SQLAlchemy's execution path costs more than the BEGIN
+            try:
+                conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+            except sqlite3.OperationalError as exc:  # e.g. the database stayed locked past busy_timeout
+                raise OperationalError(statement, None, exc) from exc
 
     # -- schema ----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -80,8 +81,9 @@ class BufferedResponse(Response):
 
     werkzeug's ``Response.__call__`` copies the headers and scans them for Location,
     Content-Location and Content-Length on every response; none of that applies to a
-    buffered body without a Location header (the Content-Length is set with the
-    body), so the headers go out as they are. HEAD still gets no body.
+    buffered body whose Location (if any) is a plain ASCII URL werkzeug would send
+    unchanged (the Content-Length is set with the body), so the headers go out as they
+    are. HEAD still gets no body.
     """
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -97,9 +99,13 @@ def odata_json(data: dict[str, Any], status: int = 200, headers: dict[str, str] 
     if headers:
         hdrs.extend(headers.items())
     body = _DUMPS(data).encode("utf-8")
-    if headers and "Location" in headers:
-        return Response(body, status=status, headers=hdrs)
+    if headers and "Location" in headers and not _PLAIN_URL.match(headers["Location"]):
+        return Response(body, status=status, headers=hdrs)  # werkzeug turns an IRI into a URI
     return BufferedResponse(body, status=status, headers=hdrs)
+
+
+# a Location werkzeug would send unchanged (its iri_to_uri leaves these characters alone)
+_PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._()\-/$]*)?$")
 
 
 def render_error(error: ServiceError, path: str, now: datetime) -> Response:

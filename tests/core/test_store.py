@@ -103,3 +103,28 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")
     with pytest.raises(StoreUnavailable, match="unable to open database"):
         store.check()
+
+
+def test_a_database_locked_by_another_process_is_sqlalchemys_operational_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from mocks.core.store import OperationalError
+
+    store = Store(f"sqlite:///{tmp_path}/locked.db")
+    notes = store.table("locked_note", Column("k", String(10), primary_key=True))
+    store.create_all()
+    store.engine.dispose()  # new connections from here on get the short busy timeout below
+    event.listen(store.engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout=50"))
+    other = sqlite3.connect(f"{tmp_path}/locked.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    try:
+        with pytest.raises(OperationalError, match="locked"), store.begin() as conn:
+            conn.execute(notes.insert().values(tenant="t", k="a"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with store.begin() as conn:  # and once it is free again, writes go through
+        conn.execute(notes.insert().values(tenant="t", k="a"))
+    store.dispose()

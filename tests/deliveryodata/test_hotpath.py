@@ -87,6 +87,21 @@ def test_get_head_and_stop(served: Service) -> None:
     served.stop()
 
 
-def test_location_keeps_werkzeugs_response() -> None:
-    assert type(odata_json({"a": 1}, 201, {"Location": "http://h/x(1)"})) is not BufferedResponse
+@pytest.mark.parametrize("location", ["http://h/x(1)", "http://127.0.0.1:8600/deliveryodata/400449/Attempts(12)",
+                                      "http://[::1]:8600/deliveryodata/c/SessionAuditLogs(3)/$value",
+                                      "http://h/d\u00e9j\u00e0(1)", "http://h/a b", "http://h/a%20b?x=1"])
+def test_a_location_goes_out_as_werkzeug_would_send_it(location: str) -> None:
+    from werkzeug.test import run_wsgi_app
+    from werkzeug.wrappers import Response
+
+    plain = Response(b"{}", status=201, headers={"Location": location})
+    ours = odata_json({}, 201, {"Location": location})
+    expected = dict(run_wsgi_app(plain, {"REQUEST_METHOD": "POST", "SERVER_NAME": "h", "SERVER_PORT": "80",
+                                         "wsgi.url_scheme": "http"})[2])["Location"]
+    got = dict(run_wsgi_app(ours, {"REQUEST_METHOD": "POST", "SERVER_NAME": "h", "SERVER_PORT": "80",
+                                   "wsgi.url_scheme": "http"})[2])["Location"]
+    assert got == expected
+    # only a Location werkzeug would have to rewrite keeps werkzeug's response
+    assert (type(ours) is BufferedResponse) == (expected == location and location.isascii() and " " not in location
+                                                and "%" not in location)
     assert type(odata_json({"a": 1})) is BufferedResponse
