@@ -34,6 +34,7 @@ MSG_FAIL_VALIDATION = ("failed while either updating the Response Bank, storing 
                        "or invoking the Handscoring webservice")
 MSG_UNKNOWN = "An unknown exception occurred"
 MSG_RULES = "Failed rules validation"
+CANDIDATES = 4  # claimable rows a SQLite claim reads at once (it takes the first still free)
 
 
 @dataclass
@@ -236,6 +237,10 @@ class Processor:
             r.c.statusdate, r.c.daterecorded, r.c.fileid).limit(1)
         self._candidate_any = query
         self._candidate_tenant = query.where(r.c.tenant == bindparam("c_tenant"))
+        # SQLite: the first few candidates, so that workers reading at once do not all go for the same row
+        few = query.limit(CANDIDATES)
+        self._candidates_any = few
+        self._candidates_tenant = few.where(r.c.tenant == bindparam("c_tenant"))
         self._candidate_row = select(r).where(r.c.fileid == bindparam("c_fileid"))
         other = r.alias("other")
         # taken only if still in source and no other row of the testee went to processing meanwhile
@@ -273,13 +278,14 @@ class Processor:
     def claim(self, tenant: str | None = None) -> tuple[int, str] | None:
         """Move one ``source`` row to ``processing`` (never the same row for two workers); returns it."""
         got = self.claim_row(tenant)
-        return None if got is None else (int(got["fileid"]), str(got["tenant"]))
+        return None if got is None else (int(got["fileId"]), str(got["tenant"]))
 
     def claim_row(self, tenant: str | None = None) -> dict[str, Any] | None:
         """:meth:`claim`, returning the claimed row as :meth:`Tis.file` gives it (read with the claim).
 
-        On SQLite the candidate is read without the write lock (an idle worker never takes it) and taken
-        by one guarded UPDATE; on PostgreSQL it is selected ``FOR UPDATE SKIP LOCKED`` in the write transaction.
+        On SQLite the first few candidates are read without the write lock (an idle worker never takes it) and the
+        first still free is taken by a guarded UPDATE (a worker that lost every one looks again at once); on
+        PostgreSQL the candidate is selected ``FOR UPDATE SKIP LOCKED`` in the write transaction.
         The claiming transaction also reads what the pass needs (configuration, blueprint, stored item scores:
         ``prefetch``) and writes this thread's last acknowledgement outcome (:meth:`_pending_mark`).
         """
@@ -299,21 +305,27 @@ class Processor:
                     return None
                 prefetch = self._prefetch(conn, row)
         else:
-            for _ in range(3):  # a lost race (another worker took it first) looks again
+            query = self._candidates_any if tenant is None else self._candidates_tenant
+            # a lost race (other workers took every candidate first) looks again at once: there is work. Each
+            # look finds no candidate (done), takes one, or lost to workers that took rows (progress); the bound
+            # only guards against the unforeseen.
+            for _ in range(50):
                 with self.store.read() as conn:
-                    fileid = conn.execute(query, params).scalar()
-                    # the row apart from the ordering query: the sort never carries the documents
-                    row = None if fileid is None else conn.execute(
-                        self._candidate_row, {"c_fileid": fileid}).mappings().first()
-                if row is None:
+                    fileids = list(conn.execute(query, params).scalars())
+                if not fileids:
                     break
                 with self.store.begin() as conn:
                     if mark is not None:
                         self._write_mark(conn, mark)
                         mark = None
-                    if conn.execute(self._take, {"c_fileid": row["fileid"]}).rowcount:
-                        prefetch = self._prefetch(conn, row)
-                        break
+                    for candidate in fileids:
+                        if conn.execute(self._take, {"c_fileid": candidate}).rowcount:
+                            # the row (with its document) read with the take, not with the candidates
+                            row = conn.execute(self._candidate_row, {"c_fileid": candidate}).mappings().first()
+                            prefetch = self._prefetch(conn, row)
+                            break
+                if prefetch is not None:
+                    break
             if prefetch is None:
                 if mark is not None:  # nothing claimed: the outcome goes in a transaction of its own
                     with self.store.begin() as conn:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+import threading
+from pathlib import Path
 
 import pytest
 
 from contracts.generate import generate_combined_trts, generate_testpackage, generate_trt
+from mocks.core.app import Runtime
+from mocks.core.settings import Settings
 from mocks.tis.processing import MSG_FAIL_UPDATE, MSG_FAIL_VALIDATION
+from mocks.tis.service import Service as TisService
 from tests.tis.conftest import DW, Harness, opp_key
 
 MACHINE_PKG = generate_testpackage(11, items=8, hand_scored=False)
@@ -308,3 +313,31 @@ def test_the_claim_reads_what_the_pass_needs_and_writes_the_last_ack_outcome(har
             o.c.tenant == harness.tenant, o.c.kind == "ack").order_by(o.c.id)).scalars().all()
     assert states == ["sent", "sent"]
     assert [a["success"] for a in harness.acks()] == [True, True]
+
+
+def test_concurrent_claims_on_a_database_file_take_each_row_once(tmp_path: Path) -> None:
+    runtime = Runtime.create(Settings(seed=2), db=f"sqlite:///{tmp_path / 'tis.db'}")
+    tis = TisService(runtime, {"worker": False})
+    tis.model.load_package("c", MACHINE_PKG)
+    trts = [generate_trt(200 + i, package=MACHINE_PKG) for i in range(24)]
+    # two files of one testee: never both in hand
+    twin = re.sub(rb'<Examinee key="\d+"', re.search(rb'<Examinee key="\d+"', trts[0]).group(0),  # type: ignore[union-attr]
+                  trts[1], count=1)
+    for trt in [*trts, twin]:
+        tis.model.receive("c", trt, "http://tds.example/cb", "default")
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while (got := tis.processor.claim_row("c")) is not None:
+            with lock:
+                claimed.append(int(got["fileId"]))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == len(set(claimed)) == 24  # every claimable row once; the twin waits for its testee
+    assert tis.model.counts("c") == {"processing": 24, "source": 1}
+    runtime.store.dispose()
