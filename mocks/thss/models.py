@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from sqlalchemy import Column, Connection, DateTime, Index, Integer, String, Table, Text, bindparam, select, update
+from sqlalchemy import Column, Connection, DateTime, Index, Integer, String, Table, Text, bindparam, or_, select, update
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
@@ -384,7 +384,7 @@ class Thss:
             status=bindparam("b_status"), updated=bindparam("b_now"))
         self._q_drop_unsent = a.delete().where(a.c.tenant == bindparam("b_tenant"),
                                                a.c.opp_key == bindparam("b_oppkey"),
-                                               a.c.status.in_(("pending", "tentative")))
+                                               or_(a.c.status == "pending", a.c.status == "tentative"))
         self._q_insert_assignment = a.insert()
         self._q_insert_upload = self.uploads.insert()
 

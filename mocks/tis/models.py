@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     func,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -223,12 +224,13 @@ class Tis:
             score=bindparam("b_score"), status=bindparam("b_status"), scoreinfo=bindparam("b_info"),
             scoringdate=bindparam("b_now"))
         self.q_waiting = select(func.count()).select_from(s).where(
-            s.c.tenant == bindparam("b_tenant"), s.c.oppkey == bindparam("b_oppkey"), s.c.status.in_(WAITING))
+            s.c.tenant == bindparam("b_tenant"), s.c.oppkey == bindparam("b_oppkey"),
+            or_(*(s.c.status == w for w in WAITING)))  # plain binds: an IN list is expanded again per execution
         self.q_insert_status = st.insert()
         self.q_insert_rejection = self.rejections.insert()
         self.q_open_file = select(r.c.fileid, r.c.location).where(
             r.c.tenant == bindparam("b_tenant"), r.c.oppkey == bindparam("b_oppkey"),
-            r.c.location.in_(("destination", "processing"))).order_by(r.c.fileid.desc()).limit(1)
+            or_(r.c.location == "destination", r.c.location == "processing")).order_by(r.c.fileid.desc()).limit(1)
         self.q_reopen_file = update(r).where(r.c.fileid == bindparam("b_fileid")).values(location="source", plan=None)
         self.q_requeue_file = update(r).where(r.c.fileid == bindparam("b_fileid")).values(requeue=True)
 
