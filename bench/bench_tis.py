@@ -244,6 +244,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def busy_seconds() -> float:
+    """CPU time every process of the machine has used so far (Linux /proc/stat: all but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)] if ordered else float("nan")
@@ -334,13 +340,18 @@ def main(argv: list[str] | None = None) -> int:
         peer.send(("seed", tenant, keys))
         peer.recv()
         cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
+        busy0, kids0, wall0 = busy_seconds(), sum(os.times()[2:4]), time.time()
         sent = submit(port, query, docs)
         first = min(b for b, _ in sent)
         bad = sum(1 for _, s in sent if s != 200)
         done = wait_acks(peer, tenant, keys, acks, timeout=120)
         last = max(done.values()) if done else time.time()
-        # the CPU each service process spent on the run (the load processes are apart), per TRT
-        cpu = ", ".join(f"{name} {(cpu_seconds(pid) - cpu0[name]) * 1000 / n:.1f}" for name, pid in procs.items())
+        # the CPU each service process spent on the run (the load processes are apart), per TRT; and how busy the
+        # rest of the machine was meanwhile (other users' processes compete for the same two cores)
+        used = {name: cpu_seconds(pid) - cpu0[name] for name, pid in procs.items()}
+        cpu = ", ".join(f"{name} {seconds * 1000 / n:.1f}" for name, seconds in used.items())
+        others = busy_seconds() - busy0 - sum(used.values()) - (sum(os.times()[2:4]) - kids0)
+        cpu += f"; other processes {max(0.0, others) / (time.time() - wall0):.2f} cores"
         return len(done) / (last - first), n - len(done) + bad, cpu
 
     def open_loop(tenant: str, template: bytes, rate: float, base_no: int, acks: int) -> tuple[float, float, int]:
