@@ -238,6 +238,20 @@ def wait_acks(peer: Any, tenant: str, keys: list[str], per_key: int, timeout: fl
         time.sleep(0.2)
 
 
+def count_writes(store: Any) -> list[int]:
+    """Count ``store``'s write transactions (every write of a SQLite process queues on one lock): a list whose one
+    element the wrapper increments."""
+    counter = [0]
+    begin = store.begin
+
+    def counted() -> Any:
+        counter[0] += 1
+        return begin()
+
+    store.begin = counted
+    return counter
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -281,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     runtime = Runtime.create(Settings(seed=1, journal_capacity=2000), db=f"sqlite:///{tmp}/tis.db")
     runtime.topology.update(urls)
     tis = Tis(runtime, {"poll_interval": 0.05, "workers": args.workers})  # the default; arrivals wake a worker
+    writes = count_writes(tis.store)
     recv_rt = Runtime.create(Settings(seed=1, journal_capacity=2000), db=f"sqlite:///{tmp}/tis-recv.db")
     recv = Tis(recv_rt, {"worker": False})
     served = [bind("tis", tis, "127.0.0.1", 0), bind("bare", BareApp(), "127.0.0.1", 0),  # type: ignore[arg-type]
@@ -340,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         peer.send(("seed", tenant, keys))
         peer.recv()
         cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
-        busy0, kids0, wall0 = busy_seconds(), sum(os.times()[2:4]), time.time()
+        busy0, kids0, wall0, writes0 = busy_seconds(), sum(os.times()[2:4]), time.time(), writes[0]
         sent = submit(port, query, docs)
         first = min(b for b, _ in sent)
         bad = sum(1 for _, s in sent if s != 200)
@@ -350,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         # rest of the machine was meanwhile (other users' processes compete for the same two cores)
         used = {name: cpu_seconds(pid) - cpu0[name] for name, pid in procs.items()}
         cpu = ", ".join(f"{name} {seconds * 1000 / n:.1f}" for name, seconds in used.items())
+        cpu += f"; TIS write transactions/TRT {(writes[0] - writes0) / n:.1f}"
         others = busy_seconds() - busy0 - sum(used.values()) - (sum(os.times()[2:4]) - kids0)
         cpu += f"; other processes {max(0.0, others) / (time.time() - wall0):.2f} cores"
         return len(done) / (last - first), n - len(done) + bad, cpu

@@ -66,6 +66,26 @@ class DaemonOutcome:
         return {"action": self.action, "message": self.message}
 
 
+@dataclass
+class _ScoreJob:
+    """One scoring-daemon score waiting for the transaction that writes it (:meth:`Tis.item_score`)."""
+
+    tenant: str
+    key: str
+    bank: int
+    item: int
+    score: float
+    status: str
+    score_info: str
+    outcome: DaemonOutcome | None = None
+    error: Exception | None = None
+    done: bool = False
+
+    def args(self) -> tuple[str, str, int, int, float, str, str]:
+        """The arguments of :meth:`Tis._item_score` but the connection and the instant."""
+        return self.tenant, self.key, self.bank, self.item, self.score, self.status, self.score_info
+
+
 class Tis:
     """TIS's database: the tables of the TIS DB and the operations that change them transactionally."""
 
@@ -78,6 +98,9 @@ class Tis:
         self._cache_lock = threading.Lock()
         self._configs: dict[str, tis_config.TisConfig] = {}
         self._config_texts: dict[str, str | None] = {}  # the stored settings each cached configuration was built from
+        self._batch: list[_ScoreJob] = []  # daemon scores queued for the next transaction (item_score)
+        self._batch_mu = threading.Lock()
+        self._batch_writer = threading.Lock()
         self.repo: Table = store.table(
             "xmlrepository",
             Column("fileid", Integer, primary_key=True, autoincrement=True),
@@ -407,10 +430,40 @@ class Tis:
 
     def item_score(self, tenant: str, opp_key: str, bank: int, item: int, score: float, status: str,
                    score_info: str) -> DaemonOutcome:
-        """``SD_UpdateItemScore`` then ``SD_UpdateOppStatusForItemsScored``, in one transaction."""
-        with self.store.begin() as conn:
-            return self._item_score(conn, tenant, opp_key.lower(), bank, item, score, status, score_info,
-                                    self.clock.now(tenant))
+        """``SD_UpdateItemScore`` then ``SD_UpdateOppStatusForItemsScored``, committed before it returns.
+
+        Scores arriving together (THSS posts several at once) share one transaction (group commit): the caller
+        that gets the writer's turn writes every score queued by then, in arrival order, and each caller returns
+        once the transaction holding its score has committed. One transaction instead of one per score means
+        one wait for the database's writer lock instead of several (the lock every write of the process queues
+        on). A batch that fails is written again score by score, so a bad score fails only its own callback.
+        """
+        job = _ScoreJob(tenant, opp_key.lower(), bank, item, score, status, score_info)
+        with self._batch_mu:
+            self._batch.append(job)
+        with self._batch_writer:
+            if not job.done:
+                with self._batch_mu:
+                    batch, self._batch = self._batch, []
+                self._write_scores(batch)
+        if job.error is not None:
+            raise job.error
+        assert job.outcome is not None
+        return job.outcome
+
+    def _write_scores(self, batch: list[_ScoreJob]) -> None:
+        try:
+            with self.store.begin() as conn:
+                outcomes = [self._item_score(conn, *job.args(), self.clock.now(job.tenant)) for job in batch]
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error, batch[0].done = exc, True
+                return
+            for job in batch:  # one by one: only the score that fails fails
+                self._write_scores([job])
+            return
+        for job, outcome in zip(batch, outcomes, strict=True):
+            job.outcome, job.done = outcome, True
 
     def _item_score(self, conn: Connection, tenant: str, key: str, bank: int, item: int, score: float, status: str,
                     score_info: str, now: datetime) -> DaemonOutcome:

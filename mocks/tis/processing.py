@@ -74,6 +74,10 @@ class Plan:
         return cls(**data)
 
 
+class _Lost(Exception):
+    """Another worker took the row this pass was computed for (SQLite's optimistic claim)."""
+
+
 @dataclass(frozen=True)
 class Mark:
     """A send's outcome, written to its outbox row by the next write transaction of the pass."""
@@ -147,7 +151,7 @@ class Processor:
         self.recover()
         self._stop.clear()
         self._workers = max(1, workers)
-        self._threads = [threading.Thread(target=self._loop, args=(poll_interval,), name=f"tis-worker-{n}",
+        self._threads = [threading.Thread(target=self._loop, args=(poll_interval, n), name=f"tis-worker-{n}",
                                           daemon=True) for n in range(max(1, workers))]
         for thread in self._threads:
             thread.start()
@@ -174,7 +178,8 @@ class Processor:
             if self._wakes:
                 self._wakes -= 1
 
-    def _loop(self, poll_interval: float) -> None:
+    def _loop(self, poll_interval: float, index: int = 0) -> None:
+        self._local.index = index
         while not self._stop.is_set():
             try:
                 worked = self._run_one(None)
@@ -211,17 +216,60 @@ class Processor:
         return done
 
     def _run_one(self, tenant: str | None) -> bool:
-        claimed = self.claim_row(tenant)
-        if claimed is None:
-            return False
+        if self.store.is_postgres:
+            claimed = self.claim_row(tenant)
+            if claimed is None:
+                return False
+            self._process_claimed(claimed, take=False)
+            return True
+        # SQLite: the row is taken by the plan's own commit (one write transaction less per pass: every write of
+        # the process queues on one lock); a worker that finds its candidate taken meanwhile looks again
+        for _ in range(50):
+            claimed = self._candidate(tenant)
+            if claimed is None:
+                self.flush()
+                return False
+            if self._process_claimed(claimed, take=True):
+                return True
+        return False
+
+    def _process_claimed(self, claimed: dict[str, Any], *, take: bool) -> bool:
         fileid, row_tenant = int(claimed["fileId"]), str(claimed["tenant"])
+        with self._cond:
+            self._inflight[fileid] = row_tenant
         try:
-            self.process(row_tenant, fileid, claimed)
+            self.process(row_tenant, fileid, claimed, take=take)
+        except _Lost:
+            return False
+        except Exception:
+            if take:  # parked in 'processing' without a plan (recovery returns it): not retried in a loop
+                with self.store.begin() as conn:
+                    conn.execute(self._take, {"c_fileid": fileid})
+            raise
         finally:
             with self._cond:
                 self._inflight.pop(fileid, None)
                 self._cond.notify_all()
         return True
+
+    def _candidate(self, tenant: str | None) -> dict[str, Any] | None:
+        """A claimable row with what its pass needs, read without taking it (SQLite's optimistic claim).
+
+        Each worker thread looks first at a different one of the first few candidates, so that workers looking
+        at once do not all compute a pass for the same row.
+        """
+        query = self._candidates_any if tenant is None else self._candidates_tenant
+        params = {} if tenant is None else {"c_tenant": tenant}
+        with self.store.read() as conn:
+            fileids = list(conn.execute(query, params).scalars())
+            if not fileids:
+                return None
+            pick = fileids[getattr(self._local, "index", 0) % len(fileids)]
+            row = conn.execute(self._candidate_row, {"c_fileid": pick}).mappings().first()
+            if row is None:
+                return None
+            prefetch = self._prefetch(conn, row)
+        return {**_file(row), "tenant": str(row["tenant"]), "prefetch": prefetch}
 
     # -- claiming and recovery ------------------------------------------------------------
 
@@ -286,8 +334,9 @@ class Processor:
         On SQLite the first few candidates are read without the write lock (an idle worker never takes it) and the
         first still free is taken by a guarded UPDATE (a worker that lost every one looks again at once); on
         PostgreSQL the candidate is selected ``FOR UPDATE SKIP LOCKED`` in the write transaction.
-        The claiming transaction also reads what the pass needs (configuration, blueprint, stored item scores:
-        ``prefetch``) and writes this thread's last acknowledgement outcome (:meth:`_pending_mark`).
+        What the pass needs (configuration, blueprint, stored item scores: ``prefetch``) is read with the candidate
+        (a file is claimable again only once its last hand score is stored, so no score can be missed), and the
+        taking transaction writes this thread's last acknowledgement outcome (:meth:`_pending_mark`).
         """
         params = {} if tenant is None else {"c_tenant": tenant}
         query = self._candidate_any if tenant is None else self._candidate_tenant
@@ -312,20 +361,32 @@ class Processor:
             for _ in range(50):
                 with self.store.read() as conn:
                     fileids = list(conn.execute(query, params).scalars())
+                    # the first candidate's row and what its pass needs, read here, outside the write lock: a
+                    # write transaction holds the lock across every statement (and every wait for the GIL after
+                    # one), so it takes rows and nothing more
+                    first = None if not fileids else conn.execute(
+                        self._candidate_row, {"c_fileid": fileids[0]}).mappings().first()
+                    early = None if first is None else self._prefetch(conn, first)
                 if not fileids:
                     break
+                taken: int | None = None
                 with self.store.begin() as conn:
                     if mark is not None:
                         self._write_mark(conn, mark)
                         mark = None
                     for candidate in fileids:
                         if conn.execute(self._take, {"c_fileid": candidate}).rowcount:
-                            # the row (with its document) read with the take, not with the candidates
-                            row = conn.execute(self._candidate_row, {"c_fileid": candidate}).mappings().first()
-                            prefetch = self._prefetch(conn, row)
+                            taken = candidate
                             break
-                if prefetch is not None:
-                    break
+                if taken is None:
+                    continue
+                if taken == fileids[0] and first is not None and early is not None:
+                    row, prefetch = first, early
+                else:  # another worker had the first: this one's row, read now
+                    with self.store.read() as conn:
+                        row = conn.execute(self._candidate_row, {"c_fileid": taken}).mappings().first()
+                        prefetch = self._prefetch(conn, row)
+                break
             if prefetch is None:
                 if mark is not None:  # nothing claimed: the outcome goes in a transaction of its own
                     with self.store.begin() as conn:
@@ -373,15 +434,19 @@ class Processor:
 
     # -- one pass -----------------------------------------------------------------------
 
-    def process(self, tenant: str, fileid: int, claimed: dict[str, Any] | None = None) -> None:
-        """Compute, commit the plan, route, finalise, acknowledge (``claimed``: the row as read by the claim)."""
+    def process(self, tenant: str, fileid: int, claimed: dict[str, Any] | None = None, *, take: bool = False) -> None:
+        """Compute, commit the plan, route, finalise, acknowledge (``claimed``: the row as read by the claim).
+
+        ``take``: the row is still ``source`` and the plan's commit takes it (raises :class:`_Lost`, nothing
+        written, when another worker took it first).
+        """
         row = claimed if claimed is not None else self.model.file(tenant, fileid)
         if row is None:
             return
         prefetch: Prefetch | None = row.get("prefetch")
         cfg = prefetch.config if prefetch is not None else self.model.config(tenant)
         plan = self.compute(tenant, row, cfg, prefetch)
-        known = self._commit_plan(tenant, fileid, row, plan, cfg)
+        known = self._commit_plan(tenant, fileid, row, plan, cfg, take=take)
         self._route_and_finish(tenant, fileid, cfg, plan, known)
 
     def compute(self, tenant: str, row: dict[str, Any], cfg: TisConfig, prefetch: Prefetch | None = None) -> Plan:
@@ -580,44 +645,64 @@ class Processor:
     # -- committing, routing, finishing ---------------------------------------------------
 
     def _commit_plan(self, tenant: str, fileid: int, row: dict[str, Any], plan: Plan,
-                     cfg: TisConfig) -> dict[int, dict[str, Any]]:
-        """Commit the plan with its sends as outbox rows (the first already ``sending``); returns those rows."""
+                     cfg: TisConfig, *, take: bool = False) -> dict[int, dict[str, Any]]:
+        """Commit the plan with its sends as outbox rows (the first already ``sending``); returns those rows.
+
+        ``take``: the same transaction takes the ``source`` row first (and writes the thread's last ack outcome);
+        :class:`_Lost` when another worker took it, with nothing written.
+        """
         known: dict[int, dict[str, Any]] = {}
         now = self.model.clock.now(tenant)
-        with self.store.begin() as conn:
-            if plan.result == "success":
-                if plan.hand_items:  # one executemany each for the items THSS will score
-                    conn.execute(self._q_drop_score, [
-                        {"b_tenant": tenant, "b_oppkey": plan.opp_key, "b_bank": it["bank"], "b_item": it["item"]}
-                        for it in plan.hand_items])
-                    conn.execute(self._q_insert_score, [{
-                        "tenant": tenant, "oppkey": plan.opp_key, "bankkey": it["bank"], "itemkey": it["item"],
-                        "oppid": row["oppId"], "itemtype": it["type"], "position": it["position"],
-                        "response": it["response"], "status": "WaitingForHandScore", "score": -1, "scoreinfo": None,
-                        "scoringdate": now} for it in plan.hand_items])
-                conn.execute(self._q_insert_status, {
-                    "tenant": tenant, "oppkey": plan.opp_key, "oppid": row["oppId"], "testname": plan.test_name,
-                    "testee": plan.testee, "opportunity": plan.opportunity, "status": plan.status, "fileid": fileid,
-                    "recorded": now})
-                sends: list[tuple[str, str, str, str, str | None]] = [
-                    ("thss", _resolve(cfg.thss_url, self.peer), plan.thss_body, "multipart/form-data",
-                     plan.thss_filename)] if plan.thss_body is not None else []
-                if plan.dw_body is not None:
-                    sends += [("dw", _resolve(url, self.peer), plan.dw_body, "application/xml", None)
-                              for url in cfg.dw_urls]
-                if plan.content is not None:
-                    # the new TRT is written once, here, as a 'staged' row the pass's end turns into the destination
-                    plan.staged = int(conn.execute(self._q_stage, {"b_fileid": fileid, "b_contents": plan.content,
-                                                                   "b_now": now}).scalar_one())
-                for n, (kind, url, body, ctype, filename) in enumerate(sends):
-                    # the first send goes out right after this commit: it is marked 'sending' here, not apart
-                    state = "sending" if n == 0 else "pending"
-                    outbox_id = self._enqueue(conn, tenant, fileid, kind, url, body, ctype, filename, state)
-                    plan.send_ids.append(outbox_id)
-                    known[outbox_id] = {"kind": kind, "url": url, "body": body, "content_type": ctype,
-                                        "filename": filename, "state": state, "key_nonce": self._nonce}
-            conn.execute(self._q_set_plan, {"b_fileid": fileid, "b_plan": plan.to_json()})
+        mark = self._pending_mark() if take else None
+        try:
+            with self.store.begin() as conn:
+                if mark is not None:
+                    self._write_mark(conn, mark)
+                if take and not conn.execute(self._take, {"c_fileid": fileid}).rowcount:
+                    raise _Lost(fileid)
+                self._write_plan(conn, tenant, fileid, row, plan, cfg, known, now)
+        except _Lost:
+            self._local.mark = mark  # rolled back with the rest: written by the next transaction instead
+            plan.send_ids.clear()
+            plan.staged = None
+            raise
         return known
+
+    def _write_plan(self, conn: Connection, tenant: str, fileid: int, row: dict[str, Any], plan: Plan,
+                    cfg: TisConfig, known: dict[int, dict[str, Any]], now: Any) -> None:
+        """The plan's writes in ``conn``'s transaction; the sends' rows as queued go into ``known``."""
+        if plan.result == "success":
+            if plan.hand_items:  # one executemany each for the items THSS will score
+                conn.execute(self._q_drop_score, [
+                    {"b_tenant": tenant, "b_oppkey": plan.opp_key, "b_bank": it["bank"], "b_item": it["item"]}
+                    for it in plan.hand_items])
+                conn.execute(self._q_insert_score, [{
+                    "tenant": tenant, "oppkey": plan.opp_key, "bankkey": it["bank"], "itemkey": it["item"],
+                    "oppid": row["oppId"], "itemtype": it["type"], "position": it["position"],
+                    "response": it["response"], "status": "WaitingForHandScore", "score": -1, "scoreinfo": None,
+                    "scoringdate": now} for it in plan.hand_items])
+            conn.execute(self._q_insert_status, {
+                "tenant": tenant, "oppkey": plan.opp_key, "oppid": row["oppId"], "testname": plan.test_name,
+                "testee": plan.testee, "opportunity": plan.opportunity, "status": plan.status, "fileid": fileid,
+                "recorded": now})
+            sends: list[tuple[str, str, str, str, str | None]] = [
+                ("thss", _resolve(cfg.thss_url, self.peer), plan.thss_body, "multipart/form-data",
+                 plan.thss_filename)] if plan.thss_body is not None else []
+            if plan.dw_body is not None:
+                sends += [("dw", _resolve(url, self.peer), plan.dw_body, "application/xml", None)
+                          for url in cfg.dw_urls]
+            if plan.content is not None:
+                # the new TRT is written once, here, as a 'staged' row the pass's end turns into the destination
+                plan.staged = int(conn.execute(self._q_stage, {"b_fileid": fileid, "b_contents": plan.content,
+                                                               "b_now": now}).scalar_one())
+            for n, (kind, url, body, ctype, filename) in enumerate(sends):
+                # the first send goes out right after this commit: it is marked 'sending' here, not apart
+                state = "sending" if n == 0 else "pending"
+                outbox_id = self._enqueue(conn, tenant, fileid, kind, url, body, ctype, filename, state)
+                plan.send_ids.append(outbox_id)
+                known[outbox_id] = {"kind": kind, "url": url, "body": body, "content_type": ctype,
+                                    "filename": filename, "state": state, "key_nonce": self._nonce}
+        conn.execute(self._q_set_plan, {"b_fileid": fileid, "b_plan": plan.to_json()})
 
     def _enqueue(self, conn: Connection, tenant: str, fileid: int, kind: str, url: str, body: str, ctype: str,
                  filename: str | None, state: str = "pending") -> int:

@@ -7,11 +7,12 @@ import threading
 from pathlib import Path
 
 import pytest
+import responses
 
 from contracts.generate import generate_combined_trts, generate_testpackage, generate_trt
 from mocks.core.app import Runtime
 from mocks.core.settings import Settings
-from mocks.tis.processing import MSG_FAIL_UPDATE, MSG_FAIL_VALIDATION
+from mocks.tis.processing import MSG_FAIL_UPDATE, MSG_FAIL_VALIDATION, Mark
 from mocks.tis.service import Service as TisService
 from tests.tis.conftest import DW, Harness, opp_key
 
@@ -341,3 +342,59 @@ def test_concurrent_claims_on_a_database_file_take_each_row_once(tmp_path: Path)
     assert len(claimed) == len(set(claimed)) == 24  # every claimable row once; the twin waits for its testee
     assert tis.model.counts("c") == {"processing": 24, "source": 1}
     runtime.store.dispose()
+
+
+def test_concurrent_workers_plan_each_row_once_when_the_plan_takes_it(tmp_path: Path) -> None:
+    """SQLite: a pass computes for a candidate it has not taken; its plan's commit takes it, or loses it."""
+    runtime = Runtime.create(Settings(seed=2), db=f"sqlite:///{tmp_path / 'tis.db'}")
+    tis = TisService(runtime, {"worker": False})
+    tis.model.set_config("c", {"dw_urls": [DW], "outbound_auth": {}})
+    tis.model.load_package("c", MACHINE_PKG)
+    trts = [generate_trt(300 + i, package=MACHINE_PKG) for i in range(16)]
+    for trt in trts:
+        tis.model.receive("c", trt, "http://tds.standin/cb", "default")
+    def worker(index: int) -> None:
+        tis.processor._local.index = 0 if index % 2 else index  # half of them go for the same rows
+        while tis.processor._run_one("c"):
+            pass
+
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, DW, status=202, json={"status": "ACCEPTED"})
+        mock.add(responses.POST, "http://tds.standin/cb", status=200)
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        tis.processor.flush()
+        posts = [c.request.url for c in mock.calls]
+    assert tis.model.counts("c") == {"archive": 16, "destination": 16}
+    assert posts.count(DW) == 16 and posts.count("http://tds.standin/cb") == 16  # one DW post, one ack each
+    o = tis.model.outbox
+    with tis.store.read() as conn:
+        states = conn.execute(o.select().with_only_columns(o.c.kind, o.c.state).where(o.c.tenant == "c")).all()
+    assert sorted(states) == sorted([("dw", "sent")] * 16 + [("ack", "sent")] * 16)
+    runtime.store.dispose()
+
+
+def test_a_pass_whose_row_was_taken_meanwhile_writes_nothing(harness: Harness) -> None:
+    harness.load_package(MACHINE_PKG)
+    trt = generate_trt(400, package=MACHINE_PKG)
+    key = harness.submitted(trt)
+    harness.post_trt(trt)
+    processor = harness.tis.processor
+    candidate = processor._candidate(harness.tenant)
+    assert candidate is not None
+    assert processor.claim_row(harness.tenant) is not None  # another worker takes the row first
+    earlier = Mark(harness.tenant, 10**9, True, 200, None)  # an ack outcome this thread has not written yet
+    processor._local.mark = earlier
+    assert processor._process_claimed(candidate, take=True) is False  # the plan's commit lost it
+    opp = harness.tis.model.opportunity(harness.tenant, key)
+    assert opp is not None and [f["location"] for f in opp["files"]] == ["processing"]  # no staged row
+    assert opp["sends"] == [] and opp["statuses"] == []
+    r = harness.tis.model.repo
+    with harness.tis.store.read() as conn:
+        assert conn.execute(r.select().with_only_columns(r.c.plan).where(
+            r.c.fileid == candidate["fileId"])).scalar() is None
+    assert processor._local.mark == earlier  # kept for the next transaction, not lost with the rolled-back one
+    processor._local.mark = None
