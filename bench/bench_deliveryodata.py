@@ -124,36 +124,33 @@ def _p99(latencies: list[float]) -> float:
     return latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
 
 
-def alternate(bare: int, dod: int, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], list[float]]:
-    """The bare app and GET Attempts(n) in ``args.rounds`` alternating rounds.
+def _side(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One app's rounds: mean req/s, the median and each round's p99, the statuses summed."""
+    statuses: dict[int, int] = {}
+    for run in runs:
+        for k, v in run["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    p99s = [run["p99_ms"] for run in runs]
+    return {"rps": statistics.mean(run["rps"] for run in runs), "p99_ms": statistics.median(p99s),
+            "p99s": p99s, "statuses": statuses}
 
-    Each side: mean req/s, the median and the worst of the rounds' p99, the statuses summed; and
-    each round's ratio.
-    """
-    rounds: list[list[dict[str, Any]]] = [[], []]
-    ratios: list[float] = []
-    for r in range(args.rounds):
-        runs = [load(port, "get", args.small, args.connections, args.seconds, f"{tag}{r}-")
-                for port, tag in ((bare, "bare"), (dod, "g1"))]
-        ratios.append(runs[1]["rps"] / runs[0]["rps"])
-        for side, run in zip(rounds, runs, strict=True):
-            side.append(run)
-    merged = []
-    for side in rounds:
-        statuses: dict[int, int] = {}
-        for run in side:
-            for k, v in run["statuses"].items():
-                statuses[k] = statuses.get(k, 0) + v
-        p99s = [run["p99_ms"] for run in side]
-        merged.append({"rps": statistics.mean(run["rps"] for run in side), "p99_ms": statistics.median(p99s),
-                       "p99_worst_ms": max(p99s), "p99s": p99s, "statuses": statuses})
-    return merged[0], merged[1], ratios
+
+def _service(tmp: Path, name: str, attempts: int, threads: int) -> tuple[Service, Runtime, Any]:
+    """A deliveryodata mock on its own SQLite file holding ``attempts`` attempts, bound to a free port."""
+    runtime = Runtime.create(Settings(seed=1, data_dir=str(tmp), journal_capacity=1000),
+                             db=f"sqlite:///{tmp}/{name}.db")
+    service = Service(runtime)
+    service.model.seed(TENANT, "400449", "participants", [{"ID": 1}])
+    service.model.seed(TENANT, "400449", "assessments", [{"ID": "100000001"}])
+    if attempts:
+        service.model.bulk_attempts(TENANT, "400449", attempts, 1, 100000001)
+    return service, runtime, bind(name, service, "127.0.0.1", 0, threads=threads)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the three measurements and print ratios against the bare app."""
+    """Run the measurements in alternating rounds and print ratios against the bare app."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of one run (default 3)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
@@ -163,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="'get': only the bare app and GET Attempts(n) (for thread and connection sweeps)")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval for the serving process, in ms (Python's default: 5)")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="alternate the bare app and GET Attempts(n) this many times (median ratio)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternating rounds; every figure is the median of the rounds (default 5)")
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk (Debian package 'wrk'; 2 event-loop threads), or the Python one "
                              "(2 processes of threads); auto: wrk when it is on PATH")
@@ -178,68 +175,74 @@ def main(argv: list[str] | None = None) -> int:
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval / 1000.0)
     tmp = Path(tempfile.mkdtemp(prefix="examrig-bench-"))
-    runtime = Runtime.create(Settings(seed=1, data_dir=str(tmp), journal_capacity=1000), db=f"sqlite:///{tmp}/b.db")
-    service = Service(runtime)
-    service.model.seed(TENANT, "400449", "participants", [{"ID": 1}])
-    service.model.seed(TENANT, "400449", "assessments", [{"ID": "100000001"}])
-    service.model.bulk_attempts(TENANT, "400449", args.small, 1, 100000001)
-    served = [bind("deliveryodata", service, "127.0.0.1", 0, threads=args.threads),
-              bind("bare", BareApp(), "127.0.0.1", 0, threads=args.threads)]  # type: ignore[arg-type]
+    everything = args.only == "all"
+    # one mock per store size, one for the POSTs (so the GET stores keep their sizes), all side by side
+    built = [_service(tmp, "small", args.small, args.threads)]
+    if everything:
+        built += [_service(tmp, "large", args.large, args.threads), _service(tmp, "posts", 0, args.threads)]
+    bare = bind("bare", BareApp(), "127.0.0.1", 0, threads=args.threads)  # type: ignore[arg-type]
+    served = [b[2] for b in built] + [bare]
     for s in served:
         start(s)
     if args.gc_freeze:
         gc.collect()
         gc.freeze()
-    dod, bare = served[0].port, served[1].port
+    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ("bare", "small", "large", "bare_post", "post")}
     ok = True
     try:
-        base_get, get_small, ratios = alternate(bare, dod, args)
+        plan = [("bare", bare.port, "get", args.small), ("small", built[0][2].port, "get", args.small)]
+        if everything:
+            plan += [("large", built[1][2].port, "get", args.large), ("bare_post", bare.port, "post", 0),
+                     ("post", built[2][2].port, "post", 0)]
+        for key, port, kind, ids in plan:  # warm-up: connections, caches, the stores' pages (not counted)
+            if kind == "get":
+                load(port, kind, ids, args.connections, 1.0, f"warm-{key}-")
+        for r in range(args.rounds):
+            for key, port, kind, ids in plan:
+                runs[key].append(load(port, kind, ids, args.connections, args.seconds, f"{key}{r}-"))
+        ratios = [s["rps"] / b["rps"] for s, b in zip(runs["small"], runs["bare"], strict=True)]
         ratio = statistics.median(ratios)
+        base_get, get_small = _side(runs["bare"]), _side(runs["small"])
         ok &= ratio >= 0.5 and get_small["p99_ms"] <= 25
         print(f"load generator {GENERATOR}, server threads {args.threads}, {args.connections} connections, "
-              f"{args.seconds:g} s per run, "
-              f"switch interval {sys.getswitchinterval() * 1000:g} ms, gc.freeze {'on' if args.gc_freeze else 'off'}")
-        print(f"bare GET        {base_get['rps']:8.0f} req/s  p99 {base_get['p99_ms']:6.1f} ms")
-        print(f"GET Attempts(n) {get_small['rps']:8.0f} req/s  p99 {get_small['p99_ms']:6.1f} ms  "
-              f"ratio {ratio:.2f} (target >= 0.50, p99 <= 25 ms; the bare app's own p99 here: "
-              f"{base_get['p99_ms']:.1f} ms)  statuses {get_small['statuses']}")
-        if args.rounds > 1:
-            print(f"  ratio and p99 are the medians of {args.rounds} alternating rounds: ratios "
-                  f"{', '.join(f'{r:.2f}' for r in ratios)}; p99 {', '.join(f'{p:.1f}' for p in get_small['p99s'])} "
-                  f"ms (bare {', '.join(f'{p:.1f}' for p in base_get['p99s'])}); req/s are means")
+              f"{args.rounds} alternating rounds of {args.seconds:g} s, switch interval "
+              f"{sys.getswitchinterval() * 1000:g} ms, gc.freeze {'on' if args.gc_freeze else 'off'}; "
+              "every figure is the median of the rounds (req/s: mean)")
+        print(f"bare GET            {base_get['rps']:6.0f} req/s  p99 {base_get['p99_ms']:6.1f} ms")
+        print(f"GET Attempts(n)     {get_small['rps']:6.0f} req/s  p99 {get_small['p99_ms']:6.1f} ms  "
+              f"ratio {ratio:.2f} (target >= 0.50, p99 <= 25 ms)  statuses {get_small['statuses']}")
+        print(f"  rounds: ratios {', '.join(f'{x:.2f}' for x in ratios)}; p99 "
+              f"{', '.join(f'{p:.1f}' for p in get_small['p99s'])} ms (bare "
+              f"{', '.join(f'{p:.1f}' for p in base_get['p99s'])})")
         if base_get["p99_ms"] > 25:
             print("  note: the bare app alone misses the 25 ms p99 on this machine and load; "
                   "the p99 target is below what the server itself does here")
-        if args.only == "get":
-            print("PASS" if ok else "FAIL (targets missed; see above)")
-            return 0 if ok else 1
-        base_post = load(bare, "post", args.small, args.connections, args.seconds, "bare")
-        post = load(dod, "post", args.small, args.connections, args.seconds, "p")
-        a = service.model.t["Attempts"]
-        with runtime.store.read() as conn:
-            total = conn.execute(select(func.count()).select_from(a).where(a.c.tenant == TENANT)).scalar_one()
-            distinct = conn.execute(select(func.count(a.c.ExternalAttemptID.distinct()))
-                                    .where(a.c.tenant == TENANT)).scalar_one()
-        pratio = post["rps"] / base_post["rps"]
-        ok &= pratio >= 0.25 and total == distinct
-        print(f"POST Attempts   {post['rps']:8.0f} req/s  p99 {post['p99_ms']:6.1f} ms  ratio {pratio:.2f} "
-              f"(target >= 0.25)  statuses {post['statuses']}  duplicates stored {total - distinct}")
-        service.model.bulk_attempts(TENANT, "400449", args.large - total, 1, 100000001, prefix="large")
-        # the bare app again, right before: the machine's speed drifts between runs (other work on 2 cores),
-        # so the store sizes are compared by their ratios to the bare app measured next to each
-        base_large = load(bare, "get", args.large, args.connections, args.seconds, "bare2")
-        get_large = load(dod, "get", args.large, args.connections, args.seconds, "g2")
-        raw_drift = abs(get_large["rps"] - get_small["rps"]) / get_small["rps"]
-        large_ratio = get_large["rps"] / base_large["rps"]
-        drift = abs(large_ratio - ratio) / ratio
-        ok &= drift <= 0.2
-        print(f"GET at {args.large} attempts {get_large['rps']:8.0f} req/s (bare {base_large['rps']:.0f}, ratio "
-              f"{large_ratio:.2f}) vs {get_small['rps']:.0f} (ratio {ratio:.2f}) at {args.small}: ratios "
-              f"{drift:.0%} apart (target <= 20%); raw req/s {raw_drift:.0%} apart")
+        if everything:
+            post_ratios = [p["rps"] / b["rps"] for p, b in zip(runs["post"], runs["bare_post"], strict=True)]
+            pratio = statistics.median(post_ratios)
+            post = _side(runs["post"])
+            a = built[2][0].model.t["Attempts"]
+            with built[2][1].store.read() as conn:
+                total = conn.execute(select(func.count()).select_from(a).where(a.c.tenant == TENANT)).scalar_one()
+                distinct = conn.execute(select(func.count(a.c.ExternalAttemptID.distinct()))
+                                        .where(a.c.tenant == TENANT)).scalar_one()
+            ok &= pratio >= 0.25 and total == distinct
+            print(f"POST Attempts       {post['rps']:6.0f} req/s  p99 {post['p99_ms']:6.1f} ms  ratio {pratio:.2f} "
+                  f"(target >= 0.25)  statuses {post['statuses']}  duplicates stored {total - distinct}")
+            print(f"  rounds: ratios {', '.join(f'{x:.2f}' for x in post_ratios)}")
+            drifts = [abs(big["rps"] / small["rps"] - 1) for big, small in zip(runs["large"], runs["small"],
+                                                                               strict=True)]
+            drift = statistics.median(drifts)
+            large = _side(runs["large"])
+            ok &= drift <= 0.2
+            print(f"GET at {args.large} attempts {large['rps']:6.0f} req/s  p99 {large['p99_ms']:6.1f} ms vs "
+                  f"{get_small['rps']:.0f} at {args.small}: {drift:.0%} apart (target <= 20%)")
+            print(f"  rounds: {', '.join(f'{x:.0%}' for x in drifts)} (each round measures both stores back to back)")
     finally:
         for s in served:
             stop(s)
-        runtime.store.dispose()
+        for _, runtime, _ in built:
+            runtime.store.dispose()
     print("PASS" if ok else "FAIL (targets missed; see above)")
     return 0 if ok else 1
 

@@ -115,7 +115,7 @@ def test_a_database_locked_by_another_process_is_sqlalchemys_operational_error(t
     store = Store(f"sqlite:///{tmp_path}/locked.db")
     notes = store.table("locked_note", Column("k", String(10), primary_key=True))
     store.create_all()
-    store.engine.dispose()  # new connections from here on get the short busy timeout below
+    store.dispose()  # new connections from here on get the short busy timeout below
     event.listen(store.engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout=50"))
     other = sqlite3.connect(f"{tmp_path}/locked.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the database
@@ -127,4 +127,25 @@ def test_a_database_locked_by_another_process_is_sqlalchemys_operational_error(t
         other.close()
     with store.begin() as conn:  # and once it is free again, writes go through
         conn.execute(notes.insert().values(tenant="t", k="a"))
+    store.dispose()
+
+
+def test_writers_share_one_connection_and_a_broken_one_is_replaced(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/writer.db")
+    notes = store.table("writer_note", Column("k", String(10), primary_key=True))
+    store.create_all()
+    with store.begin() as first:
+        first.execute(notes.insert().values(tenant="t", k="a"))
+    with store.begin() as second:
+        second.execute(notes.insert().values(tenant="t", k="b"))
+    assert second is first  # no pool check-out per write
+    with pytest.raises(RuntimeError), store.begin() as conn:
+        conn.execute(notes.insert().values(tenant="t", k="c"))
+        conn.invalidate()  # as SQLAlchemy does when the DBAPI connection breaks
+        raise RuntimeError("broken")
+    with store.begin() as third:
+        third.execute(notes.insert().values(tenant="t", k="d"))
+    assert third is not first
+    with store.read() as conn:
+        assert sorted(r[0] for r in conn.execute(select(notes.c.k))) == ["a", "b", "d"]  # c was never committed
     store.dispose()
