@@ -180,15 +180,22 @@ class Processor:
 
     def _loop(self, poll_interval: float, index: int = 0) -> None:
         self._local.index = index
+        idle = 0
         while not self._stop.is_set():
             try:
                 worked = self._run_one(None)
             except Exception:  # a bad pass must not kill the service
                 log.exception("tis worker pass failed")
                 worked = False
-            if not worked:
+            if worked:
+                idle = 0
+                continue
+            idle += 1
+            if idle > 1:
+                # the last ack's outcome rides on the next pass's commit; after a whole poll without work it is
+                # written alone (a transaction less per pass while work keeps coming)
                 self._flush_quietly()
-                self._sleep(poll_interval)
+            self._sleep(poll_interval)
         self._flush_quietly()
 
     def _flush_quietly(self) -> None:
@@ -227,7 +234,6 @@ class Processor:
         for _ in range(50):
             claimed = self._candidate(tenant)
             if claimed is None:
-                self.flush()
                 return False
             if self._process_claimed(claimed, take=True):
                 return True

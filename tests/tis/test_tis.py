@@ -357,6 +357,7 @@ def test_concurrent_workers_plan_each_row_once_when_the_plan_takes_it(tmp_path: 
         tis.processor._local.index = 0 if index % 2 else index  # half of them go for the same rows
         while tis.processor._run_one("c"):
             pass
+        tis.processor.flush()  # the thread's last ack outcome, as a worker writes it when it goes idle
 
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, DW, status=202, json={"status": "ACCEPTED"})
@@ -366,7 +367,6 @@ def test_concurrent_workers_plan_each_row_once_when_the_plan_takes_it(tmp_path: 
             thread.start()
         for thread in threads:
             thread.join()
-        tis.processor.flush()
         posts = [c.request.url for c in mock.calls]
     assert tis.model.counts("c") == {"archive": 16, "destination": 16}
     assert posts.count(DW) == 16 and posts.count("http://tds.standin/cb") == 16  # one DW post, one ack each
