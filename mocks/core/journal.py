@@ -133,11 +133,18 @@ class _Deferred:
         self.entry: Entry | None = None
 
     def resolve(self) -> Entry:
-        """The entry, built once (the caller holds the journal's lock)."""
+        """The entry, built on first call; safe from several threads (a race builds it twice, one copy is kept)."""
+        entry = self.entry
+        if entry is not None:
+            return entry
+        make, args = self.make, self.args
+        if make is None or args is None:  # another thread has just built it
+            assert self.entry is not None
+            return self.entry
+        entry = make(self.seq, *args)
         if self.entry is None:
-            assert self.make is not None and self.args is not None
-            self.entry = self.make(self.seq, *self.args)
-            self.make = self.args = None  # drop what the builder held
+            self.entry = entry
+        self.make = self.args = None  # drop what the builder held
         return self.entry
 
 
@@ -221,13 +228,14 @@ class Journal:
         if unknown:
             raise ValueError(f"unknown journal filter: {sorted(unknown)[0]}")
         with self._lock:
-            entries = [_resolve(e) for e in self._entries]
+            items = list(self._entries)
             start = since if since is not None else 1
             overflow = self._evicted_upto >= start
             dropped = self.dropped
-            oldest = entries[0].seq if entries else None
+            oldest = items[0].seq if items else None
             next_seq = self._next_seq
-        selected = [e for e in entries if e.seq >= start and _matches(e, filters)]
+        # entries are built outside the lock: recording (every request) never waits for a reader
+        selected = [e for e in (_resolve(item) for item in items if item.seq >= start) if _matches(e, filters)]
         if limit is not None:
             selected = selected[-limit:]
         return JournalSlice(selected, dropped, overflow, oldest, next_seq)

@@ -80,3 +80,32 @@ def test_secret_headers_are_redacted_and_bodies_hashed_whole() -> None:
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Journal(capacity=0)
+
+
+def test_deferred_entries_are_built_once_even_when_read_from_several_threads() -> None:
+    import threading
+
+    from mocks.core.journal import Entry
+
+    built: list[int] = []
+
+    def make(seq: int, path: str) -> Entry:
+        built.append(seq)
+        return Entry(seq=seq, ts="2026-01-01T00:00:00.000Z", direction="in", service="x", tenant="t",
+                     method="GET", url=f"http://h{path}", path=path, status=200)
+
+    journal = Journal(capacity=500)
+    for i in range(400):
+        journal.record_deferred("t", make, f"/p{i}")
+    seen: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: seen.append([e.path for e in journal.query().entries]))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(paths == [f"/p{i}" for i in range(400)] for paths in seen) and len(seen) == 4
+    first = journal.query().entries
+    assert all(a is b for a, b in zip(first, journal.query().entries, strict=True))  # one entry kept per seq
+    assert set(built) == set(range(1, 401))
+    assert [e.path for e in journal.query(since=399).entries] == ["/p398", "/p399"]  # a window from a seq
