@@ -126,6 +126,8 @@ class ServiceApp:
         self.outbound = Outbound(self.name, self.journal, self.faults, mounts=runtime.mounts,
                                  timeout=float(self.options.get("outbound_timeout",
                                                                 self.settings.outbound_timeout)))
+        # set by mocks.core.server.bind: the server's ElasticPool (None in process)
+        self.parking: Any = None
         self.outbound.parked = self.parked
         self.tables: list[Table] = self.define_tables()
         self.store.create_all()
@@ -144,8 +146,6 @@ class ServiceApp:
         from mocks.core.admin import admin_rules
         rules.extend(admin_rules(ADMIN_PREFIX))
         self.url_map = Map(rules, strict_slashes=False, converters=self.converters())
-        # set by mocks.core.server.bind: the server's ElasticPool (None in process)
-        self.parking: Any = None
         self._adapter = self.url_map.bind("examrig", "/")
         self._router = ShapeRouter(self.url_map, self._adapter)
 
