@@ -62,6 +62,7 @@ class ElasticPool:
         self._since: dict[int, float] = {}  # parked worker thread id -> when it parked
         self.spares = 0
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # set by park: the watcher sleeps on it while nothing is parked
         self._watcher: threading.Thread | None = None
 
     @property
@@ -76,6 +77,7 @@ class ElasticPool:
             return False
         with self._lock:
             self._since[current.ident or 0] = time.monotonic()
+            self._wake.set()
             if self._watcher is None and not self._stopping.is_set():
                 self._watcher = threading.Thread(target=self._watch, name="examrig pool watcher", daemon=True)
                 self._watcher.start()
@@ -88,7 +90,13 @@ class ElasticPool:
             self._retire_extra()
 
     def _watch(self) -> None:
-        while not self._stopping.wait(self.tick):
+        while not self._stopping.is_set():
+            if not self._since and not self.spares:  # idle: no ticking until the next park (or the stop)
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            if self._stopping.wait(self.tick):
+                break
             with self._lock:
                 now = time.monotonic()
                 long_waits = sum(1 for since in self._since.values() if now - since >= self.patience)
@@ -112,6 +120,7 @@ class ElasticPool:
         """No resizing once the server stops (its stop joins the threads it knows)."""
         with self._lock:
             self._stopping.set()
+            self._wake.set()
 
 
 @dataclass
