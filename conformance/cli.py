@@ -94,9 +94,8 @@ WORKERS = {"tis": "mocks.tis.service:run_worker"}
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a service's background worker in its own process until SIGINT or SIGTERM."""
     import importlib
-    import signal
-    import threading
 
+    from mocks.core.server import stop_on_signals
     from mocks.core.settings import SettingsError, load_settings
     from mocks.core.store import StoreUnavailable
 
@@ -106,14 +105,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_USAGE)
     module_name, _, func_name = WORKERS[args.service].partition(":")
     run = getattr(importlib.import_module(module_name), func_name)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop, restore = stop_on_signals()
     print(f"examrig: {args.service} worker running; Ctrl-C to stop", flush=True)
     try:
         code: int = run(settings, stop)
     except StoreUnavailable as exc:
         return _fail(f"cannot open database {settings.db or settings.data_dir}: {exc}", EXIT_INFRA)
+    finally:
+        restore()
     return code
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any, Protocol
 
 from cheroot import wsgi as cheroot_wsgi
@@ -225,6 +225,47 @@ def stop(served: Served) -> None:
         served.app.stop()
 
 
+def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
+                    ) -> tuple[threading.Event, Callable[[], None]]:
+    """An event set when one of ``signals`` arrives, and a function that puts the old handlers back.
+
+    A Python signal handler runs in the main thread between two bytecodes, possibly while that
+    thread holds the very lock ``Event.set`` needs (it may be inside ``Event.wait``): setting an
+    event from the handler can deadlock, and did when two signals came close together. So the
+    handlers do nothing; the interpreter writes each signal's number to a pipe
+    (``signal.set_wakeup_fd``) and a small thread reading that pipe sets the event.
+    Call from the main thread.
+    """
+    event = threading.Event()
+    wanted = {int(sig) for sig in signals}
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    previous = {sig: signal.signal(sig, lambda signum, frame: None) for sig in signals}
+
+    def watch() -> None:
+        while True:
+            data = os.read(read_fd, 64)
+            if not data or 0 in data:  # the pipe closed, or restore() asked the thread to end
+                return
+            if wanted.intersection(data):
+                event.set()
+
+    watcher = threading.Thread(target=watch, name="examrig signals", daemon=True)
+    watcher.start()
+
+    def restore() -> None:
+        signal.set_wakeup_fd(previous_fd)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        os.write(write_fd, b"\0")
+        watcher.join(timeout=2)
+        os.close(read_fd)
+        os.close(write_fd)
+
+    return event, restore
+
+
 def run_until_signal(servers: list[Served], on_ready: Callable[[], None] | None = None,
                      on_stop: Callable[[], None] | None = None) -> int:
     """Serve until SIGINT or SIGTERM, then shut down cleanly; returns the exit status (0).
@@ -232,12 +273,7 @@ def run_until_signal(servers: list[Served], on_ready: Callable[[], None] | None 
     The signal handlers are in place before ``on_ready`` runs (it announces the URLs),
     so a signal sent as soon as a URL is printed still shuts down cleanly.
     """
-    done = threading.Event()
-
-    def _handler(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    done, restore = stop_on_signals()
     # Everything built so far (apps, schemas, compiled statements) lives as long as the process:
     # keep it out of the collector's full passes, which otherwise pause every thread for tens of ms
     gc.collect()
@@ -256,6 +292,5 @@ def run_until_signal(servers: list[Served], on_ready: Callable[[], None] | None 
             stop(served)
         if on_stop is not None:
             on_stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore()
     return 0

@@ -79,6 +79,21 @@ def test_sigterm_also_exits_zero(workdir: Path) -> None:
     assert proc.returncode == 0
 
 
+@pytest.mark.parametrize("command", [["serve", "tds", "--port", "0"], ["worker", "tis"]])
+def test_a_burst_of_signals_still_stops_cleanly(workdir: Path, command: list[str]) -> None:
+    # a handler that set a threading.Event could deadlock when a signal landed while the main thread held
+    # the event's lock (seen with SIGINT then SIGTERM); the handlers now only wake a pipe
+    proc = _examrig(*command, "--db", f"sqlite:///{workdir}/burst.db", cwd=workdir)
+    if command[0] == "serve":
+        _wait_for_url(proc, "tds")
+    else:
+        assert proc.stdout is not None and "worker running" in proc.stdout.readline()
+    for i in range(200):
+        proc.send_signal(signal.SIGINT if i % 2 else signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
 def test_port_in_use_is_one_line_exit_3(workdir: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
