@@ -3,94 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.sql.expression import ClauseElement
 
+from mocks.core.sqlfast import Prepared
 from mocks.core.store import Store
 
-Processor = Callable[[Any], Any]
+__all__ = ["Prepared", "Readers", "read_one"]
 
-
-class Prepared:
-    """One SQLAlchemy Core statement, compiled once, executed without SQLAlchemy's per-call work.
-
-    SQLAlchemy builds, caches and compiles: a statement costs it 30 to 100 µs a call
-    in Python (cache key, execution context, result set-up). The service's hot paths
-    (GET Attempts(n), POST Attempts) run a handful of fixed statements, so they are
-    compiled here once with the store's dialect, and each call applies the same
-    bind and result processors SQLAlchemy would (DateTime and Boolean on SQLite)
-    and runs the SQL on the connection's DBAPI cursor. Parameters are plain
-    (no ``IN`` expansion). A DBAPI ``IntegrityError`` is re-raised as SQLAlchemy's.
-    """
-
-    def __init__(self, engine: Engine, stmt: ClauseElement, column_keys: Sequence[str] | None = None) -> None:
-        dialect = engine.dialect
-        keys = list(column_keys) if column_keys is not None else None
-        compiled: Any = stmt.compile(dialect=dialect, column_keys=keys)
-        self.sql = str(compiled)
-        self.positional = bool(compiled.positional)
-        self.order: list[str] = list(compiled.positiontup or []) if self.positional else []
-        # values fixed in the statement itself (``value + 1``) and the caller's names
-        self.defaults: dict[str, Any] = {name: p.value for name, p in compiled.binds.items()
-                                         if p.value is not None and not p.required}
-        self.bind: dict[str, Processor] = {}
-        for name, param in compiled.binds.items():
-            proc = param.type.dialect_impl(dialect).bind_processor(dialect)
-            if proc is not None:
-                self.bind[name] = proc
-        columns = list(getattr(stmt, "selected_columns", None) or [])
-        returning = getattr(stmt, "_returning", ())
-        if returning:
-            columns = list(returning)
-        self.keys: list[str] = [str(c.key) for c in columns]
-        self.result: list[Processor | None] = [c.type.dialect_impl(dialect).result_processor(dialect, None)
-                                               for c in columns]
-        self.processed: list[tuple[str, Processor]] = [(k, p) for k, p in zip(self.keys, self.result, strict=True)
-                                                       if p is not None]
-        self.dbapi_integrity: type[Exception] = dialect.dbapi.IntegrityError  # type: ignore[union-attr]
-
-    def _args(self, params: Mapping[str, Any]) -> Any:
-        if self.defaults:
-            params = {**self.defaults, **params}
-        if self.bind:
-            params = {k: (self.bind[k](v) if k in self.bind else v) for k, v in params.items()}
-        if self.positional:
-            return tuple(params[name] for name in self.order)
-        return params
-
-    def _rows(self, cursor: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        try:
-            cursor.execute(self.sql, self._args(params))
-        except self.dbapi_integrity as exc:
-            raise IntegrityError(self.sql, dict(params), exc) from exc
-        if not self.keys:
-            return []
-        rows = [dict(zip(self.keys, row, strict=True)) for row in cursor.fetchall()]
-        # only the columns that have a processor (booleans and datetimes on SQLite) are touched again
-        for key, proc in self.processed:
-            for row in rows:
-                value = row[key]
-                if value is not None:
-                    row[key] = proc(value)
-        return rows
-
-    def run(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Execute inside the caller's transaction (``store.begin()`` / ``store.read()``); rows as dicts."""
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            return self._rows(cursor, params)
-        finally:
-            cursor.close()
-
-    def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The first row, or ``None``."""
-        rows = self.run(conn, params)
-        return rows[0] if rows else None
 
 
 class Readers:

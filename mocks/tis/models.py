@@ -33,6 +33,7 @@ from sqlalchemy import (
 from contracts.xmlsafe import UnsafeXmlError, XmlError, parse_xml
 from mocks.core.clock import Clock, iso
 from mocks.core.ids import IdSource
+from mocks.core.sqlfast import Prepared
 from mocks.core.store import Store
 from mocks.tis import config as tis_config
 from mocks.tis.package import Blueprint, LoadedPackage, PackageError, parse_package
@@ -256,6 +257,18 @@ class Tis:
             or_(r.c.location == "destination", r.c.location == "processing")).order_by(r.c.fileid.desc()).limit(1)
         self.q_reopen_file = update(r).where(r.c.fileid == bindparam("b_fileid")).values(location="source", plan=None)
         self.q_requeue_file = update(r).where(r.c.fileid == bindparam("b_fileid")).values(requeue=True)
+        # the same, compiled once and run on the DBAPI cursor (mocks/core/sqlfast.py): the daemon runs them
+        # for every score THSS posts, and SQLAlchemy's per-statement work was most of their cost
+        eng = self.store.engine
+        self.p_latest_status = Prepared(eng, self.q_latest_status)
+        self.p_set_item_score = Prepared(eng, self.q_set_item_score)
+        self.p_waiting = Prepared(eng, self.q_waiting)
+        self.p_insert_status = Prepared(eng, self.q_insert_status, ["tenant", "oppkey", "oppid", "testname", "testee",
+                                                                    "opportunity", "status", "fileid", "recorded"])
+        self.p_insert_rejection = Prepared(eng, self.q_insert_rejection, ["tenant", "oppkey", "message", "recorded"])
+        self.p_open_file = Prepared(eng, self.q_open_file)
+        self.p_reopen_file = Prepared(eng, self.q_reopen_file)
+        self.p_requeue_file = Prepared(eng, self.q_requeue_file)
 
     def upgrade(self) -> None:
         """Bring a database file made by an earlier examrig up to date (the outbox's ``key_nonce`` column)."""
@@ -467,35 +480,35 @@ class Tis:
 
     def _item_score(self, conn: Connection, tenant: str, key: str, bank: int, item: int, score: float, status: str,
                     score_info: str, now: datetime) -> DaemonOutcome:
-        latest = conn.execute(self.q_latest_status, {"b_tenant": tenant, "b_oppkey": key}).mappings().first()
+        latest = self.p_latest_status.first(conn, {"b_tenant": tenant, "b_oppkey": key})
         if latest is None or latest["status"] not in ACCEPTING:
             message = (f"Item Scoring: Did not accept score: oppKey {key}, item {bank}-{item}, "
                        f"opportunity status {latest['status'] if latest else 'unknown'}")
-            conn.execute(self.q_insert_rejection, {"tenant": tenant, "oppkey": key, "message": message,
+            self.p_insert_rejection.execute(conn, {"tenant": tenant, "oppkey": key, "message": message,
                                                    "recorded": now})
             return DaemonOutcome("rejected", message)
-        done = conn.execute(self.q_set_item_score, {
+        done = self.p_set_item_score.execute(conn, {
             "b_tenant": tenant, "b_oppkey": key, "b_bank": bank, "b_item": item, "b_score": score,
-            "b_status": status, "b_info": score_info, "b_now": now}).rowcount
+            "b_status": status, "b_info": score_info, "b_now": now})
         if not done:
             message = f"Item Scoring: Did not accept score: no item {bank}-{item} waiting for {key}"
-            conn.execute(self.q_insert_rejection, {"tenant": tenant, "oppkey": key, "message": message,
+            self.p_insert_rejection.execute(conn, {"tenant": tenant, "oppkey": key, "message": message,
                                                    "recorded": now})
             return DaemonOutcome("rejected", message)
-        waiting = conn.execute(self.q_waiting, {"b_tenant": tenant, "b_oppkey": key}).scalar()
+        waiting = self.p_waiting.scalar(conn, {"b_tenant": tenant, "b_oppkey": key})
         if waiting:
             return DaemonOutcome("stored", f"{waiting} item(s) still waiting")
-        conn.execute(self.q_insert_status, {
+        self.p_insert_status.execute(conn, {
             "tenant": tenant, "oppkey": key, "oppid": latest["oppid"], "testname": latest["testname"],
             "testee": latest["testee"], "opportunity": latest["opportunity"], "status": "handscored",
             "fileid": latest["fileid"], "recorded": now})
-        row = conn.execute(self.q_open_file, {"b_tenant": tenant, "b_oppkey": key}).first()
-        if row is not None and row[1] == "destination":
-            conn.execute(self.q_reopen_file, {"b_fileid": row[0]})
+        row = self.p_open_file.first(conn, {"b_tenant": tenant, "b_oppkey": key})
+        if row is not None and row["location"] == "destination":
+            self.p_reopen_file.execute(conn, {"b_fileid": row["fileid"]})
         elif row is not None:
             # still being routed by the worker: it re-queues the file when it finishes
-            conn.execute(self.q_requeue_file, {"b_fileid": row[0]})
-        return DaemonOutcome("handscored", f"all items scored; file {row[0] if row else '?'} re-queued")
+            self.p_requeue_file.execute(conn, {"b_fileid": row["fileid"]})
+        return DaemonOutcome("handscored", f"all items scored; file {row['fileid'] if row else '?'} re-queued")
 
     def reject_score(self, tenant: str, opp_key: str, message: str) -> DaemonOutcome:
         """Log a score the daemon drops before storing it (an item resolution rule failed)."""
