@@ -12,6 +12,7 @@ lines into a :class:`~conformance.verdicts.Run`, aggregates, picks the exit code
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -75,19 +76,21 @@ def add_check_parser(sub: Any) -> None:
     p.add_argument("--strict-assumed", action="store_true",
                    help="a missed assumed requirement is a fail, not non-strict")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="pytest-xdist workers (default 1: none)")
+    p.add_argument("--features", metavar="DIR",
+                   help="the scenario corpus (default: examrig's features/; for a corpus of your own)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"upper bound of every request to a target or mock (default {DEFAULT_TIMEOUT:g})")
     p.set_defaults(func=cmd_check)
 
 
-def feature_services() -> list[str]:
+def feature_services(features: Path = FEATURES) -> list[str]:
     """The directories of ``features/`` that hold scenarios (services, plus core and end_to_end)."""
-    return sorted(p.name for p in FEATURES.iterdir() if p.is_dir() and any(p.glob("*.feature")))
+    return sorted(p.name for p in features.iterdir() if p.is_dir() and any(p.glob("*.feature")))
 
 
-def _corpus_option(name: str) -> bool:
+def _corpus_option(name: str, features: Path = FEATURES) -> bool:
     """Whether the corpus defines a pytest option (the corpus branch adds some as this one is built)."""
-    return any(name in path.read_text(encoding="utf-8") for path in FEATURES.rglob("conftest.py"))
+    return any(name in path.read_text(encoding="utf-8") for path in features.rglob("conftest.py"))
 
 
 def _label(targets: dict[str, str]) -> str:
@@ -113,13 +116,21 @@ def make_run_dir(base: Path, label: str, now: dt.datetime) -> Path:
 
 
 def _reachable(url: str, timeout: float) -> str:
-    """'' when something answers HTTP at ``url``; else why not."""
-    import requests
+    """'' when a TCP connection to ``url``'s host and port opens; else why not.
+
+    Only the connection is tried: a target that then answers garbage, resets or hangs is reachable,
+    and the scenarios judge it (``error``/``fail`` with evidence); one that cannot be connected to at
+    all is an infrastructure problem before any scenario ran (exit 3).
+    """
+    import socket
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        requests.get(url + "/", timeout=min(timeout, 10.0))
-    except requests.RequestException as exc:
-        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-    return ""
+        with socket.create_connection((parts.hostname or "", port), timeout=min(timeout, 10.0)):
+            return ""
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
 
 
 def _validate(args: argparse.Namespace) -> dict[str, Any]:
@@ -128,7 +139,10 @@ def _validate(args: argparse.Namespace) -> dict[str, Any]:
     from conformance.targets import TargetError, parse_targets
     from mocks import registry
 
-    known = feature_services()
+    features = Path(args.features).resolve() if args.features else FEATURES
+    if not features.is_dir():
+        raise UsageProblem(f"--features {args.features}: not a directory")
+    known = feature_services(features)
     services = list(dict.fromkeys(args.services))
     for name in services:
         if name not in known:
@@ -170,22 +184,23 @@ def _validate(args: argparse.Namespace) -> dict[str, Any]:
         caps = capabilities.load(Path(args.capabilities), mockable) if args.capabilities else {}
     except (ledger.LedgerError, capabilities.CapabilitiesError) as exc:
         raise UsageProblem(str(exc)) from None
-    return {"services": services, "targets": targets, "hooks": hooks, "catalogue": catalogue,
+    return {"features": features, "services": services, "targets": targets, "hooks": hooks, "catalogue": catalogue,
             "formats": formats, "ledger": ledger_entries, "warnings": warnings, "capabilities": caps}
 
 
 def pytest_command(args: argparse.Namespace, cfg: dict[str, Any], out: Path) -> list[str]:
     """The child pytest command line for this check."""
-    cmd = [sys.executable, "-m", "pytest", *[f"features/{s}" for s in cfg["services"]],
+    features: Path = cfg["features"]
+    cmd = [sys.executable, "-m", "pytest", *[str(features / s) for s in cfg["services"]],
            "-p", "conformance.plugin", "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
            "--examrig-check-out", str(out), "--examrig-mode", args.mode,
            "--examrig-request-timeout", str(args.timeout)]
     for name, url in cfg["targets"].items():
         cmd += ["--examrig-target", f"{name}={url}"]
-    if cfg["hooks"] and _corpus_option("--examrig-state-hook"):
+    if cfg["hooks"] and _corpus_option("--examrig-state-hook", features):
         for name, url in cfg["hooks"].items():
             cmd += ["--examrig-state-hook", f"{name}={url}"]
-    if _corpus_option("--examrig-capability"):
+    if _corpus_option("--examrig-capability", features):
         for name, present in sorted(cfg["capabilities"].items()):
             if present:
                 cmd += ["--examrig-capability", name]
@@ -221,10 +236,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             return EXIT_INFRA
     for warning in cfg["warnings"]:
         print(f"examrig: warning: {warning}", file=sys.stderr, flush=True)
-    if cfg["hooks"] and not _corpus_option("--examrig-state-hook"):
+    if cfg["hooks"] and not _corpus_option("--examrig-state-hook", cfg["features"]):
         print("examrig: warning: this corpus has no --examrig-state-hook option; --state-hook ignored",
               file=sys.stderr, flush=True)
-    if cfg["capabilities"] and not _corpus_option("--examrig-capability"):
+    if cfg["capabilities"] and not _corpus_option("--examrig-capability", cfg["features"]):
         print("examrig: warning: this corpus has no --examrig-capability option; --capabilities ignored",
               file=sys.stderr, flush=True)
 
@@ -238,7 +253,7 @@ def cmd_check(args: argparse.Namespace) -> int:
               incomplete=interrupted, warnings=list(cfg["warnings"]))
     records = _read_records(out)
     collected_problems = _child_problems(records, run_dir / "pytest.log", interrupted)
-    run.scenarios = [_scenario(r, cfg["targets"]) for r in records if r.get("type") == "scenario"]
+    run.scenarios = [_scenario(r, cfg["targets"], cfg["features"]) for r in records if r.get("type") == "scenario"]
     if run.seed is None:
         run.seed = next((s.seed for s in run.scenarios if s.seed is not None), None)
     catalogue = {rid: ReqInfo.of(req) for rid, req in cfg["catalogue"].items()}
@@ -314,10 +329,10 @@ def _child_problems(records: list[dict[str, Any]], log: Path, interrupted: bool)
     return problems
 
 
-def _scenario(record: dict[str, Any], targets: dict[str, str]) -> ScenarioResult:
+def _scenario(record: dict[str, Any], targets: dict[str, str], features: Path) -> ScenarioResult:
     path = Path(record.get("path", ""))
     try:
-        service = path.relative_to(FEATURES).parts[0]
+        service = path.relative_to(features).parts[0]
     except (ValueError, IndexError):
         service = ""
     bdd = record.get("bdd") or {}
@@ -369,10 +384,8 @@ def write_reports(run: Run, run_dir: Path, formats: Sequence[str]) -> list[str]:
         # the JSON report is the record of the run: rewrite it so it names the failed writers
         run.problems.extend(problems)
         if "json" in formats:
-            try:
+            with contextlib.suppress(Exception):  # its failure is already counted above
                 WRITERS["json"](run, run_dir)
-            except Exception:  # already counted above
-                pass
         run.problems = run.problems[: len(run.problems) - len(problems)]
     return problems
 

@@ -37,6 +37,7 @@ _NOT_REPLAYED = {"content-length", "accept-encoding", "connection", "user-agent"
 _exchanges_key = pytest.StashKey[list[dict[str, Any]]]()
 _step_key = pytest.StashKey[str]()
 _undefined_key = pytest.StashKey[str]()
+_rig_key = pytest.StashKey[dict[str, Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,7 +82,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     wanted = set(config.getoption("--examrig-requirement"))
     if not wanted:
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         claimed = {str(m.args[0]) for m in item.iter_markers("req") if m.args}
         (keep if claimed & wanted else drop).append(item)
@@ -100,6 +102,9 @@ def _examrig_exchanges(request: pytest.FixtureRequest) -> Iterator[None]:
     _instrument(rig, request.config.getoption("--examrig-request-timeout"))
     exchanges: list[dict[str, Any]] = []
     request.node.stash[_exchanges_key] = exchanges
+    request.node.stash[_rig_key] = {
+        "seed": getattr(getattr(getattr(rig, "runtime", None), "settings", None), "seed", None),
+        "targets": sorted(getattr(rig, "targets", {}))}
     _CAPTURE.current = exchanges
     try:
         yield
@@ -259,11 +264,8 @@ def _scenario_data(item: pytest.Item) -> dict[str, Any]:
             data["all_steps"] = [(st.keyword, st.name, st.line_number) for st in report.scenario.steps]
     except ImportError:  # pragma: no cover - pytest-bdd moved its reporting module
         pass
-    funcargs = getattr(item, "funcargs", {})
-    rig = funcargs.get("rig")
-    if rig is not None:
-        data["seed"] = getattr(getattr(getattr(rig, "runtime", None), "settings", None), "seed", None)
-        data["targets"] = sorted(getattr(rig, "targets", {}))
+    rig_data: dict[str, Any] = item.stash.get(_rig_key, {})
+    data.update(rig_data)
     return data
 
 
@@ -289,11 +291,12 @@ class _Writer:
             self._write({"type": "collect-error", "nodeid": report.nodeid, "message": (text or [""])[-1]})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        records = [value for key, value in report.user_properties if key == RECORD_KEY]
+        records: list[dict[str, Any]] = [value for key, value in report.user_properties
+                                         if key == RECORD_KEY and isinstance(value, dict)]
         if not records:
             return
         phases = self.phases.setdefault(report.nodeid, [])
-        phases.append(dict(records[-1], duration=report.duration))
+        phases.append({**records[-1], "duration": report.duration})
         if report.when == "teardown":
             self._write(_merge(report.nodeid, self.phases.pop(report.nodeid)))
 
@@ -304,11 +307,13 @@ class _Writer:
 
 def _merge(nodeid: str, phases: list[dict[str, Any]]) -> dict[str, Any]:
     """One scenario from its phases: the first phase that did not pass decides, a teardown error spoils a pass."""
-    scenario: dict[str, Any] = next((p.get("scenario") for p in phases if p.get("scenario")), {"nodeid": nodeid})
+    scenario: dict[str, Any] = next((p["scenario"] for p in phases if p.get("scenario")), {"nodeid": nodeid})
     decisive = next((p for p in phases if p["kind"] != "passed"), None)
     kind = decisive["kind"] if decisive else "passed"
     record: dict[str, Any] = {"type": "scenario", **scenario, "outcome": kind,
                               "duration": math.fsum(p.get("duration", 0.0) for p in phases)}
+    if not decisive:
+        record["exchanges"] = []  # evidence is for the non-passes; a pass's exchanges would only bloat the reports
     if decisive:
         record["message"] = decisive.get("message", "")
         record["phase"] = decisive["when"]
