@@ -51,5 +51,5 @@ def write(run: Run, directory: Path) -> Path:
                                             "tags": [], "elements": []})
         feature["elements"].append(_element(s))
     path = directory / "cucumber.json"
-    path.write_text(json.dumps(list(features.values()), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(list(features.values()), ensure_ascii=False) + "\n", encoding="utf-8")
     return path

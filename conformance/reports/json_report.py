@@ -16,6 +16,6 @@ def write(run: Run, directory: Path) -> Path:
     data = {"$schema": SCHEMA_ID, **run.to_dict()}
     path = directory / FILENAME
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
