@@ -16,6 +16,7 @@ that hangs yields an ``error`` verdict instead of a hung run, and selects scenar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shlex
@@ -38,6 +39,8 @@ _exchanges_key = pytest.StashKey[list[dict[str, Any]]]()
 _step_key = pytest.StashKey[str]()
 _undefined_key = pytest.StashKey[str]()
 _rig_key = pytest.StashKey[dict[str, Any]]()
+_peers_key = pytest.StashKey[tuple[Any, str]]()
+JOURNAL_LIMIT = 20
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -109,6 +112,10 @@ def _examrig_exchanges(request: pytest.FixtureRequest) -> Iterator[None]:
     request.node.stash[_rig_key] = {
         "seed": getattr(getattr(getattr(rig, "runtime", None), "settings", None), "seed", None),
         "targets": sorted(getattr(rig, "targets", {}))}
+    if getattr(rig, "targets", None):
+        # the scenario's tenant (the same value its steps get) to read the peers' journals on a non-pass
+        with contextlib.suppress(pytest.FixtureLookupError):
+            request.node.stash[_peers_key] = (rig, str(request.getfixturevalue("tenant")))
     _CAPTURE.current = exchanges
     try:
         yield
@@ -210,9 +217,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if not item.config.getoption("--examrig-check-out"):
         return
     data: dict[str, Any] = {"when": call.when, **_classify(call, report)}
+    if data["kind"] in ("failed", "error") and _peers_key in item.stash:
+        data["journal"] = _peer_journal(*item.stash[_peers_key])
     if call.when == "teardown":
         data["scenario"] = _scenario_data(item)
     report.user_properties.append((RECORD_KEY, data))
+
+
+def _peer_journal(rig: Any, tenant: str) -> list[dict[str, Any]]:
+    """What examrig's mocks, playing the target's peers, journaled in the scenario's tenant.
+
+    These are the target's own calls to its peers and the peers' calls to it, which the scenario's
+    requests (recorded by :func:`_instrument`) do not show. Read from the journals directly, not over
+    the admin door, so reading them adds no exchange of its own.
+    """
+    out: list[dict[str, Any]] = []
+    for name, app in getattr(rig, "apps", {}).items():
+        try:
+            window = app.journal.query(tenant=tenant)
+        except Exception:  # evidence is best effort: a journal that cannot be read must not hide the verdict
+            continue
+        for entry in window.entries[-JOURNAL_LIMIT:]:
+            headers = dict(entry.request_headers or {})
+            out.append({"method": entry.method, "url": entry.url, "service": f"{name} journal ({entry.direction})",
+                        "request_headers": headers, "request_body": _text(entry.request_body),
+                        "status": entry.status, "response_headers": dict(entry.response_headers or {}),
+                        "response_body": _text(entry.response_body), "error": entry.error or "",
+                        "curl": curl_line(entry.method, entry.url, headers, entry.request_body or None)})
+    return out[-JOURNAL_LIMIT:]
 
 
 def _classify(call: pytest.CallInfo[None], report: pytest.TestReport) -> dict[str, Any]:
@@ -319,6 +351,7 @@ def _merge(nodeid: str, phases: list[dict[str, Any]]) -> dict[str, Any]:
     if not decisive:
         record["exchanges"] = []  # evidence is for the non-passes; a pass's exchanges would only bloat the reports
     if decisive:
+        record["exchanges"] = [*record.get("exchanges", []), *decisive.get("journal", [])]
         record["message"] = decisive.get("message", "")
         record["phase"] = decisive["when"]
         record["undefined"] = bool(decisive.get("undefined"))
