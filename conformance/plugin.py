@@ -71,11 +71,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if seed is not None:
         # the corpus's rig fixture builds Rig(mode, targets) and leaves the seed at its default;
         # moving the default is the one way to seed it without editing the corpus
+        import inspect
+
         from conformance.targets import Rig
         defaults = list(Rig.__init__.__defaults__ or ())
-        if defaults:
-            defaults[0] = seed
+        with_defaults = [p.name for p in inspect.signature(Rig.__init__).parameters.values()
+                         if p.default is not inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD]
+        if "seed" in with_defaults and len(with_defaults) == len(defaults):
+            defaults[with_defaults.index("seed")] = seed
             Rig.__init__.__defaults__ = tuple(defaults)
+        else:  # pragma: no cover - Rig changed its signature
+            raise pytest.UsageError("--examrig-seed: conformance.targets.Rig takes no seed default any more")
     out = config.getoption("--examrig-check-out")
     if out and not hasattr(config, "workerinput"):
         config.pluginmanager.register(_Writer(Path(out)), "examrig-check-writer")

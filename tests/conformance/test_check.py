@@ -356,3 +356,20 @@ def test_sigint_writes_partial_reports_marked_incomplete(tmp_path: Path) -> None
         assert (result.run_dir / name).is_file() if result.run_dir else False, name
     assert "INCOMPLETE" in (result.run_dir / "report.html").read_text(encoding="utf-8") if result.run_dir else False
 
+
+
+def test_two_runs_at_once_against_one_target_do_not_meet(tmp_path: Path) -> None:
+    """Each scenario has a tenant of its own and each run a report directory of its own."""
+    with served_mock("tds") as url:
+        args = ["tds", "--target", f"tds={url}", "--requirement", "TDS-REPLY-001", "--requirement", "TDS-REPLY-002"]
+        procs = [subprocess.Popen(check_command(*args, report_dir=tmp_path), cwd=ROOT, env=env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  stdin=subprocess.DEVNULL) for _ in range(2)]
+        outputs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    dirs = sorted(p for p in tmp_path.iterdir() if p.is_dir())
+    assert len(dirs) == 2
+    for run_dir in dirs:
+        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+        verdicts = [s["verdict"] for s in report["scenarios"]]
+        assert "pass" in verdicts and set(verdicts) <= {"pass", "unsupported"}, report["problems"]
