@@ -236,6 +236,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         why = _reachable(url, args.timeout)
         if why:
             print(f"examrig: error: target {name}={url} is unreachable: {why}", file=sys.stderr, flush=True)
+            run_dir.rmdir()  # nothing ran: leave no empty report directory behind
             return EXIT_INFRA
     for warning in cfg["warnings"]:
         print(f"examrig: warning: {warning}", file=sys.stderr, flush=True)

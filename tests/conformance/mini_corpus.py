@@ -57,6 +57,11 @@ Feature: Every way a check can end
     Given a system
     Then it does not hold
 
+  @req_TDS-IDEM-001 @cap_tds.idempotency_key @capability
+  Scenario: a check of an optional capability
+    Given a system
+    Then it holds
+
   @req_TDS-REPLY-009 @undefined
   Scenario: a step nobody defined
     Given a system
@@ -103,6 +108,22 @@ def raises():
 
 CONFTEST = '''\
 import pytest
+
+from conformance.outcomes import UNSUPPORTED_PREFIX
+
+
+def pytest_addoption(parser):
+    # the corpus's contract: declared capabilities arrive as --examrig-capability NAME
+    parser.addoption("--examrig-capability", action="append", default=[])
+
+
+def pytest_collection_modifyitems(config, items):
+    declared = set(config.getoption("--examrig-capability"))
+    for item in items:
+        for mark in item.iter_markers():
+            if mark.name.startswith("cap_") and mark.name[4:] not in declared:
+                reason = UNSUPPORTED_PREFIX + f"capability {mark.name[4:]} not declared"
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_configure(config):

@@ -238,6 +238,22 @@ def test_ledger_expected_fail_stale_and_expired(corpus: Path, tmp_path: Path) ->
     assert reqs["TDS-REPLY-002"]["ledger_reason"] == "vendor ticket 4711"
 
 
+def test_capabilities_declared_absent_make_their_scenarios_unsupported(corpus: Path, tmp_path: Path) -> None:
+    caps = tmp_path / "caps.toml"
+    caps.write_text("[tds]\nidempotency_key = false\n", encoding="utf-8")
+    absent = run_check("--features", str(corpus), "--tags", "capability or ok", "--capabilities", str(caps),
+                       report_dir=tmp_path / "absent")
+    assert absent.code == 0, absent.stdout + absent.stderr
+    assert absent.verdicts() == {"TDS-REPLY-001": "pass", "TDS-IDEM-001": "unsupported"}
+    assert absent.report["capabilities"] == {"tds.idempotency_key": False}
+    unsupported = next(s for s in absent.report["scenarios"] if s["verdict"] == "unsupported")
+    assert unsupported["message"] == "capability tds.idempotency_key not declared"
+    caps.write_text("tds.idempotency_key = true\n", encoding="utf-8")
+    present = run_check("--features", str(corpus), "--tags", "capability", "--capabilities", str(caps),
+                        report_dir=tmp_path / "present")
+    assert present.code == 0 and present.verdicts() == {"TDS-IDEM-001": "pass"}, present.stdout + present.stderr
+
+
 def test_an_undefined_step_fails_the_run_with_exit_3(corpus: Path, tmp_path: Path) -> None:
     result = run_check("--features", str(corpus), "--tags", "undefined or ok", report_dir=tmp_path)
     assert result.code == 3, result.stdout + result.stderr
