@@ -43,7 +43,7 @@ DEVIATIONS: dict[str, tuple[str, str]] = {
     "non-uuid-200": ("TDS-REPLY-006", "an oppKey that is not a UUID is answered 200 and logged as unknown"),
     "any-content-type": ("TDS-REPLY-010", "a body of any content type is read as JSON"),
     "ert-any-transition": ("TDS-ERT-003", "/tis moves an exam of any status to reported"),
-    "ert-rescore-status": ("TDS-ERT-004", "/tis with jobid and trt also moves a submitted exam to reported"),
+    "ert-rescore-applied": ("TDS-ERT-004", "/tis with jobid and trt is also applied as a status reply"),
 }
 
 STATUSES = {"pending", "started", "completed", "submitted", "reported", "expired", "expiredReported",
@@ -198,9 +198,8 @@ class TdsReceiver:
         if job is not None or trt is not None:
             if job is None or trt is None:
                 state.errors.append({"oppKey": key, "message": "rescore reply lacks jobid or trt"})
-            elif "ert-rescore-status" in self.deviations and opp is not None and opp.status == "submitted":
-                opp.status = "reported"
-            return 200, None  # the rescored TRT goes to ST scoring validation; no status change
+            if "ert-rescore-applied" not in self.deviations:
+                return 200, None  # the rescored TRT goes to ST scoring validation; no status change
         if success and data.get("error") is None and opp is not None:
             if opp.status == "submitted" or "ert-any-transition" in self.deviations:
                 opp.status = "reported"
