@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import requests
 
 from conformance.outcomes import HarnessError, unsupported
@@ -24,6 +28,35 @@ STATE_HOOK_HEADER = "Examrig-State-Hook"
 #: The admin-door operations that make up the state hook; the rest of examrig's admin door (journal,
 #: faults, config, metrics) belongs to examrig's mocks and has no counterpart on a third-party target.
 STATE_HOOK_OPS = ("health", "reset", "seed", "state", "clock")
+#: One JSON schema per service: the seed bodies the corpus sends and the state answers it reads.
+STATE_HOOK_SCHEMAS = Path(__file__).resolve().parents[1] / "contracts" / "statehook"
+#: Set to 1 to hold examrig's own mocks to the state hook schemas too (tests do, to keep them true).
+VALIDATE_ENV = "EXAMRIG_STATEHOOK_VALIDATE"
+
+
+@cache
+def state_hook_schema(service: str) -> dict[str, Any]:
+    """``contracts/statehook/<service>.json``."""
+    data: dict[str, Any] = json.loads((STATE_HOOK_SCHEMAS / f"{service}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def check_state_hook(service: str, part: str, instance: Any) -> None:
+    """Raise :class:`HarnessError` unless ``instance`` fits ``$defs/<part>`` of the service's schema.
+
+    ``part`` is ``seed``, ``seed_answer``, ``health`` or ``state/<collection>``.
+    """
+    schema = state_hook_schema(service)
+    pointer = "/".join(["#", "$defs", *part.replace("state/", "state/properties/").split("/")])
+    try:
+        jsonschema.validate(instance, {"$defs": schema["$defs"], "$ref": pointer})
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        raise HarnessError(f"{service} state hook {part} does not fit contracts/statehook/{service}.json "
+                           f"at {where}: {exc.message}") from None
+    except jsonschema.RefResolutionError:
+        raise HarnessError(f"contracts/statehook/{service}.json has no {part}: the state hook does not "
+                           "offer it") from None
 
 
 class TargetError(ValueError):
@@ -181,9 +214,12 @@ class Rig:
         (probed once per service and session), ends the scenario as ``unsupported``: the check cannot
         be made there, which is neither a pass nor a fail of the target.
         """
-        if self.is_mock(service):
-            return self.request(service, method, f"/_examrig/{op}", tenant=tenant, **kwargs)
         name = op.partition("/")[0].partition("?")[0]
+        if self.is_mock(service):
+            response = self.request(service, method, f"/_examrig/{op}", tenant=tenant, **kwargs)
+            if os.environ.get(VALIDATE_ENV) == "1" and name in ("seed", "state"):
+                self._check_exchange(service, op, kwargs.get("json"), response)
+            return response
         if name not in STATE_HOOK_OPS:
             unsupported(f"{service} is a third-party target: examrig's admin door '{name}' is not part of "
                         f"the state hook ({', '.join(STATE_HOOK_OPS)})")
@@ -191,9 +227,27 @@ class Rig:
         hdrs = {TENANT_HEADER: tenant, STATE_HOOK_HEADER: str(STATE_HOOK_VERSION), **kwargs.pop("headers", {})}
         kwargs.setdefault("timeout", 30)
         try:
-            return self.session.request(method, f"{base}/{op}", headers=hdrs, **kwargs)
+            response = self.session.request(method, f"{base}/{op}", headers=hdrs, **kwargs)
         except requests.RequestException as exc:
             raise HarnessError(f"{service} state hook {method} {base}/{op}: {exc}") from exc
+        if name in ("seed", "state"):
+            self._check_exchange(service, op, kwargs.get("json"), response)
+        return response
+
+    @staticmethod
+    def _check_exchange(service: str, op: str, body: Any, response: requests.Response) -> None:
+        """What the corpus sent and what the hook answered fit the service's state hook schema."""
+        if op == "seed":
+            check_state_hook(service, "seed", body)
+            if response.status_code == 201:
+                check_state_hook(service, "seed_answer", response.json())
+        elif response.status_code == 200:
+            collection = op.split("/")[1].partition("?")[0]
+            try:
+                answer = response.json()
+            except ValueError:
+                raise HarnessError(f"{service} state hook GET {op} did not answer JSON") from None
+            check_state_hook(service, f"state/{collection}", answer)
 
     def state_hook(self, service: str) -> str:
         """The base URL of a target's state hook, or ``unsupported`` if it does not answer ``GET health``."""
