@@ -47,16 +47,19 @@ def check_state_hook(service: str, part: str, instance: Any) -> None:
     ``part`` is ``seed``, ``seed_answer``, ``health`` or ``state/<collection>``.
     """
     schema = state_hook_schema(service)
-    pointer = "/".join(["#", "$defs", *part.replace("state/", "state/properties/").split("/")])
+    steps = part.replace("state/", "state/properties/").split("/")
+    node: Any = schema["$defs"]
+    for step in steps:
+        node = node.get(step) if isinstance(node, dict) else None
+    if node is None:
+        raise HarnessError(f"contracts/statehook/{service}.json has no {part}: the state hook does not offer it")
+    pointer = "/".join(["#", "$defs", *steps])
     try:
         jsonschema.validate(instance, {"$defs": schema["$defs"], "$ref": pointer})
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         raise HarnessError(f"{service} state hook {part} does not fit contracts/statehook/{service}.json "
                            f"at {where}: {exc.message}") from None
-    except jsonschema.RefResolutionError:
-        raise HarnessError(f"contracts/statehook/{service}.json has no {part}: the state hook does not "
-                           "offer it") from None
 
 
 class TargetError(ValueError):
