@@ -20,7 +20,6 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     And the TIS stand-in received score 1 for item "200-15570" of opportunity "11111111-2222-4333-8444-555555555555"
     And every callback to the TIS stand-in is raw XML labelled as a form post
     And the thss work queue holds "200-15570" in status "sent"
-    And the thss journal shows 1 outbound request to "/ItemScoringCallbackRcv.axd" answered 200
 
   @req_THSS-POL-002
   Scenario: A delayed policy waits for the tenant's clock
@@ -135,3 +134,18 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     When I send thss a per-item ItemScoreRequest for item "200-4242" with token "t"
     Then the response status is 400
     And the response JSON field "ModelState" contains "not configured for hand scoring"
+
+  # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
+  @req_CORE-JRN-001 @examrig
+  Scenario: examrig's convention: A fixed policy scores the response and THSS posts it as a form post
+    Given a thss scoring policy:
+      """
+      {"itemType": "SA", "kind": "fixed", "score": 1}
+      """
+    When TIS uploads to thss a TRT for opportunity "11111111-2222-4333-8444-555555555555" with items "200-15570:SA:NOTSCORED"
+    And thss runs its due scoring policies
+    Then the TIS stand-in received 1 item scores
+    And the TIS stand-in received score 1 for item "200-15570" of opportunity "11111111-2222-4333-8444-555555555555"
+    And every callback to the TIS stand-in is raw XML labelled as a form post
+    And the thss work queue holds "200-15570" in status "sent"
+    And the thss journal shows 1 outbound request to "/ItemScoringCallbackRcv.axd" answered 200
