@@ -2,13 +2,13 @@ Feature: The data warehouse receives scored TRTs from TIS
   DW1/DW2 take a POST of the scored TRT (application/xml); RDW's /exams/imports answers 202,
   de-duplicates by MD5 and requires a token whose user has ASMTDATALOAD (checked with openam).
 
-  @req_DW-RCV-001 @req_DW-ADM-001
+  @req_DW-RCV-001 @state_hook
   Scenario: DW1 takes a valid scored TRT
     When TIS posts the sample TRT "scored-IAB-MATH-G4.status-completed.RDW.xml" to dw "/dw1/services/xml"
     Then the response status is 200
     And the dw holds 1 receipts for "DW1" with status "PROCESSED"
 
-  @req_DW-CHK-001 @req_DW-ADM-001
+  @req_DW-CHK-001 @state_hook
   Scenario Outline: DW2 refuses the RDW negative fixture with the warehouse's messages
     When TIS posts the sample TRT "negative-ICA-ELA-G6-exam-errors.RDW.xml" to dw "/dw2/services/xml"
     Then the response status is 400
@@ -82,7 +82,7 @@ Feature: The data warehouse receives scored TRTs from TIS
     And the response JSON field "message" contains "Invalid access token"
     And the dw holds 0 receipts for "imports" with status "PROCESSED"
 
-  @req_DW-EXAM-001 @req_DW-ADM-001
+  @req_DW-EXAM-001 @state_hook
   Scenario: A TRT with status reset deletes the exam
     Given a dw loader token for an openam user with roles "ASMTDATALOAD"
     When I import the sample TRT "scored-IAB-MATH-G4.status-completed.RDW.xml" into dw
@@ -116,7 +116,7 @@ Feature: The data warehouse receives scored TRTs from TIS
     And the response JSON field "field" is "Authorization"
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
-  @req_CORE-JRN-001 @examrig
+  @req_CORE-JRN-001 @req_DW-ADM-001 @examrig
   Scenario: examrig's convention: DW1 takes a valid scored TRT
     When TIS posts the sample TRT "scored-IAB-MATH-G4.status-completed.RDW.xml" to dw "/dw1/services/xml"
     Then the response status is 200

@@ -43,7 +43,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     Then the TIS stand-in received 0 item scores
     And the thss work queue holds "200-15570" in status "pending"
 
-  @req_THSS-ADM-001 @req_THSS-CB-002
+  @req_THSS-ADM-001 @req_THSS-CB-002 @examrig
   Scenario: The admin API scores a multi-dimension response
     Given the thss item "200-61843" is hand-scored with dimensions "Conventions:0-2,Evidence/Elaboration:0-4,Organization/Purpose:0-4"
     When TIS uploads to thss a TRT for opportunity "11111111-2222-4333-8444-555555555555" with items "200-61843:WER:NOTSCORED"
@@ -59,7 +59,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     And the TIS stand-in received score 9 for item "200-61843" of opportunity "11111111-2222-4333-8444-555555555555"
     And the TIS stand-in received dimension "Evidence/Elaboration" scored 3 read by scorer "teacher-7"
 
-  @req_THSS-ADM-002
+  @req_THSS-ADM-002 @examrig
   Scenario Outline: The admin API refuses a bad score naming the field
     When TIS uploads to thss a TRT for opportunity "11111111-2222-4333-8444-555555555555" with items "200-15570:SA:NOTSCORED"
     And the thss admin scores item "200-15570" with JSON:
@@ -77,7 +77,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
       | {"score": 1, "conditionCode": "Z"}        | dimensions[0].conditionCode |
       | {}                                        | score                       |
 
-  @req_THSS-ADM-002
+  @req_THSS-ADM-002 @examrig
   Scenario: Work already sent cannot be scored again
     When TIS uploads to thss a TRT for opportunity "11111111-2222-4333-8444-555555555555" with items "200-15570:SA:NOTSCORED"
     And the thss admin scores item "200-15570" with JSON:

@@ -36,6 +36,11 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 #: Seeded bugs: name -> (the requirement it breaks, what it does).
 DEVIATIONS: dict[str, tuple[str, str]] = {
+    "submitted-not-reported": ("TDS-REPLY-001", "a success reply for a submitted opportunity only audits QA Reported"),
+    "bad-body-200": ("TDS-REPLY-009", "an empty body, or JSON that is not an object, is answered 200 and ignored"),
+    "reply-with-body": ("TDS-REPLY-011", "a well-formed reply is answered 200 with a body (\"OK\")"),
+    "ert-no-report": ("TDS-ERT-001", "/tis leaves a submitted exam submitted after a clean success"),
+    "ert-error-reports": ("TDS-ERT-002", "/tis reports the exam even when the reply carries an error"),
     "failure-as-success": ("TDS-REPLY-002", "a legacy reply with success=false is applied as a success"),
     "expired-as-other": ("TDS-REPLY-012", "an expired opportunity is treated like any other status (QA Reported)"),
     "other-status-reported": ("TDS-REPLY-004", "a success reply in any status sets the status to reported"),
@@ -134,6 +139,8 @@ class TdsReceiver:
         if ctype != "application/json" and "any-content-type" not in self.deviations:
             raise HttpError(415, "Unsupported Media Type", f"Content type '{ctype}' not supported")
         if not body.strip():
+            if "bad-body-200" in self.deviations:
+                return None
             raise HttpError(400, "Bad Request", "Required request body is missing")
         try:
             return json.loads(body)
@@ -145,7 +152,15 @@ class TdsReceiver:
     def _legacy(self, environ: dict[str, Any], tenant: str, body: bytes) -> tuple[int, Any]:
         data = self._json(environ, body)
         if not isinstance(data, dict):
+            if "bad-body-200" in self.deviations:
+                return 200, None
             raise HttpError(400, "Bad Request", "JSON parse error: cannot deserialize TisState")
+        status, payload = self._handle_tis_reply(tenant, data)
+        if "reply-with-body" in self.deviations:
+            return status, "OK"
+        return status, payload
+
+    def _handle_tis_reply(self, tenant: str, data: dict[str, Any]) -> tuple[int, Any]:
         key, success, error = data.get("oppKey"), data.get("success"), data.get("error")
         if key is None or success is None:
             raise HttpError(500, "Internal Server Error", "java.lang.NullPointerException")
@@ -169,7 +184,8 @@ class TdsReceiver:
         if opp.status == "expired" and "expired-as-other" not in self.deviations:  # step 3, expired
             opp.date_expired_reported = self._now()
             self._audit(opp, "expiredReported", None)
-        elif opp.status == "submitted" or "other-status-reported" in self.deviations:
+        elif (opp.status == "submitted" and "submitted-not-reported" not in self.deviations) \
+                or (opp.status != "submitted" and "other-status-reported" in self.deviations):
             self._set_status(opp, "reported")
         else:
             self._audit(opp, "QA Reported", None)
@@ -200,9 +216,11 @@ class TdsReceiver:
                 state.errors.append({"oppKey": key, "message": "rescore reply lacks jobid or trt"})
             if "ert-rescore-applied" not in self.deviations:
                 return 200, None  # the rescored TRT goes to ST scoring validation; no status change
-        if success and data.get("error") is None and opp is not None:
+        clean = success and (data.get("error") is None or "ert-error-reports" in self.deviations)
+        if clean and opp is not None:
             if opp.status == "submitted" or "ert-any-transition" in self.deviations:
-                opp.status = "reported"
+                if "ert-no-report" not in self.deviations:
+                    opp.status = "reported"
             else:
                 state.errors.append({"oppKey": key, "message": f"illegal transition {opp.status} -> reported"})
         if opp is not None:
