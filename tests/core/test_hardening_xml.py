@@ -48,10 +48,19 @@ def test_many_errors_are_capped_and_counted(doc: bytes) -> None:
     assert all(issue.path.startswith("/TDSReport") and issue.reason for issue in result.errors)
 
 
-def test_the_ten_thousand_attribute_case_is_counted_in_full() -> None:
+def test_the_ten_thousand_attribute_case_is_refused_in_one_pass() -> None:
     result = validate(unknown_attributes(10_000), "trt")
-    assert result.error_count >= 10_000 and len(result.errors) == MAX_ERRORS
-    assert "a0" in result.errors[0].reason
+    assert result.error_count == 10_000 and len(result.errors) == 1
+    assert result.errors[0].path == "/TDSReport" and result.errors[0].column == 1
+    assert "10000 attributes on one element" in result.errors[0].reason
+
+
+def test_errors_throughout_are_capped() -> None:
+    valid = generate_trt(1, kind="scored", items=120)
+    doc = valid.replace(b"<Item ", b'<Item bogus="1" ')
+    result = validate(doc)
+    assert len(result.errors) == MAX_ERRORS and result.error_count >= 120
+    assert all("bogus" in issue.reason and issue.line and issue.column for issue in result.errors)
 
 
 def test_refusal_cost_is_not_quadratic() -> None:
@@ -79,8 +88,9 @@ def test_refusal_cost_is_not_quadratic() -> None:
 
 def test_detailed_reasons_are_bounded_too() -> None:
     """xmlschema (pure Python) re-derives reasons only for small documents with few problems."""
-    many = validate(unknown_attributes(2_000), "trt", detailed=True)
-    assert len(many.errors) == MAX_ERRORS and many.error_count >= 2_000
+    doc = generate_trt(1, kind="scored", items=120).replace(b"<Item ", b'<Item bogus="1" ')
+    many = validate(doc, "trt", detailed=True)
+    assert len(many.errors) == MAX_ERRORS and many.error_count >= 120
 
 
 @pytest.fixture
