@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from mocks.core import errors
+from mocks.core import errors, jsonbody
 from mocks.core.clock import parse_iso
 from mocks.core.faults import FaultSpecError
 from mocks.core.journal import FILTER_KEYS
@@ -57,14 +56,8 @@ def dispatch_admin(app: ServiceApp, ctx: Ctx, endpoint: str, values: Mapping[str
 
 
 def _json_body(ctx: Ctx, *, required: bool = False) -> Any:
-    if not ctx.body.strip():
-        if required:
-            raise errors.BadRequest(field="body", message="a JSON body is required")
-        return {}
-    try:
-        return json.loads(ctx.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.BadRequest(field="body", message=f"body is not valid JSON: {exc}") from None
+    """The admin body through the one bounded reader (its refusal is already examrig's error shape)."""
+    return jsonbody.loads(ctx.body) if required else jsonbody.loads(ctx.body, empty={})
 
 
 def _explicit_tenant(ctx: Ctx) -> bool:
