@@ -10,6 +10,7 @@ a curl command.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import schemathesis
@@ -25,7 +26,10 @@ from schemathesis.specs.openapi.checks import (
 from contracts.openapi import SERVICES, served_document
 from tests.fuzz.conftest import app, unexpected_errors
 
-EXAMPLES = 6  # per operation and mode: the whole run stays within a few minutes on a loaded 2-core machine
+# per operation and mode: the whole run stays within a few minutes on a loaded 2-core machine; a deeper local run:
+# EXAMRIG_FUZZ_EXAMPLES=100 EXAMRIG_FUZZ_COVERAGE=1 (schemathesis's coverage phase: every boundary of every schema)
+EXAMPLES = int(os.environ.get("EXAMRIG_FUZZ_EXAMPLES", "6"))
+COVERAGE = os.environ.get("EXAMRIG_FUZZ_COVERAGE") == "1"
 PROCTORU_TOKEN = "e7a1c0de-0000-4000-8000-000000000001"  # the built-in institution of every tenant (docs/proctoru.md)
 BASE = [status_code_conformance, content_type_conformance, response_schema_conformance, response_headers_conformance]
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
@@ -40,7 +44,7 @@ def _config(mode: str) -> schemathesis.Config:
     """Seeded, one generation mode, the fuzzing phase alone (the coverage phase's every-boundary cases would
     multiply the run's length; the property tests in test_properties.py go after the boundaries instead)."""
     return schemathesis.Config.from_dict({"seed": 1234, "generation": {"mode": mode},
-                                          "phases": {"coverage": {"enabled": False},
+                                          "phases": {"coverage": {"enabled": COVERAGE},
                                                      "stateful": {"enabled": False}}})
 
 
