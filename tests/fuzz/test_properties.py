@@ -38,6 +38,11 @@ SETS = sorted(FILTERABLE)
 
 # -- $filter and the query options -------------------------------------------------------------------------------
 
+def _sizes(small: int, *large: int) -> st.SearchStrategy[int]:
+    """Small sizes, and the named large ones that cross a limit."""
+    return st.one_of(st.integers(min_value=1, max_value=small), st.sampled_from(large))
+
+
 _WORDS = ["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "(", ")", "null", "true", "false", "'x'", "''",
           "'it''s'", "0", "-1", "2147483648", "9223372036854775808", "99999999999999999999", "1.5", "1e308",
           "datetime'2026-01-01T00:00:00'", "datetime'9999-12-31T23:59:59'", "datetime'0001-01-01'",
@@ -46,10 +51,12 @@ _WORDS = ["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "(", ")", "nul
 filters = st.one_of(
     st.text(max_size=120),
     st.lists(st.sampled_from(_WORDS), max_size=24).map(" ".join),
-    # deep nesting and long literals: the parser's recursion and Python's int-string limit
-    st.integers(min_value=1, max_value=3000).map(lambda n: "(" * n + "ID eq 1" + ")" * n),
-    st.integers(min_value=1, max_value=1500).map(lambda n: " and ".join(["ID eq 1"] * n)),
-    st.integers(min_value=1, max_value=6000).map(lambda n: "ID eq " + "9" * n),
+    # deep nesting and long literals: the parser's recursion and Python's int-string limit (hypothesis draws
+    # small integers first, so the sizes that matter are named)
+    _sizes(50, 500, 1000, 3000).map(lambda n: "(" * n + "ID eq 1" + ")" * n),
+    _sizes(50, 500, 1000, 3000).map(lambda n: "not " * n + "ID eq 1"),
+    _sizes(50, 500, 1500).map(lambda n: " and ".join(["ID eq 1"] * n)),
+    _sizes(25, 19, 20, 4300, 4301, 6000).map(lambda n: "ID eq " + "9" * n),
 )
 
 
@@ -148,7 +155,7 @@ json_values = st.recursive(
     | st.sampled_from([2**63, -(2**63) - 1, 10**30, 1e308]),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20)
-deep = st.integers(min_value=1, max_value=100_000).map(lambda n: "[" * n + "]" * n)
+deep = _sizes(20, 1000, 100_000).map(lambda n: "[" * n + "]" * n)
 JSON_ENDPOINTS = [("tds", "/tis"), ("tds", "/student/TIS/API/tisReply"), ("thss", "/api/item/submit"),
                   ("proctoru", "/api/getStudentProfile"), ("openam", "/auth/oauth2/access_token"),
                   ("tds", "/_examrig/clock"), ("dw", "/_examrig/seed"), ("tis", "/_examrig/faults"),
@@ -216,3 +223,26 @@ def test_lobby_refuses_any_presented_signature_without_a_server_error(signature:
                                                  headers={"X-Examrig-Tenant": "props"}, timeout=60)
     assert not logged, "\n".join(logged)[-2000:]
     assert 400 <= response.status_code < 500, (signature, response.status_code, response.text[:300])
+
+
+odata_keys = st.one_of(st.integers(min_value=-(2**70), max_value=2**70).map(str),
+                       st.sampled_from(["9223372036854775807", "9223372036854775808", "99999999999999999999",
+                                        "-9223372036854775809", "1L", "'x'", "", "0x10", "²"]))
+
+
+@BODIES
+@given(entity_set=st.sampled_from(["Attempts", "AttemptLists", "Participants", "Assessments", "Appointments"]),
+       key=odata_keys, text=filters)
+def test_odata_keys_and_filters_over_http_never_a_server_error(entity_set: str, key: str, text: str) -> None:
+    """The same inputs through the served OData feed: a documented 4xx in OData's error format, never a 5xx."""
+    import base64
+    from urllib.parse import quote
+
+    session = _session("deliveryodata")
+    headers = {"X-Examrig-Tenant": "props", "Authorization": "Basic " + base64.b64encode(b"examrig:examrig").decode()}
+    for path in (f"/deliveryodata/400449/{entity_set}({quote(key)})",
+                 f"/deliveryodata/400449/{entity_set}?$filter={quote(text)}"):
+        with unexpected_errors() as logged:
+            response = session.get("http://mock" + path, headers=headers, timeout=60)
+        assert not logged, f"curl 'http://deliveryodata{path[:300]}'\n" + "\n".join(logged)[-2000:]
+        assert response.status_code < 500, (path[:300], response.status_code, response.text[:300])
