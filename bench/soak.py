@@ -40,12 +40,14 @@ TENANTS = ("soak-a", "soak-b", "soak-c")
 
 # -- the server process ----------------------------------------------------------------------------------------------
 
-def serve(db_path: str) -> None:
+def serve(db_path: str, journal_capacity: int | None) -> None:
     """Run every mock on loopback port 0 with workers; print their URLs as one JSON line; stop when stdin closes."""
     sys.path.insert(0, str(ROOT))
     from conformance.targets import Rig
+    from mocks import registry
 
-    rig = Rig(mode="http", db=f"sqlite:///{db_path}", background=True, seed=1234)
+    options = {name: {"journal_capacity": journal_capacity} for name in registry.ORDER} if journal_capacity else None
+    rig = Rig(mode="http", db=f"sqlite:///{db_path}", background=True, seed=1234, options=options)
     print(json.dumps({"pid": os.getpid(), "urls": rig.urls}), flush=True)
     try:
         sys.stdin.read()
@@ -133,6 +135,8 @@ class Driver:
         self.requests = 0
         self.by_status: dict[int, int] = {}
         self.errors = 0
+        self.error_kinds: dict[str, int] = {}
+        self.by_call: dict[str, dict[int, int]] = {}
         self.threads = [threading.Thread(target=self._loop, args=(i,), daemon=True) for i in range(clients)]
 
     def start(self) -> None:
@@ -154,21 +158,31 @@ class Driver:
             call = mix(self.urls, self.trt, n)
             n += 1
             headers = {"X-Examrig-Tenant": TENANTS[n % len(TENANTS)], **(call.headers or {})}
-            conn = conns.get(call.service) or conns.setdefault(call.service, self._connection(call.service))
-            try:
-                conn.request(call.method, call.path, body=call.body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conns.pop(call.service, None)
-                with self.lock:
-                    self.errors += 1
+            label = f"{call.service} {call.method} {call.path.split('?')[0]}"
+            status = None
+            for attempt in (1, 2):  # a kept-alive connection the server closed while idle is retried once, fresh
+                conn = conns.get(call.service) or conns.setdefault(call.service, self._connection(call.service))
+                try:
+                    conn.request(call.method, call.path, body=call.body, headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    conns.pop(call.service, None)
+                    if attempt == 2:
+                        with self.lock:
+                            self.errors += 1
+                            name = f"{label}: {type(exc).__name__}"
+                            self.error_kinds[name] = self.error_kinds.get(name, 0) + 1
+            if status is None:
                 continue
             with self.lock:
                 self.requests += 1
                 self.by_status[status] = self.by_status.get(status, 0) + 1
+                per = self.by_call.setdefault(label, {})
+                per[status] = per.get(status, 0) + 1
         for conn in conns.values():
             conn.close()
 
@@ -222,10 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of traffic (default 600)")
     parser.add_argument("--every", type=float, default=15.0, help="seconds between samples (default 15)")
     parser.add_argument("--clients", type=int, default=4, help="closed-loop clients (default 4)")
+    parser.add_argument("--journal-capacity", type=int, default=None,
+                        help="entries per mock's journal (default: the settings' 10,000); a small one fills early, so "
+                             "the RSS slope after warm-up is not the journal filling")
     parser.add_argument("--serve", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.journal_capacity)
         return 0
     duration = min(max(args.duration, MIN_DURATION), MAX_DURATION)
     shared = Path(os.environ.get("EXAMRIG_SHARED_DATA") or ROOT.parent / "shared" / "data")
@@ -233,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="examrig-soak-") as tmp:
         db_path = str(Path(tmp) / "soak.db")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        child = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", db_path],
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve", db_path]
+        if args.journal_capacity:
+            command += ["--journal-capacity", str(args.journal_capacity)]
+        child = subprocess.Popen(command,
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=tmp, text=True)
         try:
             assert child.stdout is not None and child.stdin is not None
@@ -283,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         slope = slope_per_100k(half)
         print(f"requests: {driver.requests} ({driver.requests / duration:.0f}/s), transport errors: {driver.errors}")
         print("statuses: " + ", ".join(f"{k}: {v}" for k, v in sorted(driver.by_status.items())))
+        for label, counts in sorted(driver.by_call.items()):
+            print(f"  {label}: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+        for kind, count in sorted(driver.error_kinds.items()):
+            print(f"  transport error {kind}: {count}")
         for name, s in sorted(stats.items()):
             print(f"journal {name}: size {s['size']}/{s['capacity']}, dropped {s['dropped']}, next_seq {s['next_seq']}")
         first, last = points[0][2], points[-1][2]
