@@ -28,6 +28,7 @@ TENANT = "default"
 PYSLET = "pyslet==0.7.20170805"
 DATAJS = "datajs@1.0.3"
 XHR = "xmlhttprequest@1.8.0"
+XMLDOM = "@xmldom/xmldom@0.8.10"  # window.DOMParser for datajs's metadataHandler (Node has none)
 # the seed document's flow: one participant and two assessments by name, 250 more participants to page through
 SEED = {
     "participants": [{"ID": 987654321, "FirstName": "Ada", "LastName": "Lovelace", "Name": "ada"}],
@@ -100,13 +101,13 @@ def pyslet_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def datajs_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """datajs 1.0.3 and the xmlhttprequest shim installed from npm into a temporary directory."""
+    """datajs 1.0.3 and its shims (xmlhttprequest, @xmldom/xmldom) installed from npm into a temporary directory."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         unavailable("node and npm are needed for datajs (apt-get install nodejs npm)")
     prefix = tmp_path_factory.mktemp("datajs")
     done = subprocess.run([str(npm), "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix),
-                           DATAJS, XHR], capture_output=True, text=True, timeout=600, check=False)
+                           DATAJS, XHR, XMLDOM], capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
-        unavailable(f"npm could not install {DATAJS} {XHR}: {done.stderr.strip()[-400:]}")
+        unavailable(f"npm could not install {DATAJS} {XHR} {XMLDOM}: {done.stderr.strip()[-400:]}")
     return prefix
