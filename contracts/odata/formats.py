@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from contracts.odata.csdl import CsdlModel, EntityType, parse_datetime
 

@@ -69,7 +69,8 @@ def _target(context: dict[str, Any]) -> tuple[str | None, bool]:
 
 @then(parsers.parse("the deliveryodata answer is JSON Light with {level} following the served CSDL"))
 def is_json_light(rig: Rig, tenant: str, context: dict[str, Any], level: str) -> None:
-    """JSON Light at ``minimalmetadata``/``fullmetadata``/``nometadata``: the Content-Type says so, the body conforms."""
+    """JSON Light at ``minimalmetadata``/``fullmetadata``/``nometadata``: the Content-Type says so; the body
+    conforms."""
     response = context["response"]
     assert f"odata={level}" in response.headers["Content-Type"], response.headers["Content-Type"]
     body = response.json()

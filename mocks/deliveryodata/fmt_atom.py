@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from contracts.odata.csdl import CsdlModel, format_datetime
+from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.errors import ServiceError
 from mocks.deliveryodata.fmt_common import Feed, entity_url, set_of
 
@@ -157,9 +158,6 @@ class AtomBodyError(ValueError):
     """A body that is not an Atom entry."""
 
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-
-
 def _value(edm: str, el: etree._Element) -> Any:
     if el.get(_m("null")) == "true":
         return None
@@ -208,9 +206,9 @@ def _decode_entry(model: CsdlModel, type_name: str, node: etree._Element) -> dic
 def decode(model: CsdlModel, type_name: str, body: bytes) -> dict[str, Any]:
     """An Atom entry as the model's input (the JSON Light shape: Int32 and Boolean typed, the rest as text)."""
     try:
-        node = etree.fromstring(body, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise AtomBodyError(str(exc).split("\n")[0]) from None
+        node = parse_xml(body)  # no DTD, no entities, bounded size and depth
+    except XmlError as exc:
+        raise AtomBodyError(str(exc)) from None
     if node.tag != _a("entry"):
         raise AtomBodyError(f"expected an Atom entry, found {etree.QName(node).localname}")
     return _decode_entry(model, type_name, node)

@@ -40,7 +40,8 @@ def test_datajs_runs_the_whole_flow(datajs_path: Path, served: Served) -> None:
     assert steps["metadata"]["namespace"] == "QM.DeliveryODataService.DTO"
     assert {"Attempt", "Participant", "Assessment"} <= set(steps["metadata"]["types"])
     participants = steps["participants"]
-    assert participants["version"] == "2.0" and participants["contentType"].startswith("application/json;odata=verbose")
+    assert participants["version"] == "2.0"
+    assert participants["contentType"].startswith("application/json;odata=verbose")
     [ada] = participants["results"]
     assert ada["FirstName"] == "Ada" and re.match(r"^/Date\(\d+\)/$", ada["RegistrationDateTime"])
     assert sorted(steps["assessments"]) == ["Proctored exam", "Secure exam"]
@@ -48,7 +49,8 @@ def test_datajs_runs_the_whole_flow(datajs_path: Path, served: Served) -> None:
     assert created["status"] == 201 and created["data"]["LockStatus"] is True
     assert created["data"]["AssessmentID"] == "1234567890876543"  # Int64 as a string
     assert created["data"]["ParticipantFacingQMLobbyUrl"] is None
-    assert created["data"]["Result"] == {"__deferred": {"uri": f"{served.root}Attempts({created['data']['ID']})/Result"}}
+    result_uri = f"{served.root}Attempts({created['data']['ID']})/Result"
+    assert created["data"]["Result"] == {"__deferred": {"uri": result_uri}}
     assert steps["filtered"] == [created["data"]["ID"]]
     assert steps["paged"] == {"count": "250", "ids": 250, "distinct": 250, "pages": 3}
     assert steps["merged"] == 204 and steps["patched"] == 204
@@ -57,8 +59,10 @@ def test_datajs_runs_the_whole_flow(datajs_path: Path, served: Served) -> None:
     assert read["lock"] is False and read["check"] == "about:blank" and read["metadata"] == [["S1", "seat 4"]]
     duplicate, bad = steps["duplicate"], steps["badfilter"]
     assert duplicate["status"] == 409
-    assert duplicate["error"]["error"]["message"]["value"] == "An entity with ExternalAttemptID 'datajs-1' already exists."
-    assert bad["status"] == 400 and "Could not find a property named 'Nope'" in bad["error"]["error"]["message"]["value"]
+    message = duplicate["error"]["error"]["message"]["value"]
+    assert message == "An entity with ExternalAttemptID 'datajs-1' already exists."
+    assert bad["status"] == 400
+    assert "Could not find a property named 'Nope'" in bad["error"]["error"]["message"]["value"]
 
 
 def test_what_datajs_reads_follows_the_served_csdl(served: Served) -> None:

@@ -21,6 +21,7 @@ from lxml import etree
 from contracts.odata.formats import check_atom
 from tests.deliveryodata.interop.conftest import PASSWORD, USER, Served
 
+
 @pytest.fixture
 def pyslet(pyslet_path: Path) -> Iterator[Any]:
     """The pyslet package, imported from where it was installed for this run."""
