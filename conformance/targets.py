@@ -54,7 +54,7 @@ class Rig:
     """
 
     def __init__(self, mode: str = "inprocess", targets: Mapping[str, str] | None = None,
-                 seed: int | None = 1234, db: str = "sqlite://",
+                 seed: int | None = 1234, db: str = os.environ.get("EXAMRIG_TEST_DB") or "sqlite://",
                  options: Mapping[str, dict[str, Any]] | None = None, background: bool = False) -> None:
         if mode not in MODES:
             raise TargetError(f"mode must be one of {', '.join(MODES)}")
