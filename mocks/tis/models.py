@@ -354,9 +354,9 @@ class Tis:
         """Override settings for ``tenant`` (raises ``ConfigError``)."""
         tis_config.build(self.options, values)
         c = self.configs
-        with self.store.begin() as conn:
-            conn.execute(c.delete().where(c.c.tenant == tenant, c.c.name == "config"))
-            conn.execute(c.insert().values(tenant=tenant, name="config", value=json.dumps(values)))
+        with self.store.begin() as conn:  # an atomic upsert: two settings posted at once never collide
+            self.store.upsert(conn, c, {"tenant": tenant, "name": "config", "value": json.dumps(values)},
+                              ("tenant", "name"))
         with self._cache_lock:
             self._configs.pop(tenant, None)
             self._config_texts.pop(tenant, None)
@@ -380,10 +380,9 @@ class Tis:
         with self.store.begin() as conn:
             opp_id = keys.opp_id
             if opp_id == 0:
-                # the tenant's counter row is bumped first: its row lock (held to the commit) queues concurrent
-                # oppId="0" receptions of the tenant, so each reads the max after the one before it committed
-                # (READ COMMITTED takes a new snapshot per statement); on SQLite writers run one at a time anyway
-                self.store.next_value(conn, tenant, "tis:oppid-assign")
+                # the tenant's lock (held to the commit) queues concurrent oppId="0" receptions, so each reads the
+                # max after the one before it committed (READ COMMITTED takes a new snapshot per statement)
+                self.store.lock(conn, tenant, "tis-oppid")
                 top = conn.execute(self.q_max_oppid, {"b_tenant": tenant}).scalar()
                 opp_id = int(top or 0) + 1
                 text = text.replace('oppId="0"', f'oppId="{opp_id}"')
