@@ -18,7 +18,8 @@ from tests.dbs import fresh_schema, require_postgres
 N = 20  # concurrent requests per race
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# the PostgreSQL half carries the ``postgresql`` marker: tox's ``py`` env (SQLite) deselects it, ``py-pg`` runs it
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL of its own for one test: a SQLite file (WAL), or a new PostgreSQL schema."""
     if request.param == "sqlite":

@@ -185,7 +185,7 @@ def _check_heard(heard: dict[str, list[str]], in_doubt: dict[str, str], held: st
     assert sorted(heard[str(held)]) == [f"applied {ok}", f"replay {ok}"], heard[str(held)]
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 @pytest.mark.parametrize("workers", [1, 4])  # 1: examrig serve's default; 4: the benchmark's figures
 def test_kill_9_during_processing_applies_every_delivery_exactly_once(tmp_path: Path, peers: dict[str, Served],
                                                                      workers: int, database: str) -> None:
