@@ -119,7 +119,7 @@ class Rig:
     """
 
     def __init__(self, mode: str = "inprocess", targets: Mapping[str, str] | None = None,
-                 seed: int | None = 1234, db: str = "sqlite://",
+                 seed: int | None = 1234, db: str = os.environ.get("EXAMRIG_TEST_DB") or "sqlite://",
                  options: Mapping[str, dict[str, Any]] | None = None, background: bool = False,
                  state_hooks: Mapping[str, str] | None = None, capabilities: frozenset[str] = frozenset()) -> None:
         if mode not in MODES:
