@@ -10,7 +10,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from mocks.core import errors
-from mocks.core.clock import parse_iso
+from mocks.core.clock import ClockRangeError, parse_iso
 from mocks.core.faults import FaultSpecError
 from mocks.core.journal import FILTER_KEYS
 from mocks.core.render import json_response, text_response
@@ -121,19 +121,22 @@ def _clock(app: ServiceApp, ctx: Ctx) -> Response:
     unknown = set(body) - allowed
     if unknown:
         raise errors.BadRequest(field=sorted(unknown)[0], message=f"unknown clock property '{sorted(unknown)[0]}'")
-    if "set" in body:
-        try:
-            at = parse_iso(str(body["set"]))
-        except ValueError:
-            raise errors.BadRequest(field="set", message="set must be an ISO 8601 instant") from None
-        app.clock.set(ctx.tenant, at, frozen=bool(body.get("frozen", True)))
-    if body.get("freeze"):
-        app.clock.freeze(ctx.tenant)
-    if "advance" in body:
-        seconds = body["advance"]
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
-        app.clock.advance(ctx.tenant, float(seconds))
+    try:
+        if "set" in body:
+            try:
+                at = parse_iso(str(body["set"]))
+            except ValueError:
+                raise errors.BadRequest(field="set", message="set must be an ISO 8601 instant") from None
+            app.clock.set(ctx.tenant, at, frozen=bool(body.get("frozen", True)))
+        if body.get("freeze"):
+            app.clock.freeze(ctx.tenant)
+        if "advance" in body:
+            seconds = body["advance"]
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
+            app.clock.advance(ctx.tenant, float(seconds))
+    except ClockRangeError as exc:  # NaN, Infinity, 1e20 seconds, year 9999 or 0001 (issue 12)
+        raise errors.BadRequest(field=exc.field, message=str(exc)) from None
     if body.get("unfreeze"):
         app.clock.unfreeze(ctx.tenant)
     return json_response(app.clock.describe(ctx.tenant))
