@@ -41,6 +41,7 @@ class Service(ServiceApp):
     def define_tables(self) -> list[Table]:
         settings = {k: v for k, v in self.options.items() if k not in ("worker", "workers", "poll_interval", "port")}
         self.model = Tis(self.store, self.clock, self.ids, settings)
+        self.model.shared_settings = self.runtime.control.shared
         self.processor = Processor(self.model, self.outbound, self.peer_url)
         self._tokens: dict[tuple[str, str], float] = {}
         self._tokens_lock = threading.Lock()
