@@ -93,7 +93,9 @@ def _health(app: ServiceApp, ctx: Ctx) -> Response:
         app.store.check()
     except StoreUnavailable as exc:
         return json_response({"status": "unavailable", "service": app.name, "database": str(exc)}, status=503)
-    return json_response({"status": "ok", "service": app.name, "journal": app.journal.stats()})
+    # process: which process of the mock answered (several serve one mock with --processes N)
+    return json_response({"status": "ok", "service": app.name, "journal": app.journal.stats(),
+                          "process": app.runtime.control.token})
 
 
 def _version(app: ServiceApp, ctx: Ctx) -> Response:

@@ -104,9 +104,9 @@ class Control:
         self.store = store
         self.shared = shared
         self.host = host if host is not None else HOST
-        # across hosts (PostgreSQL) the version row is the only news of a change; on one host the
-        # shared memory carries it, and the row is still polled when no pre-fork parent made one
-        self.poll = poll_ms / 1000.0 if (store.is_postgres or self.host is None) else None
+        # on one host the shared memory carries a change at once; the version row, polled, carries it to
+        # other hosts (PostgreSQL) and to other `examrig serve` commands on the same file
+        self.poll: float | None = poll_ms / 1000.0
         self._polled_at = -math.inf
         self._db_version = 0
         self.instance = 0
