@@ -124,6 +124,14 @@ def _serve_processes(settings: Any, names: list[str], known: dict[str, Any], fir
     holder: dict[str, Any] = {}
 
     def build(ports: dict[str, int]) -> list[Served]:
+        # TIS's processing workers: as many as asked in all, spread over the processes (slot i gets its share)
+        import os
+        slot, count = int(os.environ.get("EXAMRIG_PROCESS_SLOT", "0")), settings.processes
+        tis = settings.service("tis")
+        total = int(tis.get("workers", 1)) if bool(tis.get("worker", True)) else 0
+        share = total // count + (1 if slot < total % count else 0)
+        tis["workers"] = max(share, 1)
+        tis["worker"] = share > 0
         runtime = Runtime.create(settings)
         holder["runtime"] = runtime
         scheme = "https" if settings.tls else "http"
