@@ -30,9 +30,9 @@ from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
+from mocks.core.idempotency import Answer, Applied, Keyed, Ledger
 from mocks.core.store import IntegrityError, Store
 from mocks.openam.models import role_names
-from mocks.tis.idempotency import Answer, Applied, Keyed, Ledger
 
 # the answer a receiver gives for a receipt (record, duplicate): kept with an idempotency key
 AnswerFor = Callable[[dict[str, Any], bool], Answer]
