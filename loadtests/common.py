@@ -1,7 +1,7 @@
 """What every actor shares: where the services are, the tenant, seeded data, unique ids, response checks.
 
-Configuration comes from the environment so that a master hands the same profile to workers on
-other hosts (each host sets it, or ``examrig load --worker`` does): ``EXAMRIG_TARGET_<SERVICE>``
+Configuration: locust custom arguments (``--examrig-targets``, ``--examrig-tenant``, ``--examrig-seed``,
+``--examrig-run``; a master sends them to its workers), else the environment: ``EXAMRIG_TARGET_<SERVICE>``
 (one base URL or several, comma-separated; each simulated user keeps one), ``EXAMRIG_LOAD_TENANT``,
 ``EXAMRIG_LOAD_SEED`` and ``EXAMRIG_LOAD_RUN`` (a run id that keeps ids unique across runs against
 one database). Code here speaks HTTP only; payloads come from the ``contracts`` generators.
@@ -39,26 +39,41 @@ OAM_LOADER = os.environ.get("EXAMRIG_LOAD_OAM_LOADER", "dw-loader@example.org:pa
 ASYNC_TIMEOUT = float(os.environ.get("EXAMRIG_LOAD_ASYNC_TIMEOUT", "60"))
 
 
+#: locust's parsed options, set by the locustfile at init: a master's ``--examrig-*`` arguments reach every
+#: worker with each spawn message, so workers on other hosts need only the profile
+OPTIONS: Any = None
+
+
+def _setting(attr: str, env: str, default: str) -> str:
+    value = getattr(OPTIONS, attr, None) if OPTIONS is not None else None
+    return str(value) if value not in (None, "") else os.environ.get(env, default)
+
+
 def targets(service: str) -> list[str]:
-    """The base URLs of ``service`` (``EXAMRIG_TARGET_<SERVICE>``, comma-separated), else examrig's default."""
+    """The base URLs of ``service``: ``--examrig-targets 'svc=url,url;svc=url'``, else ``EXAMRIG_TARGET_<SERVICE>``
+    (comma-separated), else examrig's default port on loopback."""
+    for part in _setting("examrig_targets", "EXAMRIG_LOAD_TARGETS", "").split(";"):
+        name, _, urls = part.partition("=")
+        if name.strip() == service and urls.strip():
+            return [u.strip().rstrip("/") for u in urls.split(",") if u.strip()]
     raw = os.environ.get(f"EXAMRIG_TARGET_{service.upper()}", "")
-    urls = [u.strip().rstrip("/") for u in raw.split(",") if u.strip()]
-    return urls or [f"http://127.0.0.1:{DEFAULT_PORTS[service]}"]
+    found = [u.strip().rstrip("/") for u in raw.split(",") if u.strip()]
+    return found or [f"http://127.0.0.1:{DEFAULT_PORTS[service]}"]
 
 
 def tenant() -> str:
     """The examrig tenant of the run (every request carries it; a system that is not examrig ignores it)."""
-    return os.environ.get("EXAMRIG_LOAD_TENANT", "load")
+    return _setting("examrig_tenant", "EXAMRIG_LOAD_TENANT", "load")
 
 
 def seed() -> int:
     """The run's seed for generated data."""
-    return int(os.environ.get("EXAMRIG_LOAD_SEED", "1"))
+    return int(_setting("examrig_seed", "EXAMRIG_LOAD_SEED", "1"))
 
 
 def run_id() -> str:
     """A short id of this run, part of every external id so that runs against one database never collide."""
-    return os.environ.get("EXAMRIG_LOAD_RUN") or f"r{int(time.time()) % 10**8}"
+    return _setting("examrig_run", "EXAMRIG_LOAD_RUN", "") or f"r{int(time.time()) % 10**8}"
 
 
 _users = itertools.count()

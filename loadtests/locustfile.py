@@ -83,8 +83,19 @@ def prepare(session: Any) -> None:
                                 headers={**headers, "Content-Type": "application/xml"}, timeout=120), 201)
 
 
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    parser.add_argument("--examrig-targets", default="", include_in_web_ui=False,
+                        help="service base URLs: 'deliveryodata=http://h:8600,http://h2:8600;tis=http://h:8602'")
+    parser.add_argument("--examrig-tenant", default="", include_in_web_ui=False, help="examrig tenant (load)")
+    parser.add_argument("--examrig-seed", default="", include_in_web_ui=False, help="seed of generated data (1)")
+    parser.add_argument("--examrig-run", default="", include_in_web_ui=False, help="run id in every external id")
+
+
 @events.init.add_listener
 def _on_init(environment: Any, **_kwargs: Any) -> None:
+    from loadtests import common
+    common.OPTIONS = environment.parsed_options
     # once, before any user spawns: in the master (or the single process), never in a worker
     if isinstance(environment.runner, WorkerRunner) or os.environ.get("EXAMRIG_LOAD_PREPARE", "1") == "0":
         return
@@ -97,6 +108,14 @@ def _on_init(environment: Any, **_kwargs: Any) -> None:
         raise SystemExit(3) from None
 
 
+PEAK = {"users": 0}
+
+
+@events.spawning_complete.add_listener
+def _on_spawned(user_count: int, **_kwargs: Any) -> None:
+    PEAK["users"] = max(PEAK["users"], user_count)
+
+
 @events.quitting.add_listener
 def _on_quitting(environment: Any, **_kwargs: Any) -> None:
     path = os.environ.get("EXAMRIG_LOAD_STATS")
@@ -105,8 +124,7 @@ def _on_quitting(environment: Any, **_kwargs: Any) -> None:
     stats = environment.runner.stats
     # serialize(), not serialize_stats(): the latter resets every entry (it is what a worker sends)
     entries = [e.serialize() for e in stats.entries.values() if e.num_requests or e.num_failures]
-    document = {"entries": entries, "errors": stats.serialize_errors(),
-                "user_count": environment.runner.user_count,
+    document = {"entries": entries, "errors": stats.serialize_errors(), "peak_users": PEAK["users"],
                 "workers": len(getattr(environment.runner, "clients", {}) or {}) or None,
                 "profile": PROFILE, "shape": SHAPE}
     Path(path).write_text(json.dumps(document))
