@@ -37,6 +37,8 @@ HAND_TYPES = ("ER", "SA", "WER")  # TIS's default hand-scoring item types (docs/
 _OPP = re.compile(rb'(<Opportunity\b[^>]*?\bkey=")([0-9a-fA-F-]{36})(")')
 _EXAMINEE = re.compile(rb'(<Examinee\b[^>]*?\bkey=")([^"]+)(")')
 TEMPLATES = 4
+# a WER item is scored on three dimensions, which TIS's resolution rule combines (docs/tis.md)
+WER_DIMENSIONS = (("Conventions", 2), ("Evidence/Elaboration", 4), ("Organization/Purpose", 4))
 
 
 @lru_cache(maxsize=2)
@@ -61,9 +63,14 @@ def hand_items() -> list[dict[str, Any]]:
     info = read_package(package(True))
     items = [i for test in info.tests for segment in test.segments for i in segment.items
              if i.hand_scored and i.format in HAND_TYPES]
+    def dimensions(fmt: str) -> list[dict[str, Any]]:
+        if fmt != "WER":
+            return []
+        return [{"description": name, "minPoints": 0, "maxPoints": top, "conditions": []}
+                for name, top in WER_DIMENSIONS]
     return [{"itemId": str(i.key), "bankKey": str(i.bank_key), "maxScore": str(max(i.points, 1)),
-             "HandScored": "1", "scoreType": i.format, "Passage": None, "rubriclist": "", "dimensions": []}
-            for i in items]
+             "HandScored": "1", "scoreType": i.format, "Passage": None, "rubriclist": "",
+             "dimensions": dimensions(i.format)} for i in items]
 
 
 def fresh(document: bytes, opp_key: str, examinee: int) -> bytes:
@@ -152,8 +159,12 @@ class HandScorer(FastHttpUser):
                 return
         pending = [a for a in data["assignments"] if a.get("status") == "pending" and a["id"] not in self.done]
         for assignment in pending:
-            with self.client.post("/_examrig/score", data=json.dumps({"assignment": assignment["id"], "score": 1}),
-                                  name="thss score", catch_response=True) as r:
+            body: dict[str, Any] = {"assignment": assignment["id"], "score": 1}
+            if assignment.get("itemType") == "WER":
+                body = {"assignment": assignment["id"],
+                        "dimensions": [{"name": name, "score": 1} for name, _top in WER_DIMENSIONS]}
+            with self.client.post("/_examrig/score", data=json.dumps(body), name="thss score",
+                                  catch_response=True) as r:
                 answer = json_of(r)
                 if check(r, 200, "the score did not reach TIS",
                          isinstance(answer, dict) and answer.get("status") == "sent"):
