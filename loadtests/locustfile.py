@@ -108,7 +108,7 @@ def _on_init(environment: Any, **_kwargs: Any) -> None:
         raise SystemExit(3) from None
 
 
-PEAK = {"users": 0}
+PEAK = {"users": 0, "workers": 0}
 
 
 @events.spawning_complete.add_listener
@@ -116,15 +116,45 @@ def _on_spawned(user_count: int, **_kwargs: Any) -> None:
     PEAK["users"] = max(PEAK["users"], user_count)
 
 
+@events.test_start.add_listener
+def _on_start(environment: Any, **_kwargs: Any) -> None:
+    # the workers connected when the test started (at the end they may already have left)
+    PEAK["workers"] = max(PEAK["workers"], int(getattr(environment.runner, "worker_count", 0) or 0))
+
+
+def _final_csv(environment: Any, prefix: str) -> None:
+    """Rewrite ``<prefix>_stats.csv`` and ``_failures.csv`` from the final statistics.
+
+    locust's CSV writer rewrites them once a second and never after the last requests, so without this
+    the file lags the run's end (by 10 % of a 6 s run here) and disagrees with the HTML report. The new
+    files replace the old ones by rename: the writer's late writes, if any, go to the old inode.
+    """
+    import csv
+
+    from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
+    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    for suffix, write in (("_stats.csv", writer.requests_csv), ("_failures.csv", writer.failures_csv)):
+        target = Path(prefix + suffix)
+        temporary = target.with_name(target.name + ".final")
+        with temporary.open("w", newline="") as handle:
+            write(csv.writer(handle))
+        os.replace(temporary, target)
+
+
 @events.quitting.add_listener
 def _on_quitting(environment: Any, **_kwargs: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    if prefix:
+        _final_csv(environment, prefix)
     path = os.environ.get("EXAMRIG_LOAD_STATS")
-    if not path or isinstance(environment.runner, WorkerRunner):
+    if not path:
         return
     stats = environment.runner.stats
     # serialize(), not serialize_stats(): the latter resets every entry (it is what a worker sends)
     entries = [e.serialize() for e in stats.entries.values() if e.num_requests or e.num_failures]
     document = {"entries": entries, "errors": stats.serialize_errors(), "peak_users": PEAK["users"],
-                "workers": len(getattr(environment.runner, "clients", {}) or {}) or None,
+                "workers": PEAK["workers"] or None,
                 "profile": PROFILE, "shape": SHAPE}
     Path(path).write_text(json.dumps(document))
