@@ -12,10 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cheroot import server as cheroot_server
 from cheroot import wsgi as cheroot_wsgi
 from cheroot.workers import threadpool as cheroot_threadpool
 
 from mocks.core.app import CONN_KEY, SOCKET_KEY, ServiceApp
+
+# cheroot keeps the last of several Content-Length headers; RFC 9112 section 6.3 makes a list of them an
+# error. Joined like a list header, they no longer read as one number and cheroot answers 400 itself
+# (the app refuses such a list too, behind any server: mocks.core.app ServiceApp._read_body).
+_LIST_HEADERS: list[bytes] = cheroot_server.comma_separated_headers  # type: ignore[attr-defined]
+if b"Content-Length" not in _LIST_HEADERS:
+    _LIST_HEADERS.append(b"Content-Length")
 
 
 class ServeError(RuntimeError):

@@ -37,6 +37,7 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     journal_capacity: int = 10_000
     outbound_timeout: float = 10.0
+    body_timeout: float = 30.0  # whole-body deadline per request (docs/servers.md: slow clients)
     server_threads: int = 3  # the base pool per mock (mocks.core.server.DEFAULT_THREADS, docs/servers.md)
     sqlite_synchronous: str = "NORMAL"
     tls: bool = False
@@ -64,7 +65,7 @@ class Settings:
 
 _SCALARS: dict[str, type] = {
     "host": str, "port": int, "port_base": int, "db": str, "data_dir": str, "debug": bool,
-    "seed": int, "max_body": int, "journal_capacity": int, "outbound_timeout": float,
+    "seed": int, "max_body": int, "journal_capacity": int, "outbound_timeout": float, "body_timeout": float,
     "server_threads": int, "sqlite_synchronous": str, "tls": bool, "tls_cert": str, "tls_key": str,
 }
 
@@ -139,6 +140,8 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
         raise SettingsError("settings 'tls_cert' and 'tls_key' go together")
     if settings.max_body < 1:
         raise SettingsError("setting 'max_body' must be positive")
+    if not settings.body_timeout > 0 or settings.body_timeout != settings.body_timeout:
+        raise SettingsError("setting 'body_timeout' must be a positive number of seconds")
     if settings.journal_capacity < 1:
         raise SettingsError("setting 'journal_capacity' must be positive")
     return settings
