@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from mocks.core import errors, jsonbody
+from mocks.core import bounds, errors, jsonbody
 from mocks.core.clock import parse_iso
 from mocks.core.faults import FaultSpecError
 from mocks.core.journal import FILTER_KEYS
@@ -114,18 +114,29 @@ def _clock(app: ServiceApp, ctx: Ctx) -> Response:
     unknown = set(body) - allowed
     if unknown:
         raise errors.BadRequest(field=sorted(unknown)[0], message=f"unknown clock property '{sorted(unknown)[0]}'")
+    # every check before the first change: a refused body leaves the clock as it was
+    at = None
     if "set" in body:
         try:
             at = parse_iso(str(body["set"]))
-        except ValueError:
+            bounds.check_instant(at, "set")
+        except errors.InputError as exc:
+            raise errors.BadRequest(field="set", message=f"set: {exc.reason}") from None
+        except (ValueError, OverflowError):
             raise errors.BadRequest(field="set", message="set must be an ISO 8601 instant") from None
+    seconds = body.get("advance", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
+    try:
+        bounds.check_seconds(float(seconds), "advance", at or app.clock.now(ctx.tenant))
+    except (errors.InputError, OverflowError) as exc:
+        reason = exc.reason if isinstance(exc, errors.InputError) else "too large"
+        raise errors.BadRequest(field="advance", message=f"advance: {reason}") from None
+    if at is not None:
         app.clock.set(ctx.tenant, at, frozen=bool(body.get("frozen", True)))
     if body.get("freeze"):
         app.clock.freeze(ctx.tenant)
     if "advance" in body:
-        seconds = body["advance"]
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
         app.clock.advance(ctx.tenant, float(seconds))
     if body.get("unfreeze"):
         app.clock.unfreeze(ctx.tenant)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import heapq
 import io
 import logging
@@ -20,10 +21,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import Table
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import IntegerConverter, Map, Rule, ValidationError
 from werkzeug.wrappers import Request, Response
 
 from mocks.core import errors
+from mocks.core.bounds import INT64_MAX, INT64_MIN
 from mocks.core.clock import Clock, iso
 from mocks.core.faults import MALFORMED_BODY, AppliedFault, FaultEngine, truncated
 from mocks.core.ids import IdSource
@@ -66,6 +68,27 @@ class Runtime:
         store = Store(db or settings.db, data_dir=settings.data_dir, synchronous=settings.sqlite_synchronous)
         return cls(settings=settings, store=store, ids=IdSource(settings.seed),
                    topology=dict(settings.topology))
+
+
+class Int64Converter(IntegerConverter):
+    """werkzeug's ``int`` converter kept inside the 64-bit columns every key lands in, ASCII digits only.
+
+    werkzeug's takes any run of ``\\d`` (``²`` and ``٣`` among them) of any length: a 20-digit key reached
+    SQLite and raised OverflowError (a 500). Out of range is no match, a 404 like any unknown key.
+    """
+
+    def __init__(self, url_map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = None, signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits, min, INT64_MAX if max is None else builtins.min(max, INT64_MAX), signed)
+        if self.min is None:
+            self.min = INT64_MIN
+        # as werkzeug's own for mocks.core.routing: range and ASCII are checked by to_python
+        self.digit_neutral = self.regex == r"\d+"
+
+    def to_python(self, value: str) -> Any:
+        if not value.isascii():
+            raise ValidationError()
+        return super().to_python(value)
 
 
 class Ctx:
@@ -148,7 +171,7 @@ class ServiceApp:
             rules.append(copy)
         from mocks.core.admin import admin_rules
         rules.extend(admin_rules(ADMIN_PREFIX))
-        self.url_map = Map(rules, strict_slashes=False, converters=self.converters())
+        self.url_map = Map(rules, strict_slashes=False, converters={"int": Int64Converter, **self.converters()})
         self._adapter = self.url_map.bind("examrig", "/")
         self._router = ShapeRouter(self.url_map, self._adapter)
 

@@ -183,3 +183,54 @@ def test_admin_door_500_is_examrig_json(monkeypatch: pytest.MonkeyPatch) -> None
     response = Client(app).get("/_examrig/version")
     assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_error"
     app.stop()
+
+
+# -- integers, dates and clocks at the boundary ---------------------------------------------------------
+
+@pytest.mark.parametrize("body", [{"advance": 1e20}, {"advance": 1e300}, {"set": "9999-12-31T23:59:59Z"},
+                                  {"set": "0001-01-01T00:00:00Z"}, {"set": "2024-01-01T00:00:00Z", "advance": 1e20}])
+def test_clock_out_of_range_is_400_and_changes_nothing(body: dict[str, object]) -> None:
+    app = registry.build("tds", Runtime.create(Settings(seed=1), db="sqlite://"))
+    client = Client(app)
+    before = client.get("/_examrig/clock").get_json()
+    response = client.post("/_examrig/clock", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] in body
+    after = client.get("/_examrig/clock").get_json()
+    assert after["frozen"] == before["frozen"]
+    app.stop()
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_clock_advance_by_a_non_number_is_400(text: str) -> None:
+    app = registry.build("tds", Runtime.create(Settings(seed=1), db="sqlite://"))
+    response = Client(app).post("/_examrig/clock", data=f'{{"advance": {text}}}', content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["error"]["field"] == "advance"
+    app.stop()
+
+
+@pytest.mark.parametrize(("service", "path"), [("tis", "/_examrig/state/files/²"), ("dw", "/_examrig/state/receipts/²"),
+                                               ("deliveryodata", "/_examrig/state/attempts/400449/²"),
+                                               ("tis", "/_examrig/state/files/99999999999999999999999")])
+def test_unicode_digits_and_huge_keys_in_state_are_404(service: str, path: str) -> None:
+    app = registry.build(service, Runtime.create(Settings(seed=1), db="sqlite://"))
+    response = Client(app).get(path)
+    assert response.status_code == 404 and "error" in response.get_json()
+    app.stop()
+
+
+@pytest.mark.parametrize("path", ["/exams/imports/99999999999999999999", "/exams/imports/²"])
+def test_int_route_values_beyond_int64_are_no_match(path: str) -> None:
+    app = registry.build("dw", Runtime.create(Settings(seed=1), db="sqlite://"))
+    assert Client(app).get(path).status_code == 404
+    app.stop()
+
+
+def test_deliveryodata_keys_beyond_int64_are_refused_in_the_converter() -> None:
+    import base64
+    app = registry.build("deliveryodata", Runtime.create(Settings(seed=1), db="sqlite://"))
+    auth = {"Authorization": "Basic " + base64.b64encode(b"examrig:examrig").decode()}
+    for key in ("9999999999999999999", "9223372036854775808L"):
+        response = Client(app).get(f"/deliveryodata/400449/Results({key})", headers=auth)
+        assert response.status_code == 404 and "odata.error" in response.get_json()
+    app.stop()
