@@ -85,7 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"examrig: {served.name} listening on {served.url}", flush=True)
         print(f"examrig: database {runtime.store.describe()}; Ctrl-C to stop", flush=True)
 
-    return run_until_signal(servers, on_ready=announce, on_stop=runtime.store.dispose)
+    return run_until_signal(servers, on_ready=announce, on_stop=runtime.store.dispose, final=True)
 
 
 WORKERS = {"tis": "mocks.tis.service:run_worker"}
@@ -112,7 +112,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except StoreUnavailable as exc:
         return _fail(f"cannot open database {settings.db or settings.data_dir}: {exc}", EXIT_INFRA)
     finally:
-        restore()
+        restore(True)  # the process exits: signals still arriving are ignored, not the default death
     return code
 
 

@@ -234,7 +234,7 @@ def stop(served: Served) -> None:
 
 
 def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
-                    ) -> tuple[threading.Event, Callable[[], None]]:
+                    ) -> tuple[threading.Event, Callable[..., None]]:
     """An event set when one of ``signals`` arrives, and a function that puts the old handlers back.
 
     A Python signal handler runs in the main thread between two bytecodes, possibly while that
@@ -262,10 +262,15 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
     watcher = threading.Thread(target=watch, name="examrig signals", daemon=True)
     watcher.start()
 
-    def restore() -> None:
-        signal.set_wakeup_fd(previous_fd)
+    def restore(final: bool = False) -> None:
+        """Put the previous handlers back; ``final`` (a process about to exit) ignores the signals instead.
+
+        Restored too early, a burst of signals still arriving during shutdown met the default handlers:
+        the process died of SIGTERM (-15) or raised KeyboardInterrupt instead of exiting 0.
+        """
+        signal.set_wakeup_fd(-1 if final else previous_fd)
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if final else handler)
         os.write(write_fd, b"\0")
         watcher.join(timeout=2)
         os.close(read_fd)
@@ -274,12 +279,27 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
     return event, restore
 
 
+#: how long a shutdown may take once a signal came (cheroot waits 10 s for requests in flight, the
+#: serving threads 15 s more); past it a process that is exiting (``final``) stops at once
+STOP_DEADLINE = 30.0
+
+
+def _force_exit(seconds: float) -> None:
+    print(f"examrig: requests still running after {seconds:g} s; stopping now", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(0)
+
+
 def run_until_signal(servers: list[Served], on_ready: Callable[[], None] | None = None,
-                     on_stop: Callable[[], None] | None = None) -> int:
+                     on_stop: Callable[[], None] | None = None, *, final: bool = False,
+                     deadline: float = STOP_DEADLINE) -> int:
     """Serve until SIGINT or SIGTERM, then shut down cleanly; returns the exit status (0).
 
     The signal handlers are in place before ``on_ready`` runs (it announces the URLs),
-    so a signal sent as soon as a URL is printed still shuts down cleanly.
+    so a signal sent as soon as a URL is printed still shuts down cleanly. ``final`` is for
+    a process that exits afterwards (the CLI): further signals are ignored from the first
+    one on, and a shutdown that takes longer than ``deadline`` seconds (a request thread
+    stuck in a peer call or a long validation) ends the process anyway.
     """
     done, restore = stop_on_signals()
     # Everything built so far (apps, schemas, compiled statements) lives as long as the process:
@@ -296,9 +316,13 @@ def run_until_signal(servers: list[Served], on_ready: Callable[[], None] | None 
             pass
         print("examrig: shutting down", file=sys.stderr, flush=True)
     finally:
+        if final:
+            guard = threading.Timer(deadline, _force_exit, (deadline,))
+            guard.daemon = True
+            guard.start()
         for served in servers:
             stop(served)
         if on_stop is not None:
             on_stop()
-        restore()
+        restore(final)
     return 0
