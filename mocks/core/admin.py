@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from mocks.core import bounds, errors, jsonbody
-from mocks.core.clock import parse_iso
+from mocks.core import errors, jsonbody, openapi_route
+from mocks.core.clock import ClockRangeError, parse_iso
 from mocks.core.faults import FaultSpecError
 from mocks.core.journal import FILTER_KEYS
 from mocks.core.render import json_response, text_response
@@ -37,6 +37,7 @@ def admin_rules(prefix: str) -> list[Rule]:
         ("/state/<collection>/<path:key>", "state", ["GET"]),
         ("/config", "config", ["GET"]),
         ("/metrics", "metrics", ["GET"]),
+        ("/openapi.json", "openapi", ["GET"]),
     ]
     return [Rule(prefix + path, endpoint=f"admin:{name}", methods=methods) for path, name, methods in spec]
 
@@ -86,7 +87,9 @@ def _health(app: ServiceApp, ctx: Ctx) -> Response:
         app.store.check()
     except StoreUnavailable as exc:
         return json_response({"status": "unavailable", "service": app.name, "database": str(exc)}, status=503)
-    return json_response({"status": "ok", "service": app.name, "journal": app.journal.stats()})
+    # process: which process of the mock answered (several serve one mock with --processes N)
+    return json_response({"status": "ok", "service": app.name, "journal": app.journal.stats(),
+                          "process": app.runtime.control.token})
 
 
 def _version(app: ServiceApp, ctx: Ctx) -> Response:
@@ -114,30 +117,22 @@ def _clock(app: ServiceApp, ctx: Ctx) -> Response:
     unknown = set(body) - allowed
     if unknown:
         raise errors.BadRequest(field=sorted(unknown)[0], message=f"unknown clock property '{sorted(unknown)[0]}'")
-    # every check before the first change: a refused body leaves the clock as it was
-    at = None
-    if "set" in body:
-        try:
-            at = parse_iso(str(body["set"]))
-            bounds.check_instant(at, "set")
-        except errors.InputError as exc:
-            raise errors.BadRequest(field="set", message=f"set: {exc.reason}") from None
-        except (ValueError, OverflowError):
-            raise errors.BadRequest(field="set", message="set must be an ISO 8601 instant") from None
-    seconds = body.get("advance", 0)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
     try:
-        bounds.check_seconds(float(seconds), "advance", at or app.clock.now(ctx.tenant))
-    except (errors.InputError, OverflowError) as exc:
-        reason = exc.reason if isinstance(exc, errors.InputError) else "too large"
-        raise errors.BadRequest(field="advance", message=f"advance: {reason}") from None
-    if at is not None:
-        app.clock.set(ctx.tenant, at, frozen=bool(body.get("frozen", True)))
-    if body.get("freeze"):
-        app.clock.freeze(ctx.tenant)
-    if "advance" in body:
-        app.clock.advance(ctx.tenant, float(seconds))
+        if "set" in body:
+            try:
+                at = parse_iso(str(body["set"]))
+            except ValueError:
+                raise errors.BadRequest(field="set", message="set must be an ISO 8601 instant") from None
+            app.clock.set(ctx.tenant, at, frozen=bool(body.get("frozen", True)))
+        if body.get("freeze"):
+            app.clock.freeze(ctx.tenant)
+        if "advance" in body:
+            seconds = body["advance"]
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
+            app.clock.advance(ctx.tenant, float(seconds))
+    except ClockRangeError as exc:  # NaN, Infinity, 1e20 seconds, year 9999 or 0001 (issue 12)
+        raise errors.BadRequest(field=exc.field, message=str(exc)) from None
     if body.get("unfreeze"):
         app.clock.unfreeze(ctx.tenant)
     return json_response(app.clock.describe(ctx.tenant))
@@ -256,5 +251,5 @@ def _metrics(app: ServiceApp, ctx: Ctx) -> Response:
 _HANDLERS: dict[str, Any] = {
     "health": _health, "version": _version, "reset": _reset, "clock": _clock, "faults": _faults,
     "fault": _fault, "journal": _journal, "verify": _verify, "seed": _seed, "state": _state,
-    "config": _config, "metrics": _metrics,
+    "config": _config, "metrics": _metrics, "openapi": openapi_route.serve,
 }

@@ -40,6 +40,10 @@ class Settings:
     body_timeout: float = 30.0  # whole-body deadline per request (docs/servers.md: slow clients)
     server_threads: int = 3  # the base pool per mock (mocks.core.server.DEFAULT_THREADS, docs/servers.md)
     sqlite_synchronous: str = "NORMAL"
+    # server processes per mock (mocks/core/prefork.py); control state goes to the database past one
+    processes: int = 1
+    shared_control: bool | None = None  # None: shared when processes > 1 (docs/scale-out.md: set it on every host)
+    control_poll_ms: int = 100  # across hosts: how often a process looks for a control change (staleness)
     tls: bool = False
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -66,7 +70,8 @@ class Settings:
 _SCALARS: dict[str, type] = {
     "host": str, "port": int, "port_base": int, "db": str, "data_dir": str, "debug": bool,
     "seed": int, "max_body": int, "journal_capacity": int, "outbound_timeout": float, "body_timeout": float,
-    "server_threads": int, "sqlite_synchronous": str, "tls": bool, "tls_cert": str, "tls_key": str,
+    "server_threads": int, "sqlite_synchronous": str, "processes": int, "shared_control": bool,
+    "control_poll_ms": int, "tls": bool, "tls_cert": str, "tls_key": str,
 }
 
 
@@ -142,6 +147,10 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
         raise SettingsError("setting 'max_body' must be positive")
     if not settings.body_timeout > 0 or settings.body_timeout != settings.body_timeout:
         raise SettingsError("setting 'body_timeout' must be a positive number of seconds")
+    if not 1 <= settings.processes <= 64:
+        raise SettingsError("setting 'processes' must be from 1 to 64")
+    if settings.control_poll_ms < 1:
+        raise SettingsError("setting 'control_poll_ms' must be positive")
     if settings.journal_capacity < 1:
         raise SettingsError("setting 'journal_capacity' must be positive")
     return settings

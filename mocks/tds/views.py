@@ -9,10 +9,10 @@ from werkzeug.wrappers import Response
 from mocks.core import jsonbody
 from mocks.core.app import Ctx
 from mocks.core.errors import InputError, UnsupportedMediaType
+from mocks.core.idempotency import HEADER, Applied, KeyConflict, Keyed, KeyReused
+from mocks.core.idempotency_views import request_key, respond
 from mocks.tds.errors import BodyMissing, BodyNotJson, InvalidField
 from mocks.tds.models import Outcome, Tds, TisReply, normalise_key
-from mocks.tis.idempotency import HEADER, Applied, KeyConflict, Keyed, KeyReused
-from mocks.tis.idempotency_views import request_key, respond
 
 
 def _model(ctx: Ctx) -> Tds:
