@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Final
 
 from mocks.core.errors import InputError
@@ -14,8 +13,9 @@ INT32_MAX: Final = 2**31 - 1
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 
-#: the instants a clock may show: far enough from datetime's own ends (years 1 and 9999) that adding a
-#: token lifetime, an exam window or a time-zone offset never overflows, and a timestamp always exists
+#: the instants a request may name (an appointment, a window): far enough from datetime's own ends (years 1
+#: and 9999) that adding a duration, a lifetime or a time-zone offset never overflows (the clock's own
+#: range is mocks.core.clock's)
 EARLIEST: Final = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST: Final = datetime(9000, 12, 31, 23, 59, 59, tzinfo=UTC)
 
@@ -46,15 +46,4 @@ def check_instant(value: datetime, field: str) -> datetime:
     if not EARLIEST <= aware <= LATEST:
         raise InputError(field, f"{value.isoformat()} is outside the supported range "
                                 f"({EARLIEST.date().isoformat()} to {LATEST.date().isoformat()})")
-    return value
-
-
-def check_seconds(value: float, field: str, start: datetime) -> float:
-    """A finite number of seconds that keeps ``start`` inside the supported range; InputError otherwise."""
-    if not math.isfinite(value):
-        raise InputError(field, f"{value} is not a finite number of seconds")
-    span = (LATEST - EARLIEST).total_seconds()
-    if abs(value) > span:
-        raise InputError(field, f"{value:g} seconds is beyond the supported range of instants")
-    check_instant(start.astimezone(UTC) + timedelta(seconds=value), field)
     return value
