@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -195,7 +196,7 @@ def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = Fals
             raise ServeError(f"cannot serve {name} over HTTPS: {exc}") from None
     try:
         server.prepare()
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:  # OverflowError: a port past 65535
         raise ServeError(_bind_message(name, host, port, exc)) from None
     served = Served(name, app, host, int(server.bind_addr[1]), "cheroot", server, scheme=scheme)
     elastic = ElasticPool(server)
@@ -204,12 +205,17 @@ def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = Fals
     def stopper() -> None:
         elastic.stop()
         server.stop()
+        # bound but never served (another mock failed to bind): cheroot's stop leaves the socket open
+        sock = getattr(server, "socket", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     served.stopper = stopper
     return served
 
 
-def _bind_message(name: str, host: str, port: int, exc: OSError) -> str:
+def _bind_message(name: str, host: str, port: int, exc: OSError | OverflowError) -> str:
     text = str(exc)
     if "Address already in use" in text or getattr(exc, "errno", None) == 98:
         return f"cannot serve {name}: port {port} on {host} is already in use"

@@ -58,7 +58,8 @@ class Settings:
 
     def tls_for(self, name: str) -> bool:
         """Whether service ``name`` is served over HTTPS (globally, or ``[services.<name>] tls``)."""
-        return bool(self.tls or self.service(name).get("tls", False))
+        # a certificate and key given (--tls-cert/--tls-key) mean HTTPS, as the README says, even without --tls
+        return bool(self.tls or self.tls_cert or self.service(name).get("tls", False))
 
     def public(self) -> dict[str, Any]:
         """The settings as plain data with every secret-looking value hidden."""
