@@ -22,9 +22,10 @@ from werkzeug.wrappers import Request, Response
 
 from mocks.core import errors
 from mocks.core.clock import Clock, iso
-from mocks.core.faults import MALFORMED_BODY, AppliedFault, FaultEngine, truncated
+from mocks.core.control import Control
+from mocks.core.faults import MALFORMED_BODY, AppliedFault, truncated
 from mocks.core.ids import IdSource
-from mocks.core.journal import BODY_LIMIT, SECRET_HEADERS, Entry, Journal, body_digest, redact_headers
+from mocks.core.journal import BODY_LIMIT, SECRET_HEADERS, Entry, body_digest, redact_headers
 from mocks.core.metrics import Metrics
 from mocks.core.outbound import TENANT_HEADER, Outbound
 from mocks.core.render import ErrorRenderer, render_json_error
@@ -55,14 +56,23 @@ class Runtime:
     topology: dict[str, str] = field(default_factory=dict)
     # requests transport adapters by URL prefix: peers reached in process (mocks/core/inprocess.py)
     mounts: dict[str, Any] = field(default_factory=dict)
+    # where clocks, fault rules and the journal live: memory, or the database (mocks/core/control.py)
+    control: Control = None  # type: ignore[assignment]  # set in __post_init__
+
+    def __post_init__(self) -> None:
+        if self.control is None:
+            self.control = Control(self.store)
 
     @classmethod
     def create(cls, settings: Settings | None = None, *, db: str | None = None) -> Runtime:
         """A runtime from settings; ``db`` overrides the database URL (``sqlite://`` for memory)."""
         settings = settings or Settings()
         store = Store(db or settings.db, data_dir=settings.data_dir, synchronous=settings.sqlite_synchronous)
-        return cls(settings=settings, store=store, ids=IdSource(settings.seed),
-                   topology=dict(settings.topology))
+        shared = settings.shared_control if settings.shared_control is not None else settings.processes > 1
+        control = Control(store, shared=shared, poll_ms=settings.control_poll_ms)
+        return cls(settings=settings, store=store, clock=control.clock(),
+                   ids=IdSource(settings.seed, instance=control.instance), topology=dict(settings.topology),
+                   control=control)
 
 
 class Ctx:
@@ -119,8 +129,9 @@ class ServiceApp:
         self.store = runtime.store
         self.clock = runtime.clock
         self.ids = runtime.ids
-        self.journal = Journal(int(self.options.get("journal_capacity", self.settings.journal_capacity)))
-        self.faults = FaultEngine(self.settings.seed)
+        self.journal = runtime.control.journal(
+            self.name, int(self.options.get("journal_capacity", self.settings.journal_capacity)))
+        self.faults = runtime.control.faults(self.name, self.settings.seed)
         self.metrics = Metrics()
         self.max_body = int(self.options.get("max_body", self.settings.max_body))
         self.outbound = Outbound(self.name, self.journal, self.faults, mounts=runtime.mounts,

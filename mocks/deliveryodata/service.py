@@ -36,7 +36,10 @@ class Service(ServiceApp):
     error_renderer = staticmethod(render_error)
 
     def define_tables(self) -> list[Table]:
-        self.config = load_config(self.options, fallback_secret=self.ids.token(32))
+        # the URL-signing secret: the same in every process of this mock (shared control state)
+        secret = self.runtime.control.secret("deliveryodata:url-signing", self.settings.seed,
+                                             lambda: self.ids.token(32))
+        self.config = load_config(self.options, fallback_secret=secret)
         self.model = DeliveryOData(self.store, self.clock, self.ids, self.config)
         return self.model.tables
 

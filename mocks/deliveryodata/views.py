@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
+from mocks.core import jsonbody
 from mocks.core.app import Ctx
 from mocks.core.errors import MethodNotAllowed, ServiceError, UnsupportedMediaType
 from mocks.core.render import empty_response, json_response
@@ -183,9 +184,11 @@ def _body(ctx: Ctx) -> dict[str, Any]:
     if ctx.request.mimetype not in ("application/json", ""):
         raise UnsupportedMediaType(field="Content-Type", content_type=ctx.request.content_type or "")
     try:
-        data = json.loads(ctx.body or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise e.InvalidBody(field="body", detail=str(exc).split("\n")[0]) from None
+        data = jsonbody.loads(ctx.body, empty=None)
+    except jsonbody.JsonRefused as exc:
+        raise e.InvalidBody(field=exc.field, detail=exc.message) from None
+    if data is None:
+        raise e.InvalidBody(field="body", detail="a JSON object is required")
     if not isinstance(data, dict):
         raise e.InvalidBody(field="body", detail="expected a JSON object")
     return data
