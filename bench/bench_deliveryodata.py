@@ -254,11 +254,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.db:
                 pg = _side(runs["post_pg"])
                 a_pg = built[3][0].model.t["Attempts"]
-                with built[3][1].store.read() as conn:
-                    total_pg = conn.execute(select(func.count()).select_from(a_pg).where(a_pg.c.tenant == TENANT)
-                                            ).scalar_one()
-                    distinct_pg = conn.execute(select(func.count(a_pg.c.ExternalAttemptID.distinct()))
-                                               .where(a_pg.c.tenant == TENANT)).scalar_one()
+                with built[3][1].store.read() as conn:  # one statement: one snapshot (READ COMMITTED)
+                    total_pg, distinct_pg = conn.execute(select(func.count(), func.count(
+                        a_pg.c.ExternalAttemptID.distinct())).where(a_pg.c.tenant == TENANT)).one()
                 pg_ratios = [g["rps"] / q["rps"] for g, q in zip(runs["post_pg"], runs["post"], strict=True)]
                 ok &= total_pg == distinct_pg
                 print(f"POST Attempts on PostgreSQL {pg['rps']:6.0f} req/s  p99 {pg['p99_ms']:6.1f} ms  ratio "
