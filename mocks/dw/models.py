@@ -30,9 +30,9 @@ from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
+from mocks.core.idempotency import Answer, Applied, Keyed, Ledger
 from mocks.core.store import IntegrityError, Store
 from mocks.openam.models import role_names
-from mocks.tis.idempotency import Answer, Applied, Keyed, Ledger
 
 # the answer a receiver gives for a receipt (record, duplicate): kept with an idempotency key
 AnswerFor = Callable[[dict[str, Any], bool], Answer]
@@ -243,16 +243,16 @@ class Warehouse:
         """Every check but the item catalogue's."""
         if not body.strip():
             return Verdict("BAD_FORMAT", ["body: empty"]), None
-        # parsed once; lxml's verdict on the tree, and the detailed (xmlschema, with positions) errors only when
-        # the document is not well-formed or not valid
+        # parsed once; lxml's verdict on the tree, and the described errors (positions, the first 20, then a
+        # count: describing them all was quadratic) only when the document is not well-formed or not valid
         try:
             root = parse_xml(body)
             valid = validate(root, "trt", detailed=False).valid
         except XmlError:
             valid = False
         if not valid:
-            result = validate(body, "trt")
-            return Verdict("BAD_FORMAT", [str(e) for e in result.errors[:20]] or ["body: not a valid TRT"]), None
+            result = validate(body, "trt", max_errors=20)
+            return Verdict("BAD_FORMAT", result.messages() or ["body: not a valid TRT"]), None
         messages: list[str] = []
         test = root.find("Test")
         opp = root.find("Opportunity")

@@ -13,8 +13,8 @@ from sqlalchemy import Boolean, Column, Connection, DateTime, Integer, String, T
 
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
+from mocks.core.idempotency import EMPTY_200, HEADER, Answer, Keyed, Ledger
 from mocks.core.store import IntegrityError, Store
-from mocks.tis.idempotency import EMPTY_200, HEADER, Answer, Keyed, Ledger
 
 STATUSES = frozenset({
     "pending", "suspended", "approved", "denied", "started", "paused", "review", "completed",

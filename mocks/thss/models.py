@@ -506,14 +506,14 @@ class Thss:
         if not data.strip():
             result = FileResult(file_name, False, ERR_NO_DATA)
         else:
-            # parsed once: lxml's verdict on the tree, the detailed (xmlschema) reasons only for a refusal
+            # parsed once: lxml's verdict on the tree, the first problem described only for a refusal
             try:
                 root = parse_xml(data)
                 valid = validate(root, "thss-upload", detailed=False).valid
             except XmlError:
                 root, valid = None, False
             if not valid or root is None:
-                verdict = validate(data, "thss-upload")
+                verdict = validate(data, "thss-upload", max_errors=1)
                 first = verdict.errors[0] if verdict.errors else None
                 result = FileResult(file_name, False, f"{ERR_FORMAT}{first.reason if first else 'invalid'}")
             else:
@@ -599,7 +599,7 @@ class Thss:
         """The guide profile: a per-item ``<ItemScoreRequest><ResponseInfo …>`` document (XML body)."""
         if not data.strip():
             raise InputError("body", "File does not contain any data.")
-        verdict = validate(data, "itemscore-request")
+        verdict = validate(data, "itemscore-request", max_errors=1)
         if not verdict.valid:
             first = verdict.errors[0]
             raise InputError(first.path or "body", first.reason)

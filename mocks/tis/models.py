@@ -100,6 +100,9 @@ class Tis:
         self._cache_lock = threading.Lock()
         self._configs: dict[str, tis_config.TisConfig] = {}
         self._config_texts: dict[str, str | None] = {}  # the stored settings each cached configuration was built from
+        # several processes serve this TIS (shared control state): the receiver's cached settings could be
+        # another process's old copy, so it reads the stored ones like everyone else (one indexed read)
+        self.shared_settings = False
         self._batch: list[_ScoreJob] = []  # daemon scores queued for the next transaction (item_score)
         self._batch_mu = threading.Lock()
         self._batch_writer = threading.Lock()
@@ -323,7 +326,7 @@ class Tis:
         ``conn``: read in that transaction. The stored settings are read every time (another process may have
         changed them); they are built again only when they changed.
         """
-        if cached:
+        if cached and not self.shared_settings:
             with self._cache_lock:
                 hit = self._configs.get(tenant)
             if hit is not None:

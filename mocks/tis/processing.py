@@ -20,9 +20,9 @@ from sqlalchemy import Connection, Text, and_, bindparam, exists, literal, selec
 
 from contracts.xmlsafe import XmlError, parse_xml
 from mocks.core.clock import Clock
+from mocks.core.idempotency import HEADER, wire_value
 from mocks.core.outbound import Outbound
 from mocks.tis.config import TisConfig
-from mocks.tis.idempotency import HEADER, wire_value
 from mocks.tis.models import COMBINED_OPPID_BASE, Tis, _file, delivery_key
 from mocks.tis.package import Blueprint
 from mocks.tis.scoring import ItemInput, ScoringError, score_opportunity

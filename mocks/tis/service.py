@@ -42,6 +42,7 @@ class Service(ServiceApp):
         settings = {k: v for k, v in self.options.items()
                     if k not in ("worker", "workers", "poll_interval", "port", "lease_seconds")}
         self.model = Tis(self.store, self.clock, self.ids, settings)
+        self.model.shared_settings = self.runtime.control.shared
         self.processor = Processor(self.model, self.outbound, self.peer_url,
                                    float(self.options.get("lease_seconds", LEASE_SECONDS)))
         self._tokens: dict[tuple[str, str], float] = {}

@@ -14,10 +14,10 @@ from lxml import etree
 
 from contracts.generate import generate_trt
 from mocks.core.clock import Clock
+from mocks.core.idempotency import Answer, Keyed, KeyReused, fingerprint
 from mocks.core.store import Store
 from mocks.dw.models import AccessRefused, SeedError, Warehouse, import_json, loader_mail
 from mocks.openam.models import chain_entry
-from mocks.tis.idempotency import Answer, Keyed, KeyReused, fingerprint
 from tests.dbs import store_url
 
 T = "t1"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from mocks.core.clock import Clock
+from mocks.core.idempotency import Answer, Keyed, KeyReused, fingerprint
 from mocks.core.store import Store
 from mocks.tds.models import SeedError, Tds, TisReply, normalise_key
-from mocks.tis.idempotency import Answer, Keyed, KeyReused, fingerprint
 from tests.dbs import store_url
 
 KEY = "aa19a641-c782-4426-8586-e7d77edf2d02"
