@@ -168,7 +168,7 @@ def test_tds_callback_reports_once(db_url: str, callback: str) -> None:
 
 def test_tds_one_idempotency_key_applies_once(db_url: str) -> None:
     """The idempotency ledger: 20 concurrent deliveries with one key, one effect and 19 replays of its answer."""
-    from mocks.tis.idempotency import Keyed, fingerprint
+    from mocks.core.idempotency import Keyed, fingerprint
 
     model = _tds(db_url)
     keyed = Keyed("tis-race-1", fingerprint("POST", "/student/TIS/API/tisReply", "", b'{"oppKey":"x"}'))
