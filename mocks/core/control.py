@@ -114,6 +114,8 @@ class Control:
         self.instance = 0
         self.token = f"{socket.gethostname()}:{os.getpid()}"
         self._journals: list[SharedJournal] = []
+        self._raw: Any = None  # the polls' own DBAPI connection (made on first use: after any fork)
+        self._poll_lock = threading.Lock()
         md = store.metadata
         self.clocks = _table(md, "examrig_clock", Column("tenant", String(64), primary_key=True),
                              Column("frozen", String(40)), Column("offset_us", BigInteger))
@@ -151,13 +153,38 @@ class Control:
             now = time.monotonic()
             if now - self._polled_at >= self.poll:
                 self._polled_at = now
-                with self.store.read() as conn:
-                    self._db_version = int(conn.execute(self._version_q()).scalar() or 0)
+                self._db_version = max(self._db_version, self.counter("control"))
         return host, self._db_version
 
-    def _version_q(self) -> Any:
-        c = self.store.counters
-        return select(c.c.value).where(c.c.tenant == CONTROL, c.c.name == "control")
+    def counter(self, name: str) -> int:
+        """A control counter's value, read on a connection of its own (0 when absent or unreadable).
+
+        Polls come several times a second from every process: through the store's read path (pool
+        check-out, BEGIN, reset) one costs ~0.3-0.9 ms of CPU, on a raw connection kept for them ~20 us.
+        Concurrent callers do not queue: one polls, the others keep what was last read.
+        """
+        if not self._poll_lock.acquire(blocking=False):
+            return 0
+        try:
+            if self._raw is None:
+                self._raw = self.store.engine.raw_connection()
+            cursor = self._raw.cursor()
+            try:
+                # names are examrig's own (service names and fixed words): no quote can occur in them
+                cursor.execute(f"SELECT value FROM examrig_counter WHERE tenant = '{CONTROL}' AND name = '{name}'")
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            self._raw.rollback()  # no transaction left open (PostgreSQL would keep its snapshot)
+            return int(row[0]) if row else 0
+        except Exception:
+            if self._raw is not None:
+                with contextlib.suppress(Exception):
+                    self._raw.close()
+            self._raw = None
+            return 0
+        finally:
+            self._poll_lock.release()
 
     @contextlib.contextmanager
     def change(self) -> Iterator[Connection]:
@@ -222,6 +249,10 @@ class Control:
         """Flush the journals and leave (before the store is disposed)."""
         for journal in self._journals:
             journal.close()
+        if self._raw is not None:
+            with contextlib.suppress(Exception):
+                self._raw.close()
+            self._raw = None
 
 
 def _table(md: Any, name: str, *columns: Any) -> Table:
@@ -528,10 +559,7 @@ class SharedJournal(Journal):
             now = time.monotonic()
             if now - self._polled_epoch_at >= self.control.poll:
                 self._polled_epoch_at = now
-                c = self.control.store.counters
-                with self.control.store.read() as conn:
-                    self._db_epoch = max(self._db_epoch, int(conn.execute(select(c.c.value).where(
-                        c.c.tenant == CONTROL, c.c.name == f"epoch:{self.service}")).scalar() or 0))
+                self._db_epoch = max(self._db_epoch, self.control.counter(f"epoch:{self.service}"))
         return max(host.epoch if host is not None else 0, self._db_epoch)
 
     def flush(self) -> None:
