@@ -31,6 +31,7 @@ import random
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -505,7 +506,7 @@ class SharedJournal(Journal):
         super().__init__(capacity)
         self.control = control
         self.service = service
-        self._pending: list[tuple[int, Entry | _Deferred]] = []
+        self._pending: deque[tuple[int, Entry | _Deferred]] = deque()
         self._local_dropped = 0
         self._flush_lock = threading.Lock()
         self._flushed_epoch = 0
@@ -522,7 +523,7 @@ class SharedJournal(Journal):
         self._next_seq += 1
         self._pending.append((time.time_ns(), item))
         if len(self._pending) > self.capacity:
-            self._pending.pop(0)
+            self._pending.popleft()
             self._local_dropped += 1
         if self._thread is None:
             self.start()
@@ -547,8 +548,10 @@ class SharedJournal(Journal):
         # heartbeat once a second keeps this process on the barrier's roll
         while not self._stop.wait(FLUSH_INTERVAL):
             try:
-                if self._epoch() > self._flushed_epoch or time.time() - self._beat_at >= 1.0:
+                if self._epoch() > self._flushed_epoch:
                     self.flush()
+                elif time.time() - self._beat_at >= 1.0:
+                    self._heartbeat()
             except Exception:  # a database hiccup: the batch stays pending for the next pass
                 time.sleep(FLUSH_INTERVAL)
 
@@ -562,12 +565,20 @@ class SharedJournal(Journal):
                 self._db_epoch = max(self._db_epoch, self.control.counter(f"epoch:{self.service}"))
         return max(host.epoch if host is not None else 0, self._db_epoch)
 
+    def _heartbeat(self) -> None:
+        """Still alive (the barrier waits for live processes only); the entries stay pending."""
+        p, now = self.control.processes, time.time()
+        with self.control.store.begin() as conn:
+            conn.execute(update(p).where(p.c.service == self.service, p.c.token == self.control.token)
+                         .values(beat=now))
+        self._beat_at = now
+
     def flush(self) -> None:
         """Write what is pending (unnumbered) and acknowledge the epoch seen before taking it."""
         with self._flush_lock:
             epoch = self._epoch()
             with self._lock:
-                batch, self._pending = self._pending, []
+                batch, self._pending = self._pending, deque()
                 lost, self._local_dropped = self._local_dropped, 0
             now = time.time()
             if not batch and not lost and epoch <= self._flushed_epoch and now - self._beat_at < 1.0:
@@ -594,7 +605,8 @@ class SharedJournal(Journal):
                                                        flushed=epoch, beat=now))
             except Exception:
                 with self._lock:  # keep the batch for the next pass, in order
-                    self._pending[:0] = batch
+                    batch.extend(self._pending)
+                    self._pending = batch
                     self._local_dropped += lost
                 raise
             self._flushed_epoch = epoch
