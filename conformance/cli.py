@@ -247,6 +247,8 @@ def build_parser() -> Parser:
 
     _add_optional(sub, "contracts.cli", "add_validate_parser", "add_generate_parser")
     _add_optional(sub, "conformance.submit", "add_submit_parser")
+    _add_optional(sub, "conformance.check", "add_check_parser")
+    _add_optional(sub, "conformance.load", "add_load_parser")
     return parser
 
 

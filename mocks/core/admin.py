@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from mocks.core import errors
+from mocks.core import errors, jsonbody, openapi_route
 from mocks.core.clock import ClockRangeError, parse_iso
 from mocks.core.faults import FaultSpecError
 from mocks.core.journal import FILTER_KEYS
@@ -38,6 +37,7 @@ def admin_rules(prefix: str) -> list[Rule]:
         ("/state/<collection>/<path:key>", "state", ["GET"]),
         ("/config", "config", ["GET"]),
         ("/metrics", "metrics", ["GET"]),
+        ("/openapi.json", "openapi", ["GET"]),
     ]
     return [Rule(prefix + path, endpoint=f"admin:{name}", methods=methods) for path, name, methods in spec]
 
@@ -57,14 +57,8 @@ def dispatch_admin(app: ServiceApp, ctx: Ctx, endpoint: str, values: Mapping[str
 
 
 def _json_body(ctx: Ctx, *, required: bool = False) -> Any:
-    if not ctx.body.strip():
-        if required:
-            raise errors.BadRequest(field="body", message="a JSON body is required")
-        return {}
-    try:
-        return json.loads(ctx.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.BadRequest(field="body", message=f"body is not valid JSON: {exc}") from None
+    """The admin body through the one bounded reader (its refusal is already examrig's error shape)."""
+    return jsonbody.loads(ctx.body) if required else jsonbody.loads(ctx.body, empty={})
 
 
 def _explicit_tenant(ctx: Ctx) -> bool:
@@ -257,5 +251,5 @@ def _metrics(app: ServiceApp, ctx: Ctx) -> Response:
 _HANDLERS: dict[str, Any] = {
     "health": _health, "version": _version, "reset": _reset, "clock": _clock, "faults": _faults,
     "fault": _fault, "journal": _journal, "verify": _verify, "seed": _seed, "state": _state,
-    "config": _config, "metrics": _metrics,
+    "config": _config, "metrics": _metrics, "openapi": openapi_route.serve,
 }

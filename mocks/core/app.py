@@ -156,9 +156,11 @@ class ServiceApp:
             rules.append(copy)
         from mocks.core.admin import admin_rules
         rules.extend(admin_rules(ADMIN_PREFIX))
-        self.url_map = Map(rules, strict_slashes=False, converters=self.converters())
+        # merge_slashes off: werkzeug would answer '//' with a redirect to its bind host (an invented
+        # 'http://examrig/...'); a path with '//' is matched as it is, or by the service's route_alias
+        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False, converters=self.converters())
         self._adapter = self.url_map.bind("examrig", "/")
-        self._router = ShapeRouter(self.url_map, self._adapter)
+        self._router = ShapeRouter(self.url_map, self._adapter, alias=self.route_alias)
 
     @contextmanager
     def parked(self) -> Iterator[None]:
@@ -194,6 +196,14 @@ class ServiceApp:
     def converters(self) -> dict[str, Any]:
         """Extra werkzeug converters for the service's rules."""
         return {}
+
+    def route_alias(self, path: str) -> str | None:
+        """Another path to route when ``path`` matches no rule (e.g. with empty segments dropped), or None.
+
+        Asked only on a miss, so the matched paths pay nothing for it; the view still sees the
+        request's real path.
+        """
+        return None
 
     def seed(self, tenant: str, payload: dict[str, Any]) -> dict[str, int]:
         """Load collections of objects into ``tenant``; returns counts per collection."""

@@ -49,6 +49,18 @@ class Service(ServiceApp):
     def converters(self) -> dict[str, Any]:
         return dict(CONVERTERS)
 
+    def route_alias(self, path: str) -> str | None:
+        """The OData path with its empty segments dropped, as Web API OData's DefaultODataPathHandler.ParseSegments
+        does (``/deliveryodata/400449/Attempts//`` is ``Attempts``); the customer segment must be there."""
+        prefix, sep, rest = path.partition("/deliveryodata/")
+        if prefix or not sep or "//" not in rest:
+            return None
+        customer, slash, odata_path = rest.partition("/")
+        if not customer or not slash:
+            return None
+        segments = [s for s in odata_path.split("/") if s]
+        return f"/deliveryodata/{customer}/" + "/".join(segments)
+
     def http_error(self, exc: HTTPException, request: Request) -> ServiceError:
         if isinstance(exc, WzMethodNotAllowed):
             return MethodNotAllowed(method=request.method)
