@@ -6,7 +6,7 @@
   installed with npm into a temporary directory, and the comparison is skipped with a message when npm is
   missing);
 - POST ``Attempts`` with ``--processes 2`` against one process, on SQLite and (``--pg URL`` or
-  ``EXAMRIG_TEST_PG``) on PostgreSQL: every tenth POST repeats an ExternalAttemptID other connections use,
+  ``EXAMRIG_TEST_DB``) on PostgreSQL: every tenth POST repeats an ExternalAttemptID other connections use,
   and the store must hold no duplicate.
 
 Every server is a real ``examrig serve`` command; the load comes from this script's own processes (on the
@@ -205,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pg", default=os.environ.get("EXAMRIG_TEST_PG"),
-                        help="a PostgreSQL URL for the POST comparison on PostgreSQL (default: EXAMRIG_TEST_PG)")
+    parser.add_argument("--pg", default=os.environ.get("EXAMRIG_TEST_DB") or None,
+                        help="a PostgreSQL URL for the POST comparison on PostgreSQL (default: EXAMRIG_TEST_DB; "
+                             "scripts/pg starts a throwaway one)")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="examrig-bench-proc-"))
     ok = True
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.pg:
             databases.append(("PostgreSQL", lambda name: args.pg))
         else:
-            print("POST on PostgreSQL skipped: no --pg URL and no EXAMRIG_TEST_PG")
+            print("POST on PostgreSQL skipped: no --pg URL and no EXAMRIG_TEST_DB")
         for label, url_of in databases:
             figures: dict[int, list[float]] = {1: [], 2: []}
             for processes in (1, 2):
