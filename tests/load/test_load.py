@@ -27,7 +27,7 @@ from tests.load.conftest import ROOT, Mocks, env, examrig, summary_path
 
 pytestmark = pytest.mark.slow
 SCHEMA = json.loads((ROOT / "contracts" / "schemas" / "load-summary.schema.json").read_text())
-SHORT = ["--shape", "none", "--duration", "6s"]
+SHORT = ["--shape", "none", "--duration", "4s"]
 
 
 def _valid(summary: dict[str, Any]) -> None:
