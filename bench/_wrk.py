@@ -22,6 +22,7 @@ SCRIPT = r"""
 local counter = 0
 local threads = {}
 local kind, ids, tag, auth, tenant = "%(kind)s", %(ids)d, "%(tag)s", "%(auth)s", "%(tenant)s"
+local accept = "%(accept)s"
 
 function setup(thread)
   counter = counter + 1
@@ -34,6 +35,7 @@ function init(args)
   seq = 0
   math.randomseed(tid * 7919 + %(seed)d)
   headers = {["Authorization"] = auth, ["X-Examrig-Tenant"] = tenant, ["Content-Type"] = "application/json"}
+  if accept ~= "" then headers["Accept"] = accept end
 end
 
 function request()
@@ -86,9 +88,10 @@ def available() -> bool:
 
 
 def run(port: int, kind: str, ids: int, connections: int, seconds: float, tag: str, *, auth: str,
-        tenant: str, threads: int = 2, seed: int = 1) -> dict[str, Any]:
+        tenant: str, threads: int = 2, seed: int = 1, accept: str = "") -> dict[str, Any]:
     """One wrk run against ``127.0.0.1:port``: req/s, p99 (ms), statuses and the latency histogram."""
-    script = SCRIPT % {"kind": kind, "ids": ids, "tag": tag, "auth": auth, "tenant": tenant, "seed": seed}
+    script = SCRIPT % {"kind": kind, "ids": ids, "tag": tag, "auth": auth, "tenant": tenant, "seed": seed,
+                       "accept": accept}
     with tempfile.TemporaryDirectory(prefix="examrig-wrk-") as tmp:
         path = Path(tmp) / "load.lua"
         path.write_text(script)

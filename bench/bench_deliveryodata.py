@@ -56,11 +56,13 @@ def _worker(port: int, kind: str, ids: int, conns: int, seconds: float, tag: str
         rng = random.Random(f"{tag}:{n}")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Authorization": AUTH, "X-Examrig-Tenant": TENANT, "Content-Type": "application/json"}
+        if ACCEPT.get(kind):
+            headers["Accept"] = ACCEPT[kind]
         local: list[float] = []
         seq = 0
         while time.monotonic() < deadline:
             seq += 1
-            if kind == "get":
+            if kind in ACCEPT:
                 method, path, body = "GET", f"/deliveryodata/400449/Attempts({rng.randint(1, ids)})", None
             else:
                 # every tenth POST repeats an id another connection may be using: duplicates are attempted
@@ -87,13 +89,16 @@ def _worker(port: int, kind: str, ids: int, conns: int, seconds: float, tag: str
 
 
 GENERATOR = "python"
+# the GET kinds: JSON Light (no Accept, the hot path), verbose JSON and Atom (Accept chosen; no targets)
+ACCEPT = {"get": "", "get_verbose": "application/json;odata=verbose", "get_atom": "application/atom+xml"}
 
 
 def load(port: int, kind: str, ids: int, connections: int, seconds: float, tag: str,
          processes: int = 2) -> dict[str, Any]:
     """Drive ``port`` with ``connections`` keep-alive connections from the chosen generator (wrk or Python)."""
     if GENERATOR == "wrk":
-        return _wrk.run(port, kind, ids, connections, seconds, tag, auth=AUTH, tenant=TENANT)
+        return _wrk.run(port, "get" if kind in ACCEPT else kind, ids, connections, seconds, tag, auth=AUTH,
+                        tenant=TENANT, accept=ACCEPT.get(kind, ""))
     return load_python(port, kind, ids, connections, seconds, tag, processes)
 
 
@@ -165,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk (Debian package 'wrk'; 2 event-loop threads), or the Python one "
                              "(2 processes of threads); auto: wrk when it is on PATH")
+    parser.add_argument("--formats", action=argparse.BooleanOptionalAction, default=True,
+                        help="also GET Attempts(n) as verbose JSON and as Atom (ratios, no target; default: on)")
     parser.add_argument("--gc-freeze", action=argparse.BooleanOptionalAction, default=True,
                         help="gc.freeze() once the apps are built, as `examrig serve` does (default: on)")
     args = parser.parse_args(argv)
@@ -187,15 +194,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.gc_freeze:
         gc.collect()
         gc.freeze()
-    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ("bare", "small", "large", "bare_post", "post")}
+    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ("bare", "small", "large", "bare_post", "post",
+                                                             "verbose", "atom")}
     ok = True
     try:
         plan = [("bare", bare.port, "get", args.small), ("small", built[0][2].port, "get", args.small)]
+        if args.formats:
+            plan += [("verbose", built[0][2].port, "get_verbose", args.small),
+                     ("atom", built[0][2].port, "get_atom", args.small)]
         if everything:
             plan += [("large", built[1][2].port, "get", args.large), ("bare_post", bare.port, "post", 0),
                      ("post", built[2][2].port, "post", 0)]
         for key, port, kind, ids in plan:  # warm-up: connections, caches, the stores' pages (not counted)
-            if kind == "get":
+            if kind in ACCEPT:
                 load(port, kind, ids, args.connections, 1.0, f"warm-{key}-")
         for r in range(args.rounds):
             for key, port, kind, ids in plan:
@@ -214,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  rounds: ratios {', '.join(f'{x:.2f}' for x in ratios)}; p99 "
               f"{', '.join(f'{p:.1f}' for p in get_small['p99s'])} ms (bare "
               f"{', '.join(f'{p:.1f}' for p in base_get['p99s'])})")
+        for key, label in (("verbose", "verbose JSON"), ("atom", "Atom")):
+            if not runs[key]:
+                continue
+            side = _side(runs[key])
+            to_bare = statistics.median(f["rps"] / b["rps"] for f, b in zip(runs[key], runs["bare"], strict=True))
+            to_light = statistics.median(f["rps"] / s["rps"] for f, s in zip(runs[key], runs["small"], strict=True))
+            print(f"GET {label:<15} {side['rps']:6.0f} req/s  p99 {side['p99_ms']:6.1f} ms  ratio {to_bare:.2f} to "
+                  f"the bare app, {to_light:.2f} to JSON Light (no target)  statuses {side['statuses']}")
         if base_get["p99_ms"] > 25:
             print("  note: the bare app alone misses the 25 ms p99 on this machine and load; "
                   "the p99 target is below what the server itself does here")

@@ -12,6 +12,10 @@ import yaml
 HERE = Path(__file__).resolve().parent
 CATALOGUE = HERE / "requirements.yaml"
 LEVELS = ("MUST", "SHOULD", "MAY")
+ROLES = ("server", "client")
+KINDS = ("contract", "extension")
+CAPABILITY_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+KEYS = {"id", "service", "level", "title", "source", "section", "assumed", "note", "role", "kind", "capability"}
 ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
 
 
@@ -31,6 +35,14 @@ class Requirement:
     section: str
     assumed: bool = False
     note: str = ""
+    #: ``server``: the system under test answers what examrig sends; ``client``: examrig's mock judges
+    #: what the system under test sends to it.
+    role: str = "server"
+    #: ``contract``: the real system's behaviour; ``extension``: examrig's own convention or extension,
+    #: which a third-party target need not have (checked only where ``capability`` is declared).
+    kind: str = "contract"
+    #: The optional capability the requirement needs (``tds.idempotency_key``); every extension has one.
+    capability: str | None = None
 
     @property
     def tag(self) -> str:
@@ -80,10 +92,24 @@ def _requirement(where: Path, entry: Any) -> Requirement:
         raise CatalogueError(f"{where.name}: {rid} lacks {', '.join(missing)}")
     if entry["level"] not in LEVELS:
         raise CatalogueError(f"{where.name}: {rid} level must be one of {', '.join(LEVELS)}")
-    unknown = set(entry) - {"id", "service", "level", "title", "source", "section", "assumed", "note"}
+    unknown = set(entry) - KEYS
     if unknown:
         raise CatalogueError(f"{where.name}: {rid} has unknown key {sorted(unknown)[0]!r}")
+    role = entry.get("role", "server")
+    if role not in ROLES:
+        raise CatalogueError(f"{where.name}: {rid} role must be one of {', '.join(ROLES)}")
+    kind = entry.get("kind", "contract")
+    if kind not in KINDS:
+        raise CatalogueError(f"{where.name}: {rid} kind must be one of {', '.join(KINDS)}")
+    capability = entry.get("capability")
+    if capability is not None and (not isinstance(capability, str) or not CAPABILITY_RE.match(capability)):
+        raise CatalogueError(f"{where.name}: {rid} capability must look like service.name, got {capability!r}")
+    if kind == "extension" and capability is None:
+        # An extension without a capability could never be declared by an integrator, so a check against
+        # a third-party target could neither run it nor say why it did not.
+        raise CatalogueError(f"{where.name}: {rid} is an extension and needs a capability")
     return Requirement(id=rid, service=str(entry["service"]), level=str(entry["level"]),
                        title=str(entry["title"]).strip(), source=str(entry["source"]),
                        section=str(entry["section"]), assumed=bool(entry.get("assumed", False)),
-                       note=str(entry.get("note", "")).strip())
+                       note=str(entry.get("note", "")).strip(), role=str(role), kind=str(kind),
+                       capability=capability)

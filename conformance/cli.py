@@ -50,15 +50,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = load_settings(args.config, overrides={
             "db": args.db, "host": args.host, "port": args.port, "port_base": args.port_base,
             "debug": args.debug or None, "seed": args.seed, "data_dir": args.data_dir,
-            "tls": args.tls or None, "tls_cert": args.tls_cert, "tls_key": args.tls_key})
+            "tls": args.tls or None, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
+            "processes": args.processes})
     except SettingsError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    if settings.processes > 1 and settings.debug:
+        return _fail("--processes serves with the production server; it does not go with --debug", EXIT_USAGE)
+    if settings.shared_control is None and settings.db and settings.db.startswith("postgresql"):
+        # other hosts (or other `examrig serve` commands) may serve this mock on the same database
+        settings.shared_control = True
     try:
         runtime = Runtime.create(settings)
         runtime.store.check()
         apps = {name: known[name].cls(runtime) for name in names}
     except StoreUnavailable as exc:
         return _fail(f"cannot open database {settings.db or settings.data_dir}: {exc}", EXIT_INFRA)
+    if settings.processes > 1:
+        return _serve_processes(settings, names, known, runtime)
     servers: list[Served] = []
     try:
         for name in names:
@@ -85,7 +93,79 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"examrig: {served.name} listening on {served.url}", flush=True)
         print(f"examrig: database {runtime.store.describe()}; Ctrl-C to stop", flush=True)
 
-    return run_until_signal(servers, on_ready=announce, on_stop=runtime.store.dispose)
+    runtime.control.start()
+
+    def on_stop() -> None:
+        runtime.control.close()
+        runtime.store.dispose()
+
+    return run_until_signal(servers, on_ready=announce, on_stop=on_stop)
+
+
+def _ports(settings: Any, names: list[str], known: dict[str, Any]) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    for name in names:
+        if settings.port is not None:
+            ports[name] = settings.port
+        elif settings.port_base is not None:
+            ports[name] = known[name].port(settings.port_base)
+        else:
+            ports[name] = int(settings.service(name).get("port", known[name].port()))
+    return ports
+
+
+def _serve_processes(settings: Any, names: list[str], known: dict[str, Any], first: Any) -> int:
+    """``--processes N``: the tables exist (``first`` made them); N children serve on each port (prefork)."""
+    from mocks.core.app import Runtime
+    from mocks.core.prefork import Plan, bind_child, serve
+    from mocks.core.server import Served, ServeError
+
+    first.store.dispose()  # nothing of the parent's database connections may cross the fork
+    holder: dict[str, Any] = {}
+
+    def build(ports: dict[str, int]) -> list[Served]:
+        # TIS's processing workers: as many as asked in all, spread over the processes (slot i gets its share)
+        import os
+        slot, count = int(os.environ.get("EXAMRIG_PROCESS_SLOT", "0")), settings.processes
+        tis = settings.service("tis")
+        total = int(tis.get("workers", 1)) if bool(tis.get("worker", True)) else 0
+        share = total // count + (1 if slot < total % count else 0)
+        tis["workers"] = max(share, 1)
+        tis["worker"] = share > 0
+        runtime = Runtime.create(settings)
+        holder["runtime"] = runtime
+        scheme = "https" if settings.tls else "http"
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+        for name in names:
+            runtime.topology.setdefault(name, f"{scheme}://{host}:{ports[name]}")
+        apps = {name: known[name].cls(runtime) for name in names}
+        servers = []
+        for name in names:
+            tls = _tls_files(settings) if settings.tls_for(name) else None
+            threads = int(settings.service(name).get("server_threads", settings.server_threads))
+            servers.append(bind_child(name, apps[name], settings.host, ports[name], threads=threads, tls=tls))
+        runtime.control.start()
+        return servers
+
+    def on_stop() -> None:
+        runtime = holder.get("runtime")
+        if runtime is not None:
+            runtime.control.close()
+            runtime.store.dispose()
+
+    def announce(ports: dict[str, int]) -> None:
+        scheme = "https" if settings.tls else "http"
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+        for name in names:
+            print(f"examrig: {name} listening on {scheme}://{host}:{ports[name]} ({settings.processes} processes)",
+                  flush=True)
+        print(f"examrig: database {first.store.describe()}; Ctrl-C to stop", flush=True)
+
+    try:
+        return serve(Plan(names, settings.host, _ports(settings, names, known), settings.processes, build,
+                          on_stop), announce)
+    except ServeError as exc:
+        return _fail(str(exc), EXIT_INFRA)
 
 
 WORKERS = {"tis": "mocks.tis.service:run_worker"}
@@ -152,6 +232,9 @@ def build_parser() -> Parser:
     p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate for HTTPS (with --tls-key)")
     p.add_argument("--tls-key", metavar="FILE", help="PEM private key for HTTPS (with --tls-cert)")
     p.add_argument("--debug", action="store_true", help="use werkzeug's development server")
+    p.add_argument("--processes", type=int, metavar="N",
+                   help="server processes per mock on one port, sharing control state through the database "
+                        "(default 1; env EXAMRIG_PROCESSES; docs/scale-out.md)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a service's processing worker in its own process")
@@ -164,6 +247,7 @@ def build_parser() -> Parser:
 
     _add_optional(sub, "contracts.cli", "add_validate_parser", "add_generate_parser")
     _add_optional(sub, "conformance.submit", "add_submit_parser")
+    _add_optional(sub, "conformance.check", "add_check_parser")
     _add_optional(sub, "conformance.load", "add_load_parser")
     return parser
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import threading
 from collections.abc import Iterable
@@ -17,6 +18,9 @@ from contracts.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, UnsafeXmlErr
 
 __all__ = [
     "JSON_SCHEMA_NAMES",
+    "MAX_ATTRIBUTES",
+    "MAX_ERRORS",
+    "READABLE_MAX_BYTES",
     "SCHEMA_DIR",
     "SCHEMA_NAMES",
     "UnknownSchemaError",
@@ -46,6 +50,16 @@ SCHEMA_NAMES: Final[tuple[str, ...]] = (
 
 #: JSON schema names (files ``schemas/<name>.schema.json``).
 JSON_SCHEMA_NAMES: Final[tuple[str, ...]] = ("tis-ack", "thss-upload-result")
+
+#: How many problems of an invalid document are described (positions, reasons); the rest are counted.
+#: Describing one costs a walk of the tree, so describing them all was quadratic in the document: a TRT
+#: with 10,000 unknown attributes kept a server busy for minutes (issue 12).
+MAX_ERRORS: Final = 50
+
+#: xmlschema re-derives reasons only for documents up to this size (and at most MAX_ERRORS problems):
+#: it is pure Python, hundreds of times slower than lxml, and builds every error of an element eagerly
+#: (2,000 unknown attributes on one element cost it 30 s even when only 20 errors were asked for).
+READABLE_MAX_BYTES: Final = 256 * 1024
 
 _ROOT_KINDS: Final = {
     "TDSReport": "trt",
@@ -87,18 +101,37 @@ class ValidationResult:
     Attributes:
         valid: True when the document is well-formed, safe, and valid against ``schema``.
         schema: the schema name used (the detected kind when none was given; ``""`` if undetectable).
-        errors: every problem found, in document order; empty when valid.
+        errors: the first problems found (at most ``max_errors`` of :func:`validate`), in document
+            order; empty when valid.
         well_formed: False when the document could not be parsed at all (malformed or refused as
             unsafe); ``errors`` then holds the single parse error.
+        error_count: how many problems the validator found in all (``len(errors)`` or more).
     """
 
     valid: bool
     schema: str
     errors: list[ValidationIssue] = field(default_factory=list)
     well_formed: bool = True
+    error_count: int = -1
+
+    def __post_init__(self) -> None:
+        if self.error_count < len(self.errors):
+            object.__setattr__(self, "error_count", len(self.errors))
 
     def __bool__(self) -> bool:
         return self.valid
+
+    @property
+    def more(self) -> int:
+        """How many problems were found beyond those described in ``errors``."""
+        return self.error_count - len(self.errors)
+
+    def messages(self) -> list[str]:
+        """One line per described problem, then ``… and N more errors`` when some were only counted."""
+        lines = [str(issue) for issue in self.errors]
+        if self.more:
+            lines.append(f"... and {self.more} more error(s) not described")
+        return lines
 
 
 def schema_path(name: str) -> Path:
@@ -201,47 +234,83 @@ def detect_kind(root: Any) -> str:
     raise ValueError(f"unknown document kind: root element <{name or root.tag}>")
 
 
+#: How far back in document order :func:`_position_of` looks for same-tag elements on the same line;
+#: beyond it the column is left unknown (a document of one long line would otherwise cost a walk of
+#: the tree per described problem).
+_POSITION_WALK: Final = 10_000
+
+
+def _preceding(elem: Any) -> Any:
+    """The elements before ``elem`` in reverse document order (the XPath ``preceding`` and ``ancestor`` axes)."""
+    node = elem
+    while True:
+        prev = node.getprevious()
+        if prev is None:
+            node = node.getparent()
+            if node is None:
+                return
+            yield node
+            continue
+        while len(prev):
+            prev = prev[-1]
+        node = prev
+        yield node
+
+
 def _position_of(lines: list[bytes] | None, root: Any, elem: Any) -> tuple[int | None, int | None]:
     """Best-effort (line, column) of ``elem``'s start tag from the raw bytes.
 
     libxml2 records the line on which a start tag *ends*; a tag whose attributes span several
-    lines is therefore looked for backwards from there.
+    lines is therefore looked for backwards from there. The cost is bounded (:data:`_POSITION_WALK`
+    elements, the start of one line): the caller describes a few problems of any document.
     """
     line = getattr(elem, "sourceline", None)
     if lines is None or line is None or not 0 < line <= len(lines):
         return line, None
     tag = b"<" + _local(elem.tag).encode()
-    ends = (b" ", b">", b"/", b"\t", b"\r", b"")
+    ends = (b" ", b">", b"/", b"\t", b"\r", b"\n", b"")
 
-    def starts(text: bytes) -> list[int]:
-        found, pos = [], text.find(tag)
+    def nth_start(text: bytes, nth: int) -> int:
+        """The offset of the ``nth`` (0-based) start tag ``tag`` in ``text``, or -1."""
+        pos = text.find(tag)
         while pos >= 0:
             if text[pos + len(tag) : pos + len(tag) + 1] in ends:
-                found.append(pos)
+                if nth == 0:
+                    return pos
+                nth -= 1
             pos = text.find(tag, pos + 1)
-        return found
+        return -1
 
-    # which of the elements with this tag recorded on this line is it?
+    def last_start(text: bytes) -> int:
+        pos = text.rfind(tag)
+        while pos >= 0 and text[pos + len(tag) : pos + len(tag) + 1] not in ends:
+            pos = text.rfind(tag, 0, pos)
+        return pos
+
+    # which of the elements with this tag recorded on this line is it? (document order keeps lines
+    # non-decreasing, so the walk back ends at the first element of an earlier line)
     nth = 0
-    for other in root.iter(elem.tag):
-        if other is elem:
+    for walked, other in enumerate(_preceding(elem)):
+        if walked >= _POSITION_WALK:
+            return line, None
+        if other.sourceline is None or other.sourceline < line:
             break
-        if other.sourceline == line:
+        if other.tag == elem.tag:
             nth += 1
-    here = starts(lines[line - 1])
-    if nth < len(here):
-        return line, here[nth] + 1
+    here = nth_start(lines[line - 1], nth)
+    if here >= 0:
+        return line, here + 1
     for back in range(line - 2, max(line - 200, 0) - 1, -1):
-        found = starts(lines[back])
-        if found:
-            return back + 1, found[-1] + 1
+        found = last_start(lines[back])
+        if found >= 0:
+            return back + 1, found + 1
     return line, None
 
 
-def _lxml_issues(schema: Any, root: Any, lines: list[bytes] | None) -> list[ValidationIssue]:
+def _lxml_issues(schema: Any, root: Any, lines: list[bytes] | None, limit: int) -> list[ValidationIssue]:
     tree = root.getroottree()
     issues = []
-    for entry in schema.error_log:
+    for entry in itertools.islice(schema.error_log, limit):
         elem = None
         if entry.path:
             try:
@@ -256,16 +325,31 @@ def _lxml_issues(schema: Any, root: Any, lines: list[bytes] | None) -> list[Vali
     return issues
 
 
-def _xmlschema_issues(name: str, root: Any, lines: list[bytes] | None) -> list[ValidationIssue]:
+def _xmlschema_issues(name: str, root: Any, lines: list[bytes] | None, limit: int) -> list[ValidationIssue]:
     tree = root.getroottree()
     issues = []
-    for err in _xmlschema_schema(name).iter_errors(tree):
+    for err in itertools.islice(_xmlschema_schema(name).iter_errors(tree), limit):
         elem = err.elem if etree.iselement(err.elem) else None
         line, column = _position_of(lines, root, elem) if elem is not None else (None, None)
         path = tree.getpath(elem) if elem is not None else (err.path or "")
         reason = " ".join(str(err.reason or err.message).split())
         issues.append(ValidationIssue(line, column, path, reason))
     return issues
+
+
+#: More attributes than any element of examrig's schemas declares (the TRT's widest has about 20): such an
+#: element is invalid whatever the schema says, and libxml2 reports each undeclared attribute at a cost
+#: a hundred times a valid one's, so the verdict is taken here, in one pass over the tree.
+MAX_ATTRIBUTES: Final = 200
+
+
+def _crowded_element(root: Any) -> tuple[Any, int] | None:
+    """The first element with more than :data:`MAX_ATTRIBUTES` attributes, and how many it has."""
+    for elem in root.iter():
+        count = len(elem.attrib)
+        if count > MAX_ATTRIBUTES:
+            return elem, count
+    return None
 
 
 def _to_root(doc: Any, max_bytes: int, max_depth: int) -> tuple[Any, list[bytes] | None]:
@@ -284,24 +368,29 @@ def validate(
     doc: Any,
     schema: str | None = None,
     *,
-    detailed: bool = True,
+    detailed: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    max_errors: int = MAX_ERRORS,
 ) -> ValidationResult:
     """Validate one XML document against one of examrig's schemas.
 
     Bytes are parsed with :func:`contracts.xmlsafe.parse_xml` (hardened); a document that is not
     well-formed or is refused as unsafe gives an invalid result with ``well_formed=False`` rather
-    than an exception. Validation itself uses lxml with the schema compiled once per process; when
-    the document is invalid and ``detailed`` is true, the errors are re-derived with ``xmlschema``
-    for readable reasons (falling back to lxml's messages if xmlschema finds none).
+    than an exception. Validation itself uses lxml with the schema compiled once per process; an
+    invalid document's first ``max_errors`` problems are described (lxml's message, the element's
+    XPath, line and column) and the others only counted (``error_count``), so refusing a document
+    costs about what validating it does. When ``detailed`` is true and the document is small (at most
+    :data:`READABLE_MAX_BYTES`, at most ``max_errors`` problems), the reasons are re-derived with
+    ``xmlschema`` (lxml's messages stand if it finds none or fails).
 
     Args:
         doc: raw bytes (or str) of the document, or an already parsed lxml element or tree.
         schema: one of :data:`SCHEMA_NAMES`; ``None`` detects it from the root (:func:`detect_kind`).
-        detailed: derive error reasons with xmlschema (slower, only paid for invalid documents).
+        detailed: derive error reasons with xmlschema (far slower; bounded as above).
         max_bytes: size bound passed to :func:`parse_xml` for raw input.
         max_depth: nesting bound passed to :func:`parse_xml` for raw input.
+        max_errors: how many problems are described at most (the rest are counted).
 
     Returns:
         A :class:`ValidationResult`; ``bool(result)`` is ``result.valid``.
@@ -326,28 +415,39 @@ def validate(
             line, column = _position_of(lines, root, root)
             issue = ValidationIssue(line, column, "/" + _local(root.tag), str(exc))
             return ValidationResult(False, "", [issue])
-    if detected and schema == "trt":
-        # A TRT as the transmitter sends it (completeness none/partial/complete) fits only the
-        # strict profile, a scored one as TIS and the warehouse take it only the lenient one:
-        # a detected TRT is valid when either profile accepts it, and named by the one that did.
-        strict = lxml_schema("trt-strict")
-        with _lock:
-            if not lxml_schema("trt").validate(root.getroottree()) and strict.validate(root.getroottree()):
-                return ValidationResult(True, "trt-strict")
+    crowded = _crowded_element(root)
+    if crowded is not None:
+        elem, count = crowded
+        line, column = _position_of(lines, root, elem)
+        reason = (f"{count} attributes on one element: none of examrig's schemas declares more than "
+                  f"{MAX_ATTRIBUTES} on an element")
+        issue = ValidationIssue(line, column, root.getroottree().getpath(elem), reason)
+        return ValidationResult(False, schema, [issue], error_count=count)
     compiled = lxml_schema(schema)
+    limit = max(1, max_errors)
     with _lock:
         ok = compiled.validate(root.getroottree())
-        issues = [] if ok else _lxml_issues(compiled, root, lines)
+        total = 0 if ok else len(compiled.error_log)
+        # A TRT as the transmitter sends it (completeness none/partial/complete) fits only the strict
+        # profile, a scored one as TIS and the warehouse take it only the lenient one: a detected TRT is
+        # valid when either profile accepts it, and named by the one that did. The profiles differ in a
+        # few attributes, so a document with many lenient errors is not tried again (each error costs
+        # libxml2 far more than a valid element: a second pass doubled the price of refusing).
+        if not ok and detected and schema == "trt" and total <= limit \
+                and lxml_schema("trt-strict").validate(root.getroottree()):
+            return ValidationResult(True, "trt-strict")
+        issues = [] if ok else _lxml_issues(compiled, root, lines, limit)
     if ok:
         return ValidationResult(True, schema)
-    if detailed:
+    size = len(doc) if isinstance(doc, bytes | bytearray | memoryview | str) else None
+    if detailed and total <= limit and size is not None and size <= READABLE_MAX_BYTES:
         try:
-            readable = _xmlschema_issues(schema, root, lines)
+            readable = _xmlschema_issues(schema, root, lines, limit)
         except Exception:  # xmlschema is a nicety: lxml's verdict and messages stand if it fails
             readable = []
         if readable:
             issues = readable
-    return ValidationResult(False, schema, issues)
+    return ValidationResult(False, schema, issues, error_count=max(total, len(issues)))
 
 
 def is_valid(doc: Any, schema: str | None = None) -> bool:
@@ -389,3 +489,5 @@ def iter_issue_lines(results: Iterable[tuple[str, ValidationResult]]) -> Iterabl
     for name, result in results:
         for issue in result.errors:
             yield f"{name}:{issue}"
+        if result.more:
+            yield f"{name}: ... and {result.more} more error(s) not described"

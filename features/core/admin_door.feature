@@ -1,3 +1,4 @@
+@examrig
 Feature: The admin door every mock shares, shown on the tds mock
   Tenancy, reset, the clock, faults and the journal behave the same on every mock;
   these scenarios use tds as the carrier.

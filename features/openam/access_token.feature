@@ -17,7 +17,6 @@ Feature: OpenAM issues OAuth2 tokens on /auth/oauth2/access_token
     And the response JSON field "expires_in" is "3600"
     And the openam response carries a GUID "access_token"
     And the openam response carries a GUID "refresh_token"
-    And the openam journal shows 1 inbound request to "/auth/oauth2/access_token" answered 200
 
   @req_OAM-TOK-002
   Scenario: A client credentials grant with HTTP Basic gets an access token and no refresh token
@@ -65,3 +64,17 @@ Feature: OpenAM issues OAuth2 tokens on /auth/oauth2/access_token
       | /sbac  | grant_type=password&password=pw&client_id=tis-client&client_secret=s3cret | invalid_request        | 'username'     |
       | /sbac  | grant_type=implicit&client_id=tis-client&client_secret=s3cret        | unsupported_grant_type | implicit       |
       | /other | grant_type=password&username=tis%40example.org&password=pw&client_id=tis-client&client_secret=s3cret | invalid_request | Invalid realm, /other |
+
+  # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
+  @req_CORE-JRN-001 @examrig
+  Scenario: examrig's convention: A password grant as TIS sends it gets GUID tokens
+    When I POST to openam "/auth/oauth2/access_token?realm=/sbac" with content type "application/x-www-form-urlencoded" and body:
+      """
+      &grant_type=password&username=tis%40example.org&password=pw&client_id=tis-client&client_secret=s3cret
+      """
+    Then the response status is 200
+    And the response JSON field "token_type" is "Bearer"
+    And the response JSON field "expires_in" is "3600"
+    And the openam response carries a GUID "access_token"
+    And the openam response carries a GUID "refresh_token"
+    And the openam journal shows 1 inbound request to "/auth/oauth2/access_token" answered 200

@@ -88,7 +88,6 @@ Feature: moveReservation and autoLogin (further endpoints of ProctorU's public l
       start_date=2026-11-21T09:30:00Z
       """
     Then the proctoru answer is error 2 "OVERLAP : Error count 0 of 50 : Error count 0 of 50"
-    And the proctoru answer names the field "start_date"
     When the proctoru client sends POST "moveReservation" with:
       """
       reservation_no=$r2
@@ -133,7 +132,6 @@ Feature: moveReservation and autoLogin (further endpoints of ProctorU's public l
       start_date=2026-11-22T07:00:00Z
       """
     Then the proctoru answer is error 2 "RESERVATION_NOT_FOR_THIS_INSTITUTION : Error count 0 of 50 : Error count 0 of 50"
-    And the proctoru answer names the field "reservation_no"
     When the proctoru client sends POST "moveReservation" with:
       """
       reservation_no=1
@@ -176,6 +174,96 @@ Feature: moveReservation and autoLogin (further endpoints of ProctorU's public l
 
   @req_PU-ALG-001
   Scenario: autoLogin of an unknown student is "Student Not Found", also at the trailing-slash path
+    When the proctoru client sends POST "autoLogin/" with:
+      """
+      student_id=99
+      first_name=Luke
+      last_name=Skywalker
+      email=luke@example.org
+      time_zone_id=Central Standard Time
+      """
+    Then the proctoru answer is error 2 "Student Not Found : Error count 0 of 50"
+    When the proctoru client sends POST "autoLogin" with:
+      """
+      first_name=Luke
+      """
+    Then the proctoru answer is error 3 "student_id is required : Error count 1 of 50"
+
+  # examrig's conventions on the scenarios above (the field key ...): claimed by PU-CONV-001
+  @req_PU-CONV-001 @examrig
+  Scenario: examrig's convention: A move of a cancelled reservation, into the past, onto another reservation, or with a bad request
+    Given a proctoru reservation "r2" made with:
+      """
+      student_id=42
+      first_name=Ada
+      last_name=Lovelace
+      email=ada@example.org
+      time_zone_id=UTC
+      start_date=2026-11-21T12:00:00Z
+      duration=60
+      reservation_id=res-2
+      """
+    When the proctoru client sends POST "moveReservation" with:
+      """
+      reservation_no=$r2
+      start_date=2026-11-21T09:30:00Z
+      """
+    Then the proctoru answer is error 2 "OVERLAP : Error count 0 of 50 : Error count 0 of 50"
+    And the proctoru answer names the field "start_date"
+    When the proctoru client sends POST "moveReservation" with:
+      """
+      reservation_no=$r2
+      start_date=2026-11-21T07:00:00Z
+      """
+    Then the proctoru answer is error 2 "start_date in the past : Error count 1 of 50"
+    When the proctoru client sends POST "moveReservation" with:
+      """
+      reservation_no=$r2
+      start_date=tomorrow
+      """
+    Then the proctoru answer is error 3 "start_date is not a valid date : Error count 2 of 50"
+    When the proctoru client sends POST "moveReservation" with:
+      """
+      start_date=2026-11-22T07:00:00Z
+      """
+    Then the proctoru answer is error 3 "reservation_no is required : Error count 3 of 50"
+    When the proctoru client sends POST "removeReservation" with:
+      """
+      student_id=42
+      reservation_no=$r2
+      """
+    Then the proctoru answer is a success
+    When the proctoru client sends POST "moveReservation" with:
+      """
+      reservation_no=$r2
+      start_date=2026-11-22T07:00:00Z
+      """
+    Then the proctoru answer is error 2 "Reservation Cancelled. : Error count 4 of 50"
+    And the proctoru reservation "r2" is cancelled
+    And the proctoru reservation "r1" is scheduled
+
+  @req_PU-CONV-001 @examrig
+  Scenario: examrig's convention: Another institution's reservation cannot be moved
+    Given proctoru has the seed:
+      """
+      {"institutions": [{"token": "6f1c9a77-0000-4000-8000-00000000abcd", "institution": "uni"}]}
+      """
+    When the proctoru client sends POST "moveReservation" with token "6f1c9a77-0000-4000-8000-00000000abcd" and:
+      """
+      reservation_no=$r1
+      start_date=2026-11-22T07:00:00Z
+      """
+    Then the proctoru answer is error 2 "RESERVATION_NOT_FOR_THIS_INSTITUTION : Error count 0 of 50 : Error count 0 of 50"
+    And the proctoru answer names the field "reservation_no"
+    When the proctoru client sends POST "moveReservation" with:
+      """
+      reservation_no=1
+      start_date=2026-11-22T07:00:00Z
+      """
+    Then the proctoru answer is error 2 "Reservation Not found : Error count 0 of 50"
+
+  @req_PU-CONV-001 @examrig
+  Scenario: examrig's convention: autoLogin of an unknown student is "Student Not Found", also at the trailing-slash path
     When the proctoru client sends POST "autoLogin/" with:
       """
       student_id=99

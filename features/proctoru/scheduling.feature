@@ -114,7 +114,6 @@ Feature: Availability and addAdHocProcess (schedule and reschedule)
       reservation_id=dup
       """
     Then the proctoru answer is error 2 "reservation_id_EXIST_FOR_THIS_INSTITUTION : Error count 0 of 50 : Error count 0 of 50"
-    And the proctoru answer names the field "reservation_id"
 
   @req_PU-ADH-003 @req_PU-ENV-003
   Scenario: A second reservation of the student that overlaps the first is refused
@@ -168,7 +167,6 @@ Feature: Availability and addAdHocProcess (schedule and reschedule)
       reservation_id=late
       """
     Then the proctoru answer is error 2 "start_date in the past : Error count 0 of 50"
-    And the proctoru answer names the field "start_date"
 
   @req_PU-TZ-002
   Scenario Outline: An unknown Windows time zone Id is refused
@@ -184,7 +182,6 @@ Feature: Availability and addAdHocProcess (schedule and reschedule)
       reservation_id=tz
       """
     Then the proctoru answer is error 2 "TimeZone not found. : Error count 0 of 50"
-    And the proctoru answer names the field "time_zone_id"
 
     Examples:
       | endpoint                          |
@@ -225,3 +222,68 @@ Feature: Availability and addAdHocProcess (schedule and reschedule)
       """
     Then the proctoru answer data lists the reservations "r1"
     And the proctoru answer data field "0.start_date" is "2026-11-22T09:30:00Z"
+
+  # examrig's conventions on the scenarios above (the field key ...): claimed by PU-CONV-001
+  @req_PU-CONV-001 @examrig
+  Scenario: examrig's convention: A reservation_id the institution already used is refused
+    Given a proctoru reservation "r1" made with:
+      """
+      student_id=42
+      first_name=Ada
+      last_name=Lovelace
+      email=ada@example.org
+      time_zone_id=UTC
+      start_date=2026-11-22T09:00:00Z
+      duration=60
+      reservation_id=dup
+      """
+    When the proctoru client sends POST "addAdHocProcess" with:
+      """
+      student_id=43
+      first_name=Alan
+      last_name=Turing
+      email=alan@example.org
+      time_zone_id=UTC
+      start_date=2026-11-23T09:00:00Z
+      duration=60
+      reservation_id=dup
+      """
+    Then the proctoru answer is error 2 "reservation_id_EXIST_FOR_THIS_INSTITUTION : Error count 0 of 50 : Error count 0 of 50"
+    And the proctoru answer names the field "reservation_id"
+
+  @req_PU-CONV-001 @examrig
+  Scenario: examrig's convention: A start in the past is refused
+    When the proctoru client sends POST "addAdHocProcess" with:
+      """
+      student_id=42
+      first_name=Ada
+      last_name=Lovelace
+      email=ada@example.org
+      time_zone_id=Romance Standard Time
+      start_date=2026-11-21T08:59:59+01:00
+      duration=60
+      reservation_id=late
+      """
+    Then the proctoru answer is error 2 "start_date in the past : Error count 0 of 50"
+    And the proctoru answer names the field "start_date"
+
+  @req_PU-CONV-001 @examrig
+  Scenario Outline: examrig's convention: An unknown Windows time zone Id is refused
+    When the proctoru client sends POST "<endpoint>" with:
+      """
+      student_id=42
+      first_name=Ada
+      last_name=Lovelace
+      email=ada@example.org
+      time_zone_id=Europe/Paris
+      start_date=2026-11-22T09:00:00Z
+      duration=60
+      reservation_id=tz
+      """
+    Then the proctoru answer is error 2 "TimeZone not found. : Error count 0 of 50"
+    And the proctoru answer names the field "time_zone_id"
+
+    Examples:
+      | endpoint                          |
+      | addAdHocProcess                   |
+      | getScheduleInfoAvailableTimesList |

@@ -6,6 +6,7 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then
 
+from conformance.outcomes import HarnessError
 from conformance.targets import Rig
 
 
@@ -14,7 +15,9 @@ def seeded_opportunity(rig: Rig, tenant: str, opp_key: str, status: str) -> None
     """Seed one opportunity in the scenario's tenant."""
     response = rig.admin("tds", "POST", "seed", tenant=tenant,
                          json={"opportunities": [{"oppKey": opp_key, "status": status}]})
-    assert response.status_code == 201, response.text
+    if response.status_code != 201:
+        # Preparing the state is the harness's part: a refused seed is an error, not the target's fail.
+        raise HarnessError(f"tds state hook refused the seed: {response.status_code} {response.text[:300]}")
 
 
 def _opportunity(rig: Rig, tenant: str, opp_key: str) -> dict[str, Any]:
@@ -50,6 +53,22 @@ def opportunity_has_no_audit(rig: Rig, tenant: str, opp_key: str) -> None:
     """Nothing was audited."""
     audit = _opportunity(rig, tenant, opp_key)["audit"]
     assert audit == [], f"audit rows: {audit}"
+
+
+@then(parsers.parse('the TDS opportunity "{opp_key}" has a dateExpiredReported'))
+def opportunity_expired_reported(rig: Rig, tenant: str, opp_key: str) -> None:
+    """``dateExpiredReported`` was set (QC_AcceptOpportunity_SP on an expired opportunity)."""
+    actual = _opportunity(rig, tenant, opp_key).get("dateExpiredReported")
+    assert isinstance(actual, str) and actual, f"dateExpiredReported is {actual!r}"
+
+
+@then(parsers.parse('the TDS error log has an entry for opportunity "{opp_key}"'))
+def tds_error_log_has_entry(rig: Rig, tenant: str, opp_key: str) -> None:
+    """The DB error log has an entry about the opportunity (its wording is examrig's: TDS-CONV-002)."""
+    response = rig.admin("tds", "GET", "state/errors/all", tenant=tenant)
+    assert response.status_code == 200, response.text
+    keys = [str(e.get("oppKey", "")).lower() for e in response.json()["errors"]]
+    assert opp_key.lower() in keys, f"error log entries are about {keys}"
 
 
 @then(parsers.parse('the TDS error log mentions "{text}"'))

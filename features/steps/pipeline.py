@@ -123,7 +123,7 @@ def run_until_quiet(rig: Rig, tenant: str) -> None:
     for _ in range(12):
         if rig.is_mock("tis"):
             rig.apps["tis"].process_pending(tenant)  # type: ignore[attr-defined]
-        r = rig.request("thss", "POST", "/_examrig/run", tenant=tenant)
+        r = rig.admin("thss", "POST", "run", tenant=tenant)
         assert r.status_code == 200, r.text
         if rig.is_mock("tis"):
             rig.apps["tis"].process_pending(tenant)  # type: ignore[attr-defined]

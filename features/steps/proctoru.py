@@ -16,6 +16,7 @@ import requests
 import responses
 from pytest_bdd import given, parsers, then, when
 
+from conformance.outcomes import unsupported
 from conformance.targets import Rig
 from mocks.core.server import bind, start, stop
 from mocks.core.tls import self_signed
@@ -223,7 +224,7 @@ def proctoru_link(rig: Rig, tenant: str, context: dict[str, Any], alias: str, st
 def deliveryodata_stub(rig: Rig) -> Iterator[responses.RequestsMock]:
     """Points proctoru's deliveryodata peer at a `responses` stub for one scenario."""
     if not rig.is_mock("proctoru"):
-        pytest.skip("the deliveryodata link is observed through the proctoru mock's own peer")
+        unsupported("the deliveryodata link is observed through the proctoru mock's own peer, not a target")
     topology = rig.runtime.topology
     saved = topology.get("deliveryodata")
     topology["deliveryodata"] = DOD_BASE
@@ -311,7 +312,7 @@ def _reservation_state(rig: Rig, tenant: str, context: dict[str, Any], alias: st
 def proctoru_real_deliveryodata(rig: Rig) -> None:
     """Both are examrig's mocks, and proctoru's deliveryodata peer is the deliveryodata of this run."""
     if not (rig.is_mock("proctoru") and rig.is_mock("deliveryodata")):
-        pytest.skip("the link is observed through both mocks' admin doors")
+        unsupported("the link is observed through both mocks' admin doors, not a target's")
     peer = rig.runtime.topology.get("deliveryodata", "").rstrip("/")
     assert peer == rig.url("deliveryodata"), f"proctoru's deliveryodata peer is {peer!r}"
 
@@ -362,7 +363,7 @@ def proctoru_link_error(rig: Rig, tenant: str, context: dict[str, Any], alias: s
 def proctoru_https(rig: Rig, context: dict[str, Any], tmp_path: Path, cleanups: list[Callable[[], None]]) -> None:
     """The run's proctoru app (same state) on a loopback HTTPS port, with ``mocks.core.tls.self_signed``."""
     if not rig.is_mock("proctoru"):
-        pytest.skip("HTTPS is examrig's way of serving its own proctoru mock")
+        unsupported("HTTPS is examrig's way of serving its own proctoru mock, not a target")
     cert, key = self_signed(tmp_path)
     served = bind("proctoru", rig.apps["proctoru"], "127.0.0.1", 0, threads=2, tls=(str(cert), str(key)))
     start(served)

@@ -262,7 +262,7 @@ def queue_empty(rig: Rig, tenant: str) -> None:
 @when("thss runs its due scoring policies")
 def run_due(rig: Rig, tenant: str) -> None:
     """One policy pass now (the background worker does the same on its own)."""
-    response = rig.request("thss", "POST", "/_examrig/run", tenant=tenant)
+    response = rig.admin("thss", "POST", "run", tenant=tenant)
     assert response.status_code == 200, response.text
 
 
@@ -273,7 +273,7 @@ def admin_score(rig: Rig, tenant: str, context: dict[str, Any], item: str, docst
     found = [r for r in _queue(rig, tenant) if (r["bankKey"], r["itemId"]) == (bank, key)]
     assert len(found) == 1, found
     body = {"assignment": found[0]["id"], **json.loads(docstring)}
-    context["response"] = rig.request("thss", "POST", "/_examrig/score", tenant=tenant, json=body)
+    context["response"] = rig.admin("thss", "POST", "score", tenant=tenant, json=body)
 
 
 # -- what reached TIS ----------------------------------------------------------------------

@@ -1,3 +1,4 @@
+@cap_tds.idempotency_key
 Feature: TDS applies each TIS acknowledgement once per Idempotency-Key
   examrig's extension, not real TDS's: TIS sends every delivery with Idempotency-Key, the same key on
   every resend of it (after a crash too). The tds mock keeps the key with its answer, in the
@@ -21,7 +22,6 @@ Feature: TDS applies each TIS acknowledgement once per Idempotency-Key
     And the keyed responses are identical
     And the TDS opportunity "6c1d2e3f-4a5b-4c6d-8e7f-001122334455" has status "reported"
     And the TDS opportunity "6c1d2e3f-4a5b-4c6d-8e7f-001122334455" has exactly the audit rows "<audit>"
-    And the tds journal notes 1 replay of idempotency key "tis-demo-1"
 
     Examples:
       | path                       | audit              |
@@ -41,6 +41,24 @@ Feature: TDS applies each TIS acknowledgement once per Idempotency-Key
       """
     Then the response status is 200
     And the TDS opportunity "6c1d2e3f-4a5b-4c6d-8e7f-001122334456" has exactly the audit rows "reported,QA Reported"
+
+  @req_TDS-IDEM-001 @examrig
+  Scenario: examrig's tds mock journals a replayed acknowledgement as a replay, and a new key as none
+    Given a TDS opportunity "6c1d2e3f-4a5b-4c6d-8e7f-001122334459" in status "submitted"
+    When TIS sends to tds "/student/TIS/API/tisReply" with idempotency key "tis-demo-1" the JSON:
+      """
+      {"oppKey": "6c1d2e3f-4a5b-4c6d-8e7f-001122334459", "success": true}
+      """
+    And TIS sends to tds "/student/TIS/API/tisReply" with idempotency key "tis-demo-1" the JSON:
+      """
+      {"oppKey": "6c1d2e3f-4a5b-4c6d-8e7f-001122334459", "success": true}
+      """
+    And TIS sends to tds "/student/TIS/API/tisReply" with idempotency key "tis-demo-2" the JSON:
+      """
+      {"oppKey": "6c1d2e3f-4a5b-4c6d-8e7f-001122334459", "success": true}
+      """
+    Then the response status is 200
+    And the tds journal notes 1 replay of idempotency key "tis-demo-1"
     And the tds journal notes 0 replay of idempotency key "tis-demo-2"
 
   @req_TDS-IDEM-002

@@ -20,7 +20,6 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     And the TIS stand-in received score 1 for item "200-15570" of opportunity "11111111-2222-4333-8444-555555555555"
     And every callback to the TIS stand-in is raw XML labelled as a form post
     And the thss work queue holds "200-15570" in status "sent"
-    And the thss journal shows 1 outbound request to "/ItemScoringCallbackRcv.axd" answered 200
 
   @req_THSS-POL-002
   Scenario: A delayed policy waits for the tenant's clock
@@ -44,7 +43,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     Then the TIS stand-in received 0 item scores
     And the thss work queue holds "200-15570" in status "pending"
 
-  @req_THSS-ADM-001 @req_THSS-CB-002
+  @req_THSS-ADM-001 @req_THSS-CB-002 @examrig
   Scenario: The admin API scores a multi-dimension response
     Given the thss item "200-61843" is hand-scored with dimensions "Conventions:0-2,Evidence/Elaboration:0-4,Organization/Purpose:0-4"
     When TIS uploads to thss a TRT for opportunity "11111111-2222-4333-8444-555555555555" with items "200-61843:WER:NOTSCORED"
@@ -60,7 +59,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     And the TIS stand-in received score 9 for item "200-61843" of opportunity "11111111-2222-4333-8444-555555555555"
     And the TIS stand-in received dimension "Evidence/Elaboration" scored 3 read by scorer "teacher-7"
 
-  @req_THSS-ADM-002
+  @req_THSS-ADM-002 @examrig
   Scenario Outline: The admin API refuses a bad score naming the field
     When TIS uploads to thss a TRT for opportunity "11111111-2222-4333-8444-555555555555" with items "200-15570:SA:NOTSCORED"
     And the thss admin scores item "200-15570" with JSON:
@@ -78,7 +77,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
       | {"score": 1, "conditionCode": "Z"}        | dimensions[0].conditionCode |
       | {}                                        | score                       |
 
-  @req_THSS-ADM-002
+  @req_THSS-ADM-002 @examrig
   Scenario: Work already sent cannot be scored again
     When TIS uploads to thss a TRT for opportunity "11111111-2222-4333-8444-555555555555" with items "200-15570:SA:NOTSCORED"
     And the thss admin scores item "200-15570" with JSON:
@@ -135,3 +134,18 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     When I send thss a per-item ItemScoreRequest for item "200-4242" with token "t"
     Then the response status is 400
     And the response JSON field "ModelState" contains "not configured for hand scoring"
+
+  # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
+  @req_CORE-JRN-001 @examrig
+  Scenario: examrig's convention: A fixed policy scores the response and THSS posts it as a form post
+    Given a thss scoring policy:
+      """
+      {"itemType": "SA", "kind": "fixed", "score": 1}
+      """
+    When TIS uploads to thss a TRT for opportunity "11111111-2222-4333-8444-555555555555" with items "200-15570:SA:NOTSCORED"
+    And thss runs its due scoring policies
+    Then the TIS stand-in received 1 item scores
+    And the TIS stand-in received score 1 for item "200-15570" of opportunity "11111111-2222-4333-8444-555555555555"
+    And every callback to the TIS stand-in is raw XML labelled as a form post
+    And the thss work queue holds "200-15570" in status "sent"
+    And the thss journal shows 1 outbound request to "/ItemScoringCallbackRcv.axd" answered 200

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from mocks.core import errors
-from mocks.core.clock import parse_iso
+from mocks.core import errors, jsonbody, openapi_route
+from mocks.core.clock import ClockRangeError, parse_iso
 from mocks.core.faults import FaultSpecError
 from mocks.core.journal import FILTER_KEYS
 from mocks.core.render import json_response, text_response
@@ -38,6 +37,7 @@ def admin_rules(prefix: str) -> list[Rule]:
         ("/state/<collection>/<path:key>", "state", ["GET"]),
         ("/config", "config", ["GET"]),
         ("/metrics", "metrics", ["GET"]),
+        ("/openapi.json", "openapi", ["GET"]),
     ]
     return [Rule(prefix + path, endpoint=f"admin:{name}", methods=methods) for path, name, methods in spec]
 
@@ -57,14 +57,8 @@ def dispatch_admin(app: ServiceApp, ctx: Ctx, endpoint: str, values: Mapping[str
 
 
 def _json_body(ctx: Ctx, *, required: bool = False) -> Any:
-    if not ctx.body.strip():
-        if required:
-            raise errors.BadRequest(field="body", message="a JSON body is required")
-        return {}
-    try:
-        return json.loads(ctx.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.BadRequest(field="body", message=f"body is not valid JSON: {exc}") from None
+    """The admin body through the one bounded reader (its refusal is already examrig's error shape)."""
+    return jsonbody.loads(ctx.body) if required else jsonbody.loads(ctx.body, empty={})
 
 
 def _explicit_tenant(ctx: Ctx) -> bool:
@@ -93,7 +87,9 @@ def _health(app: ServiceApp, ctx: Ctx) -> Response:
         app.store.check()
     except StoreUnavailable as exc:
         return json_response({"status": "unavailable", "service": app.name, "database": str(exc)}, status=503)
-    return json_response({"status": "ok", "service": app.name, "journal": app.journal.stats()})
+    # process: which process of the mock answered (several serve one mock with --processes N)
+    return json_response({"status": "ok", "service": app.name, "journal": app.journal.stats(),
+                          "process": app.runtime.control.token})
 
 
 def _version(app: ServiceApp, ctx: Ctx) -> Response:
@@ -121,19 +117,22 @@ def _clock(app: ServiceApp, ctx: Ctx) -> Response:
     unknown = set(body) - allowed
     if unknown:
         raise errors.BadRequest(field=sorted(unknown)[0], message=f"unknown clock property '{sorted(unknown)[0]}'")
-    if "set" in body:
-        try:
-            at = parse_iso(str(body["set"]))
-        except ValueError:
-            raise errors.BadRequest(field="set", message="set must be an ISO 8601 instant") from None
-        app.clock.set(ctx.tenant, at, frozen=bool(body.get("frozen", True)))
-    if body.get("freeze"):
-        app.clock.freeze(ctx.tenant)
-    if "advance" in body:
-        seconds = body["advance"]
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
-        app.clock.advance(ctx.tenant, float(seconds))
+    try:
+        if "set" in body:
+            try:
+                at = parse_iso(str(body["set"]))
+            except ValueError:
+                raise errors.BadRequest(field="set", message="set must be an ISO 8601 instant") from None
+            app.clock.set(ctx.tenant, at, frozen=bool(body.get("frozen", True)))
+        if body.get("freeze"):
+            app.clock.freeze(ctx.tenant)
+        if "advance" in body:
+            seconds = body["advance"]
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
+            app.clock.advance(ctx.tenant, float(seconds))
+    except ClockRangeError as exc:  # NaN, Infinity, 1e20 seconds, year 9999 or 0001 (issue 12)
+        raise errors.BadRequest(field=exc.field, message=str(exc)) from None
     if body.get("unfreeze"):
         app.clock.unfreeze(ctx.tenant)
     return json_response(app.clock.describe(ctx.tenant))
@@ -252,5 +251,5 @@ def _metrics(app: ServiceApp, ctx: Ctx) -> Response:
 _HANDLERS: dict[str, Any] = {
     "health": _health, "version": _version, "reset": _reset, "clock": _clock, "faults": _faults,
     "fault": _fault, "journal": _journal, "verify": _verify, "seed": _seed, "state": _state,
-    "config": _config, "metrics": _metrics,
+    "config": _config, "metrics": _metrics, "openapi": openapi_route.serve,
 }

@@ -22,9 +22,10 @@ from werkzeug.wrappers import Request, Response
 
 from mocks.core import errors
 from mocks.core.clock import Clock, iso
-from mocks.core.faults import MALFORMED_BODY, AppliedFault, FaultEngine, truncated
+from mocks.core.control import Control
+from mocks.core.faults import MALFORMED_BODY, AppliedFault, truncated
 from mocks.core.ids import IdSource
-from mocks.core.journal import BODY_LIMIT, SECRET_HEADERS, Entry, Journal, body_digest, redact_headers
+from mocks.core.journal import BODY_LIMIT, SECRET_HEADERS, Entry, body_digest, redact_headers
 from mocks.core.metrics import Metrics
 from mocks.core.outbound import TENANT_HEADER, Outbound
 from mocks.core.render import ErrorRenderer, render_json_error
@@ -55,14 +56,23 @@ class Runtime:
     topology: dict[str, str] = field(default_factory=dict)
     # requests transport adapters by URL prefix: peers reached in process (mocks/core/inprocess.py)
     mounts: dict[str, Any] = field(default_factory=dict)
+    # where clocks, fault rules and the journal live: memory, or the database (mocks/core/control.py)
+    control: Control = None  # type: ignore[assignment]  # set in __post_init__
+
+    def __post_init__(self) -> None:
+        if self.control is None:
+            self.control = Control(self.store)
 
     @classmethod
     def create(cls, settings: Settings | None = None, *, db: str | None = None) -> Runtime:
         """A runtime from settings; ``db`` overrides the database URL (``sqlite://`` for memory)."""
         settings = settings or Settings()
         store = Store(db or settings.db, data_dir=settings.data_dir, synchronous=settings.sqlite_synchronous)
-        return cls(settings=settings, store=store, ids=IdSource(settings.seed),
-                   topology=dict(settings.topology))
+        shared = settings.shared_control if settings.shared_control is not None else settings.processes > 1
+        control = Control(store, shared=shared, poll_ms=settings.control_poll_ms)
+        return cls(settings=settings, store=store, clock=control.clock(),
+                   ids=IdSource(settings.seed, instance=control.instance), topology=dict(settings.topology),
+                   control=control)
 
 
 class Ctx:
@@ -119,8 +129,9 @@ class ServiceApp:
         self.store = runtime.store
         self.clock = runtime.clock
         self.ids = runtime.ids
-        self.journal = Journal(int(self.options.get("journal_capacity", self.settings.journal_capacity)))
-        self.faults = FaultEngine(self.settings.seed)
+        self.journal = runtime.control.journal(
+            self.name, int(self.options.get("journal_capacity", self.settings.journal_capacity)))
+        self.faults = runtime.control.faults(self.name, self.settings.seed)
         self.metrics = Metrics()
         self.max_body = int(self.options.get("max_body", self.settings.max_body))
         self.outbound = Outbound(self.name, self.journal, self.faults, mounts=runtime.mounts,
@@ -145,9 +156,11 @@ class ServiceApp:
             rules.append(copy)
         from mocks.core.admin import admin_rules
         rules.extend(admin_rules(ADMIN_PREFIX))
-        self.url_map = Map(rules, strict_slashes=False, converters=self.converters())
+        # merge_slashes off: werkzeug would answer '//' with a redirect to its bind host (an invented
+        # 'http://examrig/...'); a path with '//' is matched as it is, or by the service's route_alias
+        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False, converters=self.converters())
         self._adapter = self.url_map.bind("examrig", "/")
-        self._router = ShapeRouter(self.url_map, self._adapter)
+        self._router = ShapeRouter(self.url_map, self._adapter, alias=self.route_alias)
 
     @contextmanager
     def parked(self) -> Iterator[None]:
@@ -183,6 +196,14 @@ class ServiceApp:
     def converters(self) -> dict[str, Any]:
         """Extra werkzeug converters for the service's rules."""
         return {}
+
+    def route_alias(self, path: str) -> str | None:
+        """Another path to route when ``path`` matches no rule (e.g. with empty segments dropped), or None.
+
+        Asked only on a miss, so the matched paths pay nothing for it; the view still sees the
+        request's real path.
+        """
+        return None
 
     def seed(self, tenant: str, payload: dict[str, Any]) -> dict[str, int]:
         """Load collections of objects into ``tenant``; returns counts per collection."""

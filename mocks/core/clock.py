@@ -2,9 +2,49 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+
+# The instants a mock's clock may show. Far outside them the wire formats break (epoch milliseconds before
+# 1970 go negative, year 9999 plus a token lifetime overflows datetime, a four-digit year is assumed
+# everywhere), so a clock set or advanced out of them is refused rather than left to fail later as a 500.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+class ClockRangeError(ValueError):
+    """A clock instant or step out of bounds; ``field`` names the admin property (``set`` or ``advance``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_instant(at: datetime, field: str = "set") -> datetime:
+    """``at`` as aware UTC, or :class:`ClockRangeError` when it is outside [EARLIEST, LATEST)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    try:
+        inside = EARLIEST <= at < LATEST
+    except OverflowError:  # year 1 or 9999 shifted by its UTC offset
+        inside = False
+    if not inside:
+        raise ClockRangeError(field, f"{field} must be an instant from {iso(EARLIEST)} to before {iso(LATEST)}")
+    return at.astimezone(UTC)
+
+
+def check_step(seconds: float, base: datetime) -> timedelta:
+    """``seconds`` as a timedelta that keeps ``base`` in bounds, or :class:`ClockRangeError` (``advance``)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
+        raise ClockRangeError("advance", "advance must be a finite number of seconds")
+    span = (LATEST - EARLIEST).total_seconds()
+    if abs(seconds) > span:
+        raise ClockRangeError("advance", f"advance must be within {span:.0f} seconds either way")
+    delta = timedelta(seconds=seconds)
+    check_instant(base + delta, "advance")
+    return delta
 
 
 class Clock:
@@ -37,17 +77,14 @@ class Clock:
     def freeze(self, tenant: str = "default", at: datetime | None = None) -> datetime:
         """Freeze ``tenant``'s clock at ``at`` (default: its current instant)."""
         with self._lock:
-            instant = at if at is not None else self.now(tenant)
-            if instant.tzinfo is None:
-                instant = instant.replace(tzinfo=UTC)
+            instant = check_instant(at) if at is not None else self.now(tenant)
             self._frozen[tenant] = instant.astimezone(UTC)
             self._offset.pop(tenant, None)
             return self._frozen[tenant]
 
     def set(self, tenant: str, at: datetime, *, frozen: bool = True) -> datetime:
         """Set ``tenant``'s clock to ``at``; frozen there, or running on from it."""
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
+        at = check_instant(at)
         if frozen:
             return self.freeze(tenant, at)
         with self._lock:
@@ -57,7 +94,7 @@ class Clock:
 
     def advance(self, tenant: str = "default", seconds: float = 0.0) -> datetime:
         """Move ``tenant``'s clock forward (frozen or offset alike)."""
-        delta = timedelta(seconds=seconds)
+        delta = check_step(seconds, self.now(tenant))
         with self._lock:
             if tenant in self._frozen:
                 self._frozen[tenant] += delta

@@ -6,6 +6,7 @@ import fnmatch
 import hashlib
 import math
 import random
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -109,21 +110,44 @@ def build_rule(rule_id: str, spec: Mapping[str, Any], tenant: str) -> FaultRule:
                 raise FaultSpecError(name, "must be a number of milliseconds from 0 to 600000")
     if "status" in values:
         s = values["status"]
-        if isinstance(s, bool) or not isinstance(s, int) or not 100 <= s <= 599:
-            raise FaultSpecError("status", "must be an HTTP status code")
+        # 1xx is not a final answer: a client given one waits for the real response and hangs
+        if isinstance(s, bool) or not isinstance(s, int) or not 200 <= s <= 599:
+            raise FaultSpecError("status", "must be a final HTTP status code from 200 to 599")
     if "times" in values and values["times"] is not None:
         t = values["times"]
         if isinstance(t, bool) or not isinstance(t, int) or t < 1:
             raise FaultSpecError("times", "must be a positive integer")
-    if "headers" in values and not (isinstance(values["headers"], dict)
-                                    and all(isinstance(v, str) for v in values["headers"].values())):
-        raise FaultSpecError("headers", "must be an object of strings")
+    if "headers" in values:
+        _check_headers(values["headers"])
     for name in ("tenant", "method", "route", "path", "peer", "body"):
         if name in values and values[name] is not None and not isinstance(values[name], str):
             raise FaultSpecError(name, "must be a string")
     if values.get("method"):
         values["method"] = values["method"].upper()
     return FaultRule(id=rule_id, **values)
+
+
+# RFC 9110 5.1 field-name: a token; 5.5 field-value: visible characters, spaces and tabs (latin-1 on the wire)
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_FIELD_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]*$")
+
+
+def _check_headers(headers: object) -> None:
+    """Reject what would reach the wire broken: a name with a space or a colon, a value with CR/LF or NUL.
+
+    Such a rule used to be accepted and then turned every matching request into a 500 (or sent the bad
+    bytes raw), so it is refused when posted, naming the header.
+    """
+    if not isinstance(headers, dict):
+        raise FaultSpecError("headers", "must be an object of strings")
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            raise FaultSpecError(f"headers.{name}", "must be a string")
+        if not _TOKEN.match(name):
+            raise FaultSpecError(f"headers.{name}", "is not a valid HTTP header name (RFC 9110 token)")
+        if not _FIELD_VALUE.match(value):
+            raise FaultSpecError(f"headers.{name}", "value must not contain CR, LF, NUL or other control "
+                                                    "characters, nor characters outside latin-1")
 
 
 class FaultEngine:

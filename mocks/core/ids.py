@@ -19,12 +19,21 @@ class IdSource:
     ``random.Random`` derived from the seed and the name, so the order in which
     different parts of a mock draw numbers does not change what each part sees.
     Without a seed, values come from ``os.urandom``.
+
+    ``instance`` tells apart the processes of one mock (a number each draws from the database, see
+    ``mocks.core.control``): with it the main stream (UUIDs, tokens, nonces) is the seed's stream of that
+    process, so processes started with the same seed never issue the same nonce. Named ``rng`` streams
+    stay the same in every process (they are the seed's decisions, such as a scoring policy's).
     """
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, instance: int = 0) -> None:
         self.seed = seed
+        self.instance = instance
         self._lock = threading.Lock()
-        self._main = self._make("ids")
+        self._main = self._make(self._main_name())
+
+    def _main_name(self) -> str:
+        return "ids" if not self.instance else f"ids:process-{self.instance}"
 
     def _make(self, name: str) -> random.Random:
         if self.seed is None:
@@ -53,4 +62,4 @@ class IdSource:
         """Restart every stream from ``seed``."""
         with self._lock:
             self.seed = seed
-            self._main = self._make("ids")
+            self._main = self._make(self._main_name())

@@ -20,10 +20,11 @@ simply not served by the fast path. Misses, redirects, 404 and 405 always come f
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, Map, MapAdapter, Rule, ValidationError
 from werkzeug.routing.converters import AnyConverter, IntegerConverter, PathConverter, UnicodeConverter
 from werkzeug.routing.rules import parse_converter_args
@@ -101,8 +102,10 @@ class ShapeRouter:
 
     CAPACITY = 4096
 
-    def __init__(self, url_map: Map, adapter: MapAdapter) -> None:
+    def __init__(self, url_map: Map, adapter: MapAdapter,
+                 alias: Callable[[str], str | None] | None = None) -> None:
         self.adapter = adapter
+        self.alias = alias
         rules = list(url_map.iter_rules())
         compiled = [_compile(url_map, rule) for rule in rules]
         self.enabled = all(c is not None for c in compiled)
@@ -111,7 +114,20 @@ class ShapeRouter:
         self._shapes: dict[tuple[str, str], _Compiled | None] = {}
 
     def match(self, path: str, method: str) -> tuple[str, Mapping[str, Any]]:
-        """(endpoint, values) as werkzeug answers them; werkzeug's exceptions for misses."""
+        """(endpoint, values) as werkzeug answers them; werkzeug's exceptions for misses.
+
+        A path that matches nothing is tried once more as the ``alias`` callable rewrites it (when
+        it does); a miss of that too is the original path's 404.
+        """
+        try:
+            return self._match(path, method)
+        except NotFound:
+            other = self.alias(path) if self.alias is not None else None
+            if other is None or other == path:
+                raise
+            return self._match(other, method)
+
+    def _match(self, path: str, method: str) -> tuple[str, Mapping[str, Any]]:
         if not self.enabled:
             endpoint, values = self.adapter.match(path, method)
             return str(endpoint), values

@@ -150,12 +150,14 @@ DEFAULT_THREADS = 3
 
 
 def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = False,
-         threads: int = DEFAULT_THREADS, tls: tuple[str, str] | None = None) -> Served:
+         threads: int = DEFAULT_THREADS, tls: tuple[str, str] | None = None, reuse_port: bool = False) -> Served:
     """Bind ``app`` to ``host:port`` (0 picks a free port) without serving yet.
 
     ``threads`` is the base count of working threads (see :class:`ElasticPool`: threads
     waiting on a latency fault or a peer are replaced while they wait). ``tls`` is a
-    (certificate, key) pair of PEM files: the mock then speaks HTTPS.
+    (certificate, key) pair of PEM files: the mock then speaks HTTPS. ``reuse_port`` sets SO_REUSEPORT:
+    the processes of one mock each listen on the same port and the kernel spreads new connections over
+    them (mocks/core/prefork.py).
     """
     scheme = "https" if tls else "http"
     if debug:
@@ -176,6 +178,7 @@ def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = Fals
     server = cheroot_wsgi.Server((host, port), app, numthreads=threads, server_name=f"examrig-{name}",
                                  shutdown_timeout=10, request_queue_size=128)
     server.gateway = SocketGateway
+    server.reuse_port = reuse_port
     if tls:
         from cheroot.ssl.builtin import BuiltinSSLAdapter
         try:

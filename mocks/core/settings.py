@@ -39,6 +39,10 @@ class Settings:
     outbound_timeout: float = 10.0
     server_threads: int = 3  # the base pool per mock (mocks.core.server.DEFAULT_THREADS, docs/servers.md)
     sqlite_synchronous: str = "NORMAL"
+    # server processes per mock (mocks/core/prefork.py); control state goes to the database past one
+    processes: int = 1
+    shared_control: bool | None = None  # None: shared when processes > 1 (docs/scale-out.md: set it on every host)
+    control_poll_ms: int = 100  # across hosts: how often a process looks for a control change (staleness)
     tls: bool = False
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -65,7 +69,8 @@ class Settings:
 _SCALARS: dict[str, type] = {
     "host": str, "port": int, "port_base": int, "db": str, "data_dir": str, "debug": bool,
     "seed": int, "max_body": int, "journal_capacity": int, "outbound_timeout": float,
-    "server_threads": int, "sqlite_synchronous": str, "tls": bool, "tls_cert": str, "tls_key": str,
+    "server_threads": int, "sqlite_synchronous": str, "processes": int, "shared_control": bool,
+    "control_poll_ms": int, "tls": bool, "tls_cert": str, "tls_key": str,
 }
 
 
@@ -139,6 +144,10 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
         raise SettingsError("settings 'tls_cert' and 'tls_key' go together")
     if settings.max_body < 1:
         raise SettingsError("setting 'max_body' must be positive")
+    if not 1 <= settings.processes <= 64:
+        raise SettingsError("setting 'processes' must be from 1 to 64")
+    if settings.control_poll_ms < 1:
+        raise SettingsError("setting 'control_poll_ms' must be positive")
     if settings.journal_capacity < 1:
         raise SettingsError("setting 'journal_capacity' must be positive")
     return settings

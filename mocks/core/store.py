@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -22,13 +23,13 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.pool import StaticPool
 
 TENANT_LEN = 64
 MEMORY_URL = "sqlite://"
 
-__all__ = ["MEMORY_URL", "IntegrityError", "OperationalError", "Store", "StoreUnavailable"]
+__all__ = ["MEMORY_URL", "IntegrityError", "OperationalError", "Store", "StoreUnavailable", "normalise_url"]
 
 
 class StoreUnavailable(RuntimeError):
@@ -54,6 +55,7 @@ class Store:
             directory = Path(data_dir)
             directory.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{directory / 'examrig.db'}"
+        url = normalise_url(url)
         self.url = url
         self.metadata = MetaData()
         self._memory = url in (MEMORY_URL, "sqlite:///:memory:", "memory")
@@ -71,7 +73,16 @@ class Store:
             self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                         pool_size=20, max_overflow=40)
         else:
-            self.engine = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+            try:
+                # READ COMMITTED (PostgreSQL's default, named so a server default cannot change it): every rule
+                # that reads then writes locks what it reads (FOR UPDATE, docs/postgresql.md), and each statement
+                # after a lock wait sees what the other transaction committed
+                self.engine = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True,
+                                            isolation_level="READ COMMITTED" if self.is_postgres else None)
+            except ModuleNotFoundError as exc:  # the URL's driver is not installed (psycopg for postgresql+psycopg)
+                raise StoreUnavailable(_missing_driver(url, exc)) from None
+            except Exception as exc:  # a malformed URL, an unknown dialect
+                raise StoreUnavailable(f"cannot use database URL {url!r}: {_one_line(exc)}") from None
         if self.is_sqlite:
             self._configure_sqlite(synchronous)
         self.counters = self.table(
@@ -122,12 +133,26 @@ class Store:
         return Table(name, self.metadata, tenant, *columns, **kwargs)
 
     def create_all(self) -> None:
-        """Create every defined table that does not exist yet."""
-        try:
-            with self._guard():
-                self.metadata.create_all(self.engine)
-        except OperationalError as exc:
-            raise StoreUnavailable(_one_line(exc)) from exc
+        """Create every defined table that does not exist yet (the one migration step: docs/postgresql.md).
+
+        Safe when several processes start together on an empty database: on PostgreSQL they queue on a
+        transaction-level advisory lock (each then finds what the one before created); on SQLite, where DDL is
+        transactional but two creators can both see a table missing, a loser's "already exists" is retried.
+        """
+        for attempt in range(5):
+            try:
+                with self._guard():
+                    if self.is_postgres:
+                        with self.engine.begin() as conn:
+                            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
+                            self.metadata.create_all(conn)
+                    else:
+                        self.metadata.create_all(self.engine)
+                return
+            except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                if attempt < 4 and "already exists" in str(exc.orig):
+                    continue  # another process created it meanwhile: look again
+                raise StoreUnavailable(_one_line(exc)) from exc
 
     def check(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database answers."""
@@ -198,6 +223,31 @@ class Store:
             assert row is not None
             return int(row[0])
 
+    def lock(self, conn: Connection, *name: str) -> None:
+        """Hold a named lock until the caller's write transaction ends (a rule's critical section).
+
+        For a rule that reads several rows and then writes, where no one row stands for what it reads (an
+        opportunity's unsent work, an institution's bookings): PostgreSQL's ``pg_advisory_xact_lock`` on a
+        64-bit hash of the name, released by the commit or rollback. On SQLite the write transaction itself
+        holds the database's one write lock from ``BEGIN IMMEDIATE`` on (across processes too), which is the
+        same critical section with a coarser grain: nothing to add.
+        """
+        if self.is_postgres:
+            digest = hashlib.blake2b("\x1f".join(name).encode("utf-8"), digest_size=8).digest()
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest, "big", signed=True)})
+
+    def upsert(self, conn: Connection, table: Table, values: dict[str, Any], keys: Iterable[str]) -> None:
+        """Insert ``values``, or update the row with the same ``keys`` (one atomic ``INSERT … ON CONFLICT DO
+        UPDATE`` on both databases: concurrent writers of one key never fail, the last one wins)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        key_list = list(keys)
+        insert = (postgresql.insert(table) if self.is_postgres else sqlite.insert(table)).values(**values)
+        changed = {k: v for k, v in values.items() if k not in key_list}
+        stmt = (insert.on_conflict_do_update(index_elements=key_list, set_=changed) if changed
+                else insert.on_conflict_do_nothing(index_elements=key_list))
+        conn.execute(stmt)
+
     def reset(self, tables: Iterable[Table], tenant: str | None = None) -> None:
         """Delete the rows of ``tables``: one tenant's, or all."""
         with self.begin() as conn:
@@ -219,6 +269,26 @@ class Store:
     def describe(self) -> str:
         """The URL with any password hidden."""
         return self.engine.url.render_as_string(hide_password=True)
+
+
+# the advisory lock key that serialises schema creation on PostgreSQL (any fixed 64-bit value: "examrig")
+_DDL_LOCK = int.from_bytes(b"examrig", "big")
+
+
+def normalise_url(url: str) -> str:
+    """A PostgreSQL URL without a driver (``postgresql://``, ``postgres://``) names psycopg 3, the driver examrig
+    declares (the ``postgresql`` extra), not SQLAlchemy's default psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _missing_driver(url: str, exc: ModuleNotFoundError) -> str:
+    if url.startswith("postgresql"):
+        return (f"PostgreSQL needs the psycopg driver (module {exc.name!r} not found): "
+                "pip install 'examrig[postgresql]', and use a postgresql+psycopg:// URL")
+    return f"the database driver for {url.split(':', 1)[0]!r} is not installed (module {exc.name!r} not found)"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -390,6 +390,18 @@ class DeliveryOData:
         return conn.execute(select(table).where(self._scope(table, tenant, customer), table.c["ID"] == key)) \
             .mappings().first()
 
+    def _locked(self, conn: Connection, tenant: str, customer: str, entity_set: str, key: int) -> Any:
+        """The row a rule reads and then writes, locked for the rest of the transaction.
+
+        ``SELECT … FOR UPDATE`` on PostgreSQL: a concurrent transaction of the same rule waits here and then
+        reads the committed outcome (READ COMMITTED re-reads the locked row), so two lobby Starts cannot both see
+        ``ResultID`` empty. SQLite renders no ``FOR UPDATE``: its write transactions (``BEGIN IMMEDIATE``) already
+        run one at a time.
+        """
+        table = self.t[entity_set]
+        return conn.execute(select(table).where(self._scope(table, tenant, customer), table.c["ID"] == key)
+                            .with_for_update()).mappings().first()
+
     def _require_ref(self, conn: Connection, tenant: str, customer: str, field: str, entity_set: str,
                      value: Any) -> Any:
         row = self._exists(conn, tenant, customer, entity_set, value)
@@ -489,7 +501,7 @@ class DeliveryOData:
         now = self.clock.now(tenant)
         table = self.t["Attempts"]
         with self.store.begin() as conn:
-            row = self._exists(conn, tenant, customer, "Attempts", key)
+            row = self._locked(conn, tenant, customer, "Attempts", key)
             if row is None:
                 raise e.EntityNotFound(type="Attempt", key=key)
             changes: dict[str, Any] = {}
@@ -543,7 +555,12 @@ class DeliveryOData:
                     raise e.OpenListExists(field="Open", value=row["TestCenterID"])
                 row["ID"] = self.store.next_value(conn, tenant, f"deliveryodata:{customer}:AttemptLists")
                 conn.execute(table.insert().values(tenant=tenant, customer=customer, **row))
-        except IntegrityError:
+        except IntegrityError as exc:
+            # the loser of a race: two lists with one external id, or two open lists of one test center (the
+            # partial unique index: PostgreSQL names it, SQLite names its columns)
+            message = str(exc.orig)
+            if "uq_do_list_open" in message or "TestCenterID" in message:
+                raise e.OpenListExists(field="Open", value=row["TestCenterID"]) from None
             raise self._duplicate("ExternalAttemptListID", external) from None
         return row
 
@@ -603,7 +620,7 @@ class DeliveryOData:
         values = self.decode("Results", body)
         now = self.clock.now(tenant)
         with self.store.begin() as conn:
-            row = self._exists(conn, tenant, customer, "Results", key)
+            row = self._locked(conn, tenant, customer, "Results", key)
             if row is None:
                 raise e.EntityNotFound(type="Result", key=key)
             changes: dict[str, Any] = {}
@@ -759,7 +776,7 @@ class DeliveryOData:
             with self.store.begin() as conn:
                 conn.execute(self.nonces.insert().values(tenant=tenant, customer=customer, nonce=presented.nonce,
                                                          attempt_id=key, used=now))
-                row = self._exists(conn, tenant, customer, "Attempts", key)
+                row = self._locked(conn, tenant, customer, "Attempts", key)
                 if row is None:
                     raise e.EntityNotFound(type="Attempt", key=key)
                 if row["Disabled"]:
@@ -803,7 +820,7 @@ class DeliveryOData:
         now = self.clock.now(tenant)
         table = self.t["Attempts"]
         with self.store.begin() as conn:
-            row = self._exists(conn, tenant, customer, "Attempts", key)
+            row = self._locked(conn, tenant, customer, "Attempts", key)
             if row is None:
                 raise e.EntityNotFound(type="Attempt", key=key)
             if not session or row["_session"] is None or not _same(session, row["_session"]):
@@ -841,13 +858,14 @@ class DeliveryOData:
         now = self.clock.now(tenant)
         attempts = self.t["Attempts"]
         with self.store.begin() as conn:
-            row = self._exists(conn, tenant, customer, "Attempts", key)
+            # the attempt first, then its result: every rule that locks both locks them in this order
+            row = (self._exists if action == "Index" else self._locked)(conn, tenant, customer, "Attempts", key)
             if row is None or (list_id is not None and row["AttemptListID"] != list_id):
                 raise e.EntityNotFound(type="Attempt", key=key)
             attempt = dict(row)
             if action == "Index":
                 return self._lobby_state(conn, tenant, customer, attempt, None)
-            result = (dict(self._exists(conn, tenant, customer, "Results", row["ResultID"]))
+            result = (dict(self._locked(conn, tenant, customer, "Results", row["ResultID"]))
                       if row["ResultID"] is not None else None)
             if action in ("Unlock", "Lock"):
                 want = action == "Lock"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from typing import Any
 
 from faker import Faker
@@ -11,6 +12,11 @@ from mocks.deliveryodata.models import SeedError
 
 LANGUAGES = ("en-US", "en-GB", "fr-FR", "de-DE", "es-ES", "nl-NL")
 COUNTS = ("participants", "assessments", "testCenters", "monitoringTypes")
+
+
+# fixed bounds: relative ones ("-3y", "-1d") follow the wall clock, so the same seed gave other instants a
+# second later (seen with the corpus spread over two processes)
+REGISTERED = (datetime(2023, 3, 1), datetime(2026, 2, 28))
 
 
 def generate(spec: Any) -> dict[str, list[dict[str, Any]]]:
@@ -35,7 +41,7 @@ def generate(spec: Any) -> dict[str, list[dict[str, Any]]]:
             "ID": 100_000_000 + rng.randrange(1, 900_000_000) // 1000 * 1000 + i, "Name": f"{first}.{last}{i}".lower(),
             "FirstName": first, "LastName": last, "PrimaryEmail": fake.email(), "Details1": fake.company(),
             "Details2": fake.city(), "Details3": fake.country_code(), "PreferredLang": rng.choice(LANGUAGES),
-            "Blocked": False, "RegistrationDateTime": fake.date_time_between("-3y", "-1d").isoformat() + "Z"})
+            "Blocked": False, "RegistrationDateTime": fake.date_time_between(*REGISTERED).isoformat() + "Z"})
     assessments = []
     for i in range(spec.get("assessments", 0)):
         mid = rng.randrange(1000, 9999_9999)

@@ -36,7 +36,10 @@ class Service(ServiceApp):
     error_renderer = staticmethod(render_error)
 
     def define_tables(self) -> list[Table]:
-        self.config = load_config(self.options, fallback_secret=self.ids.token(32))
+        # the URL-signing secret: the same in every process of this mock (shared control state)
+        secret = self.runtime.control.secret("deliveryodata:url-signing", self.settings.seed,
+                                             lambda: self.ids.token(32))
+        self.config = load_config(self.options, fallback_secret=secret)
         self.model = DeliveryOData(self.store, self.clock, self.ids, self.config)
         return self.model.tables
 
@@ -45,6 +48,18 @@ class Service(ServiceApp):
 
     def converters(self) -> dict[str, Any]:
         return dict(CONVERTERS)
+
+    def route_alias(self, path: str) -> str | None:
+        """The OData path with its empty segments dropped, as Web API OData's DefaultODataPathHandler.ParseSegments
+        does (``/deliveryodata/400449/Attempts//`` is ``Attempts``); the customer segment must be there."""
+        prefix, sep, rest = path.partition("/deliveryodata/")
+        if prefix or not sep or "//" not in rest:
+            return None
+        customer, slash, odata_path = rest.partition("/")
+        if not customer or not slash:
+            return None
+        segments = [s for s in odata_path.split("/") if s]
+        return f"/deliveryodata/{customer}/" + "/".join(segments)
 
     def http_error(self, exc: HTTPException, request: Request) -> ServiceError:
         if isinstance(exc, WzMethodNotAllowed):

@@ -82,5 +82,8 @@ class Presented:
 
 def valid(secret: bytes, path: str, presented: Presented) -> bool:
     """Whether the presented signature matches (constant-time)."""
+    given = presented.signature.lower()
+    if not given.isascii():  # compare_digest raises TypeError on non-ASCII text: such a signature is just wrong
+        return False
     expected = signature(secret, path, presented.nonce, presented.timestamp, presented.role)
-    return hmac.compare_digest(expected, presented.signature.lower())
+    return hmac.compare_digest(expected, given)

@@ -44,6 +44,11 @@ ROUTES: list[tuple[Rule, View]] = [
     (Rule(f"{ROOT}/<any({SETS}):entity_set>", endpoint="collection", methods=["GET", "POST", "PATCH", "MERGE",
                                                                                   "PUT", "DELETE"]),
      views.collection),
+    # 'Participants()' is the collection (DefaultODataPathHandler.ParseSegments drops empty parentheses);
+    # WCF Data Services clients always send it
+    (Rule(f"{ROOT}/<any({SETS}):entity_set>()", endpoint="collectionParens", methods=["GET", "POST", "PATCH",
+                                                                                      "MERGE", "PUT", "DELETE"]),
+     views.collection),
     (Rule(f"{ROOT}/<any({SETS}):entity_set>(<odatakey:key>)", endpoint="entity", methods=ENTITY_VERBS), views.entity),
     (Rule(f"{ROOT}/SessionAuditLogs(<odatakey:key>)/$value", endpoint="auditValue", methods=["GET"]),
      views.audit_value),

@@ -1,4 +1,5 @@
-"""HTTP <-> the deliveryodata model: auth, query options, one model call, JSON Light out."""
+"""HTTP <-> the deliveryodata model: version and format negotiation, auth, query options, one model call, a
+writer per format (JSON Light minimal in wire.py; full/no metadata, verbose JSON and Atom in fmt_*.py)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,26 @@ import base64
 import binascii
 import hmac
 import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
+from mocks.core import jsonbody
 from mocks.core.app import Ctx
-from mocks.core.errors import MethodNotAllowed, UnsupportedMediaType
+from mocks.core.errors import MethodNotAllowed, ServiceError, UnsupportedMediaType
 from mocks.core.render import empty_response, json_response
 from mocks.deliveryodata import errors as e
+from mocks.deliveryodata import fmt_atom, fmt_jsonlight, fmt_verbose
+from mocks.deliveryodata import negotiate as n
 from mocks.deliveryodata.config import Customer
+from mocks.deliveryodata.fmt_common import Feed
 from mocks.deliveryodata.models import PROCTOR_ACTIONS, DeliveryOData
 from mocks.deliveryodata.odata import parse_options
 from mocks.deliveryodata.signing import Presented
-from mocks.deliveryodata.wire import VERSION_HEADERS, encode_entity, odata_json
+from mocks.deliveryodata.wire import VERSION_HEADERS, BufferedResponse, encode_entity, odata_json
 
 COLLECTION_METHODS = {"Attempts": ("GET", "POST"), "AttemptLists": ("GET", "POST"), "AttemptMetadata": ("GET", "POST"),
                       "Appointments": ("GET", "POST")}
@@ -83,6 +91,90 @@ def _authorize(ctx: Ctx, customer: str) -> Customer:
     return found
 
 
+# the JSON Light minimal metadata answer at 3.0: today's writer (wire.py), kept on the hot path
+DEFAULT = n.choose(None, n.ENTRY, 3)
+View = Callable[..., Response]
+
+
+def _version(ctx: Ctx) -> int:
+    env = ctx.environ
+    # four membership tests, not a generator: this runs on every request, the hot path included
+    if "HTTP_DATASERVICEVERSION" not in env and "HTTP_MAXDATASERVICEVERSION" not in env \
+            and "HTTP_ODATA_VERSION" not in env and "HTTP_ODATA_MAXVERSION" not in env:
+        return 3
+    version = n.response_version(env)
+    if version is None:  # ODataVersionConstraint: the OData route does not match
+        raise e.ResourceNotFound(uri=ctx.request.url)
+    return version
+
+
+def odata_view(payload: str) -> Callable[[View], View]:
+    """Negotiate the version and the format of ``payload`` first, and write errors in the format chosen."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(ctx: Ctx, **values: Any) -> Response:
+            version = _version(ctx)
+            fmt = n.choose(ctx.environ.get("HTTP_ACCEPT"), payload, version)
+            try:
+                return view(ctx, fmt, **values)
+            except ServiceError as exc:
+                # the error renderer (wire.render_error) writes it as the client asked, at its version
+                exc.odata_format = n.choose(ctx.environ.get("HTTP_ACCEPT"), n.ERROR, version)  # type: ignore[attr-defined]
+                raise
+        return wrapped
+    return decorate
+
+
+def _versioned(fmt: n.Format) -> dict[str, str]:
+    return VERSION_HEADERS if fmt.version == 3 else {"DataServiceVersion": fmt.version_header}
+
+
+def _respond(body: bytes, fmt: n.Format, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    hdrs = [("Content-Type", fmt.content_type), ("DataServiceVersion", fmt.version_header)]
+    if headers:
+        hdrs.extend(headers.items())
+    return BufferedResponse(body, status=status, headers=hdrs)
+
+
+def _light(data: dict[str, Any], fmt: n.Format, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if fmt is DEFAULT or fmt.content_type == DEFAULT.content_type:
+        return odata_json(data, status, headers)
+    return _respond(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), fmt, status,
+                    headers)
+
+
+def _write_entry(ctx: Ctx, fmt: n.Format, customer: str, entity_set: str, entity: dict[str, Any], status: int = 200,
+                 headers: dict[str, str] | None = None) -> Response:
+    model = _model(ctx)
+    root = _root(ctx, customer)
+    if fmt.kind == n.LIGHT:
+        if fmt.level == n.MINIMAL:
+            return _light(_entity_body(ctx, customer, entity_set, entity), fmt, status, headers)
+        return _light(fmt_jsonlight.entity(model.csdl, root, entity_set, entity, fmt.level), fmt, status, headers)
+    if fmt.kind == n.VERBOSE:
+        return _respond(fmt_verbose.entry(model.csdl, root, entity_set, entity, fmt.version), fmt, status, headers)
+    return _respond(fmt_atom.entry(model.csdl, root, entity_set, entity, model.clock.now(ctx.tenant)), fmt, status,
+                    headers)
+
+
+def _entity_in(ctx: Ctx, entity_set: str) -> dict[str, Any]:
+    """The request body as the model's input, from JSON Light, verbose JSON or an Atom entry."""
+    model = _model(ctx)
+    type_name = model.csdl.sets[entity_set]
+    kind = n.body_format(ctx.request.content_type or "")
+    if kind == n.ATOM:
+        try:
+            return fmt_atom.decode(model.csdl, type_name, ctx.body or b"")
+        except fmt_atom.AtomBodyError as exc:
+            raise e.InvalidBody(field="body", detail=str(exc)) from None
+    body = _body(ctx)
+    request_version = n.parse_version(ctx.environ.get("HTTP_DATASERVICEVERSION"))
+    if kind == n.VERBOSE or "__metadata" in body or (request_version is not None and request_version < 3):
+        return fmt_verbose.decode(model.csdl, type_name, body)
+    return body
+
+
 def _check_method(ctx: Ctx, allowed: tuple[str, ...]) -> None:
     if ctx.method not in allowed:
         raise MethodNotAllowed(method=ctx.method)
@@ -92,9 +184,11 @@ def _body(ctx: Ctx) -> dict[str, Any]:
     if ctx.request.mimetype not in ("application/json", ""):
         raise UnsupportedMediaType(field="Content-Type", content_type=ctx.request.content_type or "")
     try:
-        data = json.loads(ctx.body or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise e.InvalidBody(field="body", detail=str(exc).split("\n")[0]) from None
+        data = jsonbody.loads(ctx.body, empty=None)
+    except jsonbody.JsonRefused as exc:
+        raise e.InvalidBody(field=exc.field, detail=exc.message) from None
+    if data is None:
+        raise e.InvalidBody(field="body", detail="a JSON object is required")
     if not isinstance(data, dict):
         raise e.InvalidBody(field="body", detail="expected a JSON object")
     return data
@@ -104,18 +198,27 @@ def _prefer(ctx: Ctx, name: str) -> bool:
     return name in [p.strip().lower() for p in ctx.request.headers.get("Prefer", "").split(",")]
 
 
-def service_document(ctx: Ctx, customer: str) -> Response:
+@odata_view(n.SERVICE)
+def service_document(ctx: Ctx, fmt: n.Format, customer: str) -> Response:
     """The service document: every entity set served."""
     _authorize(ctx, customer)
-    sets = _model(ctx).csdl.sets
-    return odata_json({"odata.metadata": _root(ctx, customer) + "$metadata",
-                       "value": [{"name": s, "url": s} for s in sets]})
+    sets = list(_model(ctx).csdl.sets)
+    root = _root(ctx, customer)
+    if fmt.kind == n.LIGHT:
+        if fmt.level == n.MINIMAL:
+            return _light({"odata.metadata": root + "$metadata", "value": [{"name": s, "url": s} for s in sets]},
+                          fmt)
+        return _light(fmt_jsonlight.service_document(root, sets, fmt.level), fmt)
+    if fmt.kind == n.VERBOSE:
+        return _respond(fmt_verbose.service_document(sets), fmt)
+    return _respond(fmt_atom.service_document(root, sets), fmt)
 
 
-def metadata(ctx: Ctx, customer: str) -> Response:
-    """``$metadata``: the CSDL examrig keeps in contracts/odata."""
+@odata_view(n.METADATA)
+def metadata(ctx: Ctx, fmt: n.Format, customer: str) -> Response:
+    """``$metadata``: the CSDL examrig keeps in contracts/odata (XML whatever the Accept: the only writer of it)."""
     _authorize(ctx, customer)
-    return Response(_model(ctx).csdl.text, headers=VERSION_HEADERS, content_type="application/xml; charset=utf-8")
+    return Response(_model(ctx).csdl.text, headers=_versioned(fmt), content_type="application/xml; charset=utf-8")
 
 
 def _entity_body(ctx: Ctx, customer: str, entity_set: str, entity: dict[str, Any]) -> dict[str, Any]:
@@ -125,13 +228,15 @@ def _entity_body(ctx: Ctx, customer: str, entity_set: str, entity: dict[str, Any
                          {"odata.metadata": f"{_root(ctx, customer)}$metadata#{entity_set}/@Element"})
 
 
-def collection(ctx: Ctx, customer: str, entity_set: str) -> Response:
+@odata_view(n.FEED)
+def collection(ctx: Ctx, fmt: n.Format, customer: str, entity_set: str) -> Response:
     """GET a feed (query options, paging) or POST a new entity."""
     _authorize(ctx, customer)
     _check_method(ctx, COLLECTION_METHODS.get(entity_set, ("GET",)))
     model = _model(ctx)
     if ctx.method == "POST":
-        body = _body(ctx)
+        out = fmt if fmt is DEFAULT else n.choose(ctx.environ.get("HTTP_ACCEPT"), n.ENTRY, fmt.version)
+        body = _entity_in(ctx, entity_set)
         creators = {"Attempts": model.create_attempt, "AttemptLists": model.create_attempt_list,
                     "AttemptMetadata": model.create_metadata, "Appointments": model.create_appointment}
         entity = creators[entity_set](ctx.tenant, customer, body)
@@ -140,28 +245,41 @@ def collection(ctx: Ctx, customer: str, entity_set: str) -> Response:
                                                                            _base(ctx))
         location = {"Location": f"{_root(ctx, customer)}{entity_set}({entity['ID']})"}
         if _prefer(ctx, "return-no-content"):
-            return empty_response(204, {**VERSION_HEADERS, **location, "Preference-Applied": "return-no-content"})
-        return odata_json(_entity_body(ctx, customer, entity_set, entity), 201, location)
+            return empty_response(204, {**_versioned(out), **location, "Preference-Applied": "return-no-content"})
+        if out is DEFAULT:
+            return odata_json(_entity_body(ctx, customer, entity_set, entity), 201, location)
+        return _write_entry(ctx, out, customer, entity_set, entity, 201, location)
     args = ctx.request.args
     opts = parse_options(args, model.csdl, entity_set, single=False, orderby_mode=model.config.orderby)
     page = model.query(ctx.tenant, customer, entity_set, opts)
-    etype = model.csdl.set_type(entity_set)
-    data: dict[str, Any] = {"odata.metadata": f"{_root(ctx, customer)}$metadata#{entity_set}"}
-    if page.total is not None:
-        data["odata.count"] = str(page.total)
-    data["value"] = [encode_entity(model.csdl, etype.name, ent) for ent in page.entities]
+    next_link = None
     if page.more:
         shown = len(page.entities)
         params = [(k, v) for k, v in args.items(multi=True) if k not in ("$skip", "$top")]
         if opts.top is not None:
             params.append(("$top", str(opts.top - shown)))
         params.append(("$skip", str(opts.skip + shown)))
-        from urllib.parse import urlencode
-        data["odata.nextLink"] = f"{_root(ctx, customer)}{entity_set}?{urlencode(params, safe='$/,')}"
-    return odata_json(data)
+        next_link = f"{_root(ctx, customer)}{entity_set}?{urlencode(params, safe='$/,')}"
+    root = _root(ctx, customer)
+    if fmt.kind == n.LIGHT and fmt.level == n.MINIMAL:
+        etype = model.csdl.set_type(entity_set)
+        data: dict[str, Any] = {"odata.metadata": f"{root}$metadata#{entity_set}"}
+        if page.total is not None:
+            data["odata.count"] = str(page.total)
+        data["value"] = [encode_entity(model.csdl, etype.name, ent) for ent in page.entities]
+        if next_link is not None:
+            data["odata.nextLink"] = next_link
+        return _light(data, fmt)
+    written = Feed(entity_set, page.entities, page.total, next_link)
+    if fmt.kind == n.LIGHT:
+        return _light(fmt_jsonlight.feed(model.csdl, root, written, fmt.level), fmt)
+    if fmt.kind == n.VERBOSE:
+        return _respond(fmt_verbose.feed(model.csdl, root, written, fmt.version), fmt)
+    return _respond(fmt_atom.feed(model.csdl, root, written, fmt.version, model.clock.now(ctx.tenant)), fmt)
 
 
-def entity(ctx: Ctx, customer: str, entity_set: str, key: int) -> Response:
+@odata_view(n.ENTRY)
+def entity(ctx: Ctx, fmt: n.Format, customer: str, entity_set: str, key: int) -> Response:
     """GET, PATCH/MERGE or DELETE one entity."""
     _authorize(ctx, customer)
     _check_method(ctx, ENTITY_METHODS.get(entity_set, ("GET",)))
@@ -169,37 +287,47 @@ def entity(ctx: Ctx, customer: str, entity_set: str, key: int) -> Response:
     method = ctx.method
     if method == "DELETE":
         model.delete_appointment(ctx.tenant, customer, key)
-        return empty_response(204, dict(VERSION_HEADERS))
+        return empty_response(204, dict(_versioned(fmt)))
     if method in ("PATCH", "MERGE"):
-        body = _body(ctx)
+        body = _entity_in(ctx, entity_set)
         updated = (model.update_attempt if entity_set == "Attempts" else model.update_result)(
             ctx.tenant, customer, key, body)
         if _prefer(ctx, "return-content"):
             if entity_set == "Attempts":
                 updated = model.attempt_with_urls(ctx.tenant, customer, key, _base(ctx))
-            return odata_json(_entity_body(ctx, customer, entity_set, updated),
-                              headers={"Preference-Applied": "return-content"})
-        return empty_response(204, dict(VERSION_HEADERS))
+            return _write_entry(ctx, fmt, customer, entity_set, updated,
+                                headers={"Preference-Applied": "return-content"})
+        return empty_response(204, dict(_versioned(fmt)))
+    if fmt is not DEFAULT:
+        return _entity_formatted(ctx, fmt, customer, entity_set, key)
     if entity_set == "Attempts" and not ctx.environ.get("QUERY_STRING"):
         # the launch read (GET Attempts(n) without query options): the service's hot path
         found = model.attempt_with_urls(ctx.tenant, customer, key, _base(ctx))
         return odata_json(encode_entity(model.csdl, "Attempt", found,
                                         {"odata.metadata": f"{_root(ctx, customer)}$metadata#Attempts/@Element"}))
+    return odata_json(_entity_body(ctx, customer, entity_set, _read(ctx, customer, entity_set, key)))
+
+
+def _read(ctx: Ctx, customer: str, entity_set: str, key: int) -> dict[str, Any]:
+    model = _model(ctx)
     opts = parse_options(ctx.request.args, model.csdl, entity_set, single=True, orderby_mode=model.config.orderby)
     if entity_set == "Attempts":
-        found = model.attempt_with_urls(ctx.tenant, customer, key, _base(ctx), opts.expand)
-    elif entity_set == "AttemptLists":
-        found = model.list_with_url(ctx.tenant, customer, key, _base(ctx), opts.expand)
-    else:
-        found = model.get(ctx.tenant, customer, entity_set, key, opts.expand)
-    return odata_json(_entity_body(ctx, customer, entity_set, found))
+        return model.attempt_with_urls(ctx.tenant, customer, key, _base(ctx), opts.expand)
+    if entity_set == "AttemptLists":
+        return model.list_with_url(ctx.tenant, customer, key, _base(ctx), opts.expand)
+    return model.get(ctx.tenant, customer, entity_set, key, opts.expand)
 
 
-def audit_value(ctx: Ctx, customer: str, key: int) -> Response:
+def _entity_formatted(ctx: Ctx, fmt: n.Format, customer: str, entity_set: str, key: int) -> Response:
+    return _write_entry(ctx, fmt, customer, entity_set, _read(ctx, customer, entity_set, key))
+
+
+@odata_view(n.ENTRY)
+def audit_value(ctx: Ctx, fmt: n.Format, customer: str, key: int) -> Response:
     """``SessionAuditLogs(key)/$value``: the media resource, CSV."""
     _authorize(ctx, customer)
     text = _model(ctx).audit_csv(ctx.tenant, customer, key)
-    return Response(text, headers=VERSION_HEADERS, content_type="text/csv; charset=utf-8")
+    return Response(text, headers=_versioned(fmt), content_type="text/csv; charset=utf-8")
 
 
 # -- behind the signed URLs ------------------------------------------------------------------------

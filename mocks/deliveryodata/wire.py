@@ -109,8 +109,16 @@ _PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._()\-/$]*)?
 
 
 def render_error(error: ServiceError, path: str, now: datetime) -> Response:
-    """``odata.error`` for the OData service; examrig's JSON error shape behind the lobby and proctor URLs."""
+    """``odata.error`` for the OData service (or verbose ``error`` / XML ``m:error`` when the view negotiated
+    that format); examrig's JSON error shape behind the lobby and proctor URLs."""
     if path.startswith(LOBBY_PREFIX):
         return render_json_error(error, path, now)
+    fmt = getattr(error, "odata_format", None)
+    if fmt is not None and (fmt.kind != "light" or fmt.version != 3):
+        from mocks.deliveryodata.fmt_atom import error as atom_error
+        from mocks.deliveryodata.fmt_verbose import error as verbose_error
+        body_bytes = verbose_error(error) if fmt.kind == "verbose" else atom_error(error)
+        hdrs = {"Content-Type": fmt.content_type, "DataServiceVersion": fmt.version_header, **error.headers}
+        return Response(body_bytes, status=error.status, headers=hdrs)
     body = {"odata.error": {"code": "", "message": {"lang": "en-US", "value": error.message}}}
     return odata_json(body, status=error.status, headers=error.headers)

@@ -9,11 +9,11 @@ from werkzeug.wrappers import Response
 
 from mocks.core.app import Ctx
 from mocks.core.errors import InputError, NotFound
+from mocks.core.idempotency import HEADER, Answer, KeyConflict, Keyed, KeyReused
+from mocks.core.idempotency_views import answer_of, request_key, respond
 from mocks.core.render import json_response
 from mocks.dw.errors import BadPayload, MissingRole, NoToken
 from mocks.dw.models import AccessRefused, TokenCache, Warehouse, import_json, loader_mail
-from mocks.tis.idempotency import HEADER, Answer, KeyConflict, Keyed, KeyReused
-from mocks.tis.idempotency_views import answer_of, request_key, respond
 
 
 def _model(ctx: Ctx) -> Warehouse:

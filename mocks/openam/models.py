@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, Column, DateTime, String, Table, Text, select, u
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
-from mocks.core.store import Store
+from mocks.core.store import IntegrityError, Store
 
 GRANTS = ("password", "client_credentials")
 DEFAULT_LIFETIME = 3600
@@ -238,17 +238,14 @@ class OpenAm:
         parsed_clients = [parse_client(x, f"clients[{i}]") for i, x in enumerate(clients)]
         parsed_users = [parse_user(x, f"users[{i}]") for i, x in enumerate(users)]
         with self.store.begin() as conn:
+            # atomic upserts: two seeds of one client at once never collide on its key
             for c in parsed_clients:
-                conn.execute(self.clients.delete().where(self.clients.c.tenant == tenant,
-                                                         self.clients.c.client_id == c.client_id))
-                conn.execute(self.clients.insert().values(tenant=tenant, client_id=c.client_id, data=json.dumps(
-                    {"secret": c.secret, "grants": list(c.grants), "scope": c.scope})))
+                self.store.upsert(conn, self.clients, {"tenant": tenant, "client_id": c.client_id, "data": json.dumps(
+                    {"secret": c.secret, "grants": list(c.grants), "scope": c.scope})}, ("tenant", "client_id"))
             for u in parsed_users:
-                conn.execute(self.users.delete().where(self.users.c.tenant == tenant,
-                                                       self.users.c.username == u.username))
-                conn.execute(self.users.insert().values(tenant=tenant, username=u.username, data=json.dumps(
+                self.store.upsert(conn, self.users, {"tenant": tenant, "username": u.username, "data": json.dumps(
                     {"password": u.password, "realm": u.realm, "attributes": u.attributes,
-                     "chain": list(u.chain)})))
+                     "chain": list(u.chain)})}, ("tenant", "username"))
         return {"clients": len(parsed_clients), "users": len(parsed_users)}
 
     def client(self, tenant: str, client_id: str) -> Client | None:
@@ -304,13 +301,21 @@ class OpenAm:
             username = user.username
         scope = params.get("scope") or client.scope
         now = self.clock.now(tenant)
-        token = Token(self.ids.uuid(), self.ids.uuid() if grant == "password" else None, grant, client.client_id,
-                      username, realm, scope, now, now + timedelta(seconds=self.lifetime), False)
-        with self.store.begin() as conn:
-            conn.execute(self.tokens.insert().values(
-                tenant=tenant, access_token=token.access_token, refresh_token=token.refresh_token,
-                grant_type=grant, client_id=token.client_id, username=username, realm=realm, scope=scope,
-                issued=now, expires=token.expires, revoked=False))
+        for attempt in range(5):
+            token = Token(self.ids.uuid(), self.ids.uuid() if grant == "password" else None, grant, client.client_id,
+                          username, realm, scope, now, now + timedelta(seconds=self.lifetime), False)
+            try:
+                with self.store.begin() as conn:
+                    conn.execute(self.tokens.insert().values(
+                        tenant=tenant, access_token=token.access_token, refresh_token=token.refresh_token,
+                        grant_type=grant, client_id=token.client_id, username=username, realm=realm, scope=scope,
+                        issued=now, expires=token.expires, revoked=False))
+                break
+            except IntegrityError:
+                # the token's primary key is what makes an issued token one holder's: a value another process
+                # issued first (two processes drawing one seeded stream) is drawn again, never shared
+                if attempt == 4:
+                    raise
         body: dict[str, Any] = {"scope": scope, "expires_in": self.lifetime, "token_type": "Bearer",
                                 "access_token": token.access_token}
         if token.refresh_token is not None:

@@ -209,6 +209,7 @@ class ProctorU:
         since = now - timedelta(seconds=self.options.error_window_seconds)
         e = self.error_log
         with self.store.begin() as conn:
+            self._lock_institution(conn, tenant, institution)
             count = conn.execute(select(func.count()).select_from(e).where(
                 e.c.tenant == tenant, e.c.institution == institution, e.c.at > since)).scalar_one()
             conn.execute(e.insert().values(tenant=tenant, institution=institution, at=now))
@@ -292,6 +293,7 @@ class ProctorU:
         end = start + timedelta(minutes=req.duration)
         r = self.reservations
         with self.store.begin() as conn:
+            self._lock_institution(conn, tenant, inst.id)
             self._settle(conn, tenant, now)
             current: dict[str, Any] | None = None
             if req.reservation_no is not None:
@@ -364,6 +366,7 @@ class ProctorU:
             raise errors.StartInPast(field="start_date")
         r = self.reservations
         with self.store.begin() as conn:
+            self._lock_institution(conn, tenant, inst.id)
             self._settle(conn, tenant, now)
             row = conn.execute(select(r).where(r.c.tenant == tenant, r.c.reservation_no == reservation_no)
                                ).mappings().first()
@@ -411,6 +414,7 @@ class ProctorU:
         now = self.clock.now(tenant)
         r = self.reservations
         with self.store.begin() as conn:
+            self._lock_institution(conn, tenant, inst.id)
             self._settle(conn, tenant, now)
             self._student(conn, tenant, inst, student_id)
             current = self._reservation(conn, tenant, inst, reservation_no, student_id)
@@ -444,6 +448,7 @@ class ProctorU:
         now = self.clock.now(tenant)
         r = self.reservations
         with self.store.begin() as conn:
+            self._lock_institution(conn, tenant, inst.id)
             self._settle(conn, tenant, now)
             self._student(conn, tenant, inst, student_id)
             if reservation_no is not None:
@@ -568,6 +573,11 @@ class ProctorU:
         return dict(row)
 
     # -- the clock ---------------------------------------------------------------------
+
+    def _lock_institution(self, conn: Connection, tenant: str, institution: str) -> None:
+        """The institution's bookings (reservation ids unique, a student's reservations never overlap, its error
+        count) are read and then written: one booking at a time per institution (Store.lock)."""
+        self.store.lock(conn, tenant, "proctoru-institution", institution)
 
     def _settle(self, conn: Connection, tenant: str, now: datetime) -> None:
         """Apply the transitions the clock drives: no-shows and ended sessions."""

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.wrappers import Response
 
+from mocks.core import jsonbody
 from mocks.core.app import Ctx
 from mocks.core.render import json_response
 from mocks.proctoru import errors
@@ -39,9 +40,9 @@ def _params(ctx: Ctx) -> Params:
         return params
     if ctx.request.mimetype == "application/json":
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise errors.InvalidValue(field="body", reason="is not valid JSON") from None
+            data = jsonbody.loads(body)
+        except jsonbody.JsonRefused as exc:
+            raise errors.InvalidValue(field=exc.field, reason=exc.reason) from None
         if not isinstance(data, dict):
             raise errors.InvalidValue(field="body", reason="must be a JSON object")
         params.update({str(k): _text(v) for k, v in data.items() if v is not None})

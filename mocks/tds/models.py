@@ -13,8 +13,8 @@ from sqlalchemy import Boolean, Column, Connection, DateTime, Integer, String, T
 
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
+from mocks.core.idempotency import EMPTY_200, HEADER, Answer, Keyed, Ledger
 from mocks.core.store import IntegrityError, Store
-from mocks.tis.idempotency import EMPTY_200, HEADER, Answer, Keyed, Ledger
 
 STATUSES = frozenset({
     "pending", "suspended", "approved", "denied", "started", "paused", "review", "completed",
@@ -114,7 +114,11 @@ class Tds:
         self.keys = Ledger(store, "tds_idempotency")
         # the callbacks' statements, built once
         t = self.opportunities
-        self._q_status = select(t.c.status).where(t.c.tenant == bindparam("b_tenant"), t.c.oppkey == bindparam("b_key"))
+        # both callbacks read the status and then move it: the row is locked until their transaction ends
+        # (FOR UPDATE on PostgreSQL; SQLite's write transactions run one at a time), so of 20 concurrent
+        # replies for one submitted opportunity exactly one sees 'submitted' and records 'reported'
+        self._q_status = select(t.c.status).where(t.c.tenant == bindparam("b_tenant"),
+                                                  t.c.oppkey == bindparam("b_key")).with_for_update()
         self._q_set_status = update(t).where(t.c.tenant == bindparam("b_tenant"), t.c.oppkey == bindparam("b_key")
                                              ).values(status=bindparam("b_status"), updated=bindparam("b_now"))
         self._q_audit = self.audit.insert()

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from werkzeug.wrappers import Response
 
+from mocks.core import jsonbody
 from mocks.core.app import Ctx
 from mocks.core.errors import InputError, UnsupportedMediaType
+from mocks.core.idempotency import HEADER, Applied, KeyConflict, Keyed, KeyReused
+from mocks.core.idempotency_views import request_key, respond
 from mocks.tds.errors import BodyMissing, BodyNotJson, InvalidField
 from mocks.tds.models import Outcome, Tds, TisReply, normalise_key
-from mocks.tis.idempotency import HEADER, Applied, KeyConflict, Keyed, KeyReused
-from mocks.tis.idempotency_views import request_key, respond
 
 
 def _model(ctx: Ctx) -> Tds:
@@ -30,9 +30,9 @@ def _load(ctx: Ctx) -> dict[str, Any]:
     if not ctx.body.strip():
         raise BodyMissing(field="body")
     try:
-        data = json.loads(ctx.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BodyNotJson(field="body", detail=str(exc).split("\n")[0]) from None
+        data = jsonbody.loads(ctx.body)
+    except jsonbody.JsonRefused as exc:
+        raise BodyNotJson(field=exc.field, detail=exc.message) from None
     if not isinstance(data, dict):
         raise BodyNotJson(field="body", detail="expected a JSON object")
     return data

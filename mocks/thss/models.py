@@ -9,7 +9,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from sqlalchemy import Column, Connection, DateTime, Index, Integer, String, Table, Text, bindparam, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
@@ -305,8 +319,8 @@ class Thss:
         self.default_profile = str(profile)
         self.items: Table = store.table(
             "thss_item",
-            Column("bank_key", Integer, primary_key=True),
-            Column("item_id", Integer, primary_key=True),
+            Column("bank_key", BigInteger, primary_key=True),
+            Column("item_id", BigInteger, primary_key=True),
             Column("data", Text, nullable=False),
             Column("updated", DateTime(timezone=True), nullable=False),
         )
@@ -338,8 +352,8 @@ class Thss:
             Column("opp_id", String(64)),
             Column("client_name", String(100)),
             Column("callback_url", Text, nullable=False),
-            Column("bank_key", Integer, nullable=False),
-            Column("item_id", Integer, nullable=False),
+            Column("bank_key", BigInteger, nullable=False),
+            Column("item_id", BigInteger, nullable=False),
             Column("item_type", String(40), nullable=False),
             Column("response", Text),
             Column("teacher_id", String(100)),
@@ -409,11 +423,10 @@ class Thss:
         now = self.clock.now(tenant)
         t = self.items
         with self.store.begin() as conn:
-            for c in configs:
-                conn.execute(t.delete().where(t.c.tenant == tenant, t.c.bank_key == c.bank_key,
-                                              t.c.item_id == c.item_id))
-                conn.execute(t.insert().values(tenant=tenant, bank_key=c.bank_key, item_id=c.item_id,
-                                               data=json.dumps(c.raw), updated=now))
+            for c in configs:  # an atomic upsert: two submissions of one item at once never collide
+                self.store.upsert(conn, t, {"tenant": tenant, "bank_key": c.bank_key, "item_id": c.item_id,
+                                            "data": json.dumps(c.raw), "updated": now},
+                                  ("tenant", "bank_key", "item_id"))
         return len(configs)
 
     def items_of(self, tenant: str, keys: set[tuple[int, int]],
@@ -442,8 +455,8 @@ class Thss:
         t = self.policies
         with self.store.begin() as conn:
             for p in policies:
-                conn.execute(t.delete().where(t.c.tenant == tenant, t.c.item_type == p.item_type))
-                conn.execute(t.insert().values(tenant=tenant, item_type=p.item_type, data=json.dumps(p.to_dict())))
+                self.store.upsert(conn, t, {"tenant": tenant, "item_type": p.item_type,
+                                            "data": json.dumps(p.to_dict())}, ("tenant", "item_type"))
         return len(policies)
 
     def policy(self, tenant: str, item_type: str, conn: Connection | None = None) -> Policy:
@@ -470,8 +483,7 @@ class Thss:
         t = self.settings
         with self.store.begin() as conn:
             for name, value in pairs:
-                conn.execute(t.delete().where(t.c.tenant == tenant, t.c.name == name))
-                conn.execute(t.insert().values(tenant=tenant, name=name, value=value))
+                self.store.upsert(conn, t, {"tenant": tenant, "name": name, "value": value}, ("tenant", "name"))
         return len(pairs)
 
     def profile(self, tenant: str) -> str:
@@ -494,14 +506,14 @@ class Thss:
         if not data.strip():
             result = FileResult(file_name, False, ERR_NO_DATA)
         else:
-            # parsed once: lxml's verdict on the tree, the detailed (xmlschema) reasons only for a refusal
+            # parsed once: lxml's verdict on the tree, the first problem described only for a refusal
             try:
                 root = parse_xml(data)
                 valid = validate(root, "thss-upload", detailed=False).valid
             except XmlError:
                 root, valid = None, False
             if not valid or root is None:
-                verdict = validate(data, "thss-upload")
+                verdict = validate(data, "thss-upload", max_errors=1)
                 first = verdict.errors[0] if verdict.errors else None
                 result = FileResult(file_name, False, f"{ERR_FORMAT}{first.reason if first else 'invalid'}")
             else:
@@ -573,7 +585,12 @@ class Thss:
         return rows
 
     def _replace_in(self, conn: Any, tenant: str, opp_key: str, rows: list[dict[str, Any]]) -> None:
-        """Within ``conn``'s transaction: the opportunity's unsent work replaced by ``rows``."""
+        """Within ``conn``'s transaction: the opportunity's unsent work replaced by ``rows``.
+
+        Two uploads of one opportunity at once would each delete the unsent work they see and both insert theirs:
+        the opportunity's lock makes the second replace the first's rows instead.
+        """
+        self.store.lock(conn, tenant, "thss-opportunity", opp_key)
         conn.execute(self._q_drop_unsent, {"b_tenant": tenant, "b_oppkey": opp_key})
         if rows:
             conn.execute(self._q_insert_assignment, rows)
@@ -582,7 +599,7 @@ class Thss:
         """The guide profile: a per-item ``<ItemScoreRequest><ResponseInfo …>`` document (XML body)."""
         if not data.strip():
             raise InputError("body", "File does not contain any data.")
-        verdict = validate(data, "itemscore-request")
+        verdict = validate(data, "itemscore-request", max_errors=1)
         if not verdict.valid:
             first = verdict.errors[0]
             raise InputError(first.path or "body", first.reason)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from werkzeug.wrappers import Response
 
+from mocks.core import jsonbody
 from mocks.core.app import Ctx
 from mocks.core.render import json_response
 from mocks.thss.errors import AlreadyScored, BadUpload, BodyNotJson, InvalidInput, NoSuchAssignment
@@ -22,9 +22,9 @@ def _model(ctx: Ctx) -> Thss:
 
 def _json(ctx: Ctx) -> Any:
     try:
-        return json.loads(ctx.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BodyNotJson(field="body", detail=str(exc).split("\n")[0]) from None
+        return jsonbody.loads(ctx.body, empty=None)
+    except jsonbody.JsonRefused as exc:
+        raise BodyNotJson(field=exc.field, detail=exc.message) from None
 
 
 def test_submit(ctx: Ctx) -> Response:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -34,7 +35,7 @@ from contracts.xmlsafe import UnsafeXmlError, XmlError, parse_xml
 from mocks.core.clock import Clock, iso
 from mocks.core.ids import IdSource
 from mocks.core.sqlfast import Prepared
-from mocks.core.store import Store
+from mocks.core.store import OperationalError, Store
 from mocks.tis import config as tis_config
 from mocks.tis.package import Blueprint, LoadedPackage, PackageError, parse_package
 from mocks.tis.trt import FieldError, key_fields
@@ -99,6 +100,9 @@ class Tis:
         self._cache_lock = threading.Lock()
         self._configs: dict[str, tis_config.TisConfig] = {}
         self._config_texts: dict[str, str | None] = {}  # the stored settings each cached configuration was built from
+        # several processes serve this TIS (shared control state): the receiver's cached settings could be
+        # another process's old copy, so it reads the stored ones like everyone else (one indexed read)
+        self.shared_settings = False
         self._batch: list[_ScoreJob] = []  # daemon scores queued for the next transaction (item_score)
         self._batch_mu = threading.Lock()
         self._batch_writer = threading.Lock()
@@ -107,9 +111,9 @@ class Tis:
             Column("fileid", Integer, primary_key=True, autoincrement=True),
             Column("location", String(16), nullable=False, index=True),
             Column("testname", String(255), nullable=False),
-            Column("oppid", Integer, nullable=False),
+            Column("oppid", BigInteger, nullable=False),
             Column("oppkey", String(64), nullable=False, index=True),
-            Column("testee", Integer, nullable=False),
+            Column("testee", BigInteger, nullable=False),
             Column("statusdate", DateTime(timezone=True), nullable=False),
             Column("isdemo", Boolean, nullable=False),
             Column("contents", Text, nullable=False),
@@ -119,6 +123,9 @@ class Tis:
             Column("plan", Text),
             Column("requeue", Boolean, nullable=False, default=False),
             Column("parent", Integer),
+            # the processor holding a 'processing' row (Processor.owner): recovery takes the row only once that
+            # owner's lease in tis_worker has run out (or its process is gone)
+            Column("owner", String(128)),
             tenant_in_pk=False,
         )
         # the receiver's "next free oppId" is a max() over this index, not a scan of the repository
@@ -142,6 +149,7 @@ class Tis:
             Column("updated", DateTime(timezone=True), nullable=False),
             # with the id, the delivery's Idempotency-Key (tis-<nonce>-<id>): the same on every resend of the row
             Column("key_nonce", String(32)),
+            Column("owner", String(128)),  # the processor that queued the row (recovery resends only a dead one's)
             tenant_in_pk=False,
             # ids never reused (not even after a reset), so a key never names two deliveries
             sqlite_autoincrement=True,
@@ -149,9 +157,9 @@ class Tis:
         self.item_scores: Table = store.table(
             "testopportunityitemscore",
             Column("oppkey", String(64), primary_key=True),
-            Column("bankkey", Integer, primary_key=True),
-            Column("itemkey", Integer, primary_key=True),
-            Column("oppid", Integer, nullable=False),
+            Column("bankkey", BigInteger, primary_key=True),
+            Column("itemkey", BigInteger, primary_key=True),
+            Column("oppid", BigInteger, nullable=False),
             Column("itemtype", String(16), nullable=False),
             Column("position", Integer, nullable=False),
             Column("response", Text),
@@ -164,9 +172,9 @@ class Tis:
             "testopportunitystatus",
             Column("id", Integer, primary_key=True, autoincrement=True),
             Column("oppkey", String(64), nullable=False, index=True),
-            Column("oppid", Integer, nullable=False),
+            Column("oppid", BigInteger, nullable=False),
             Column("testname", String(255), nullable=False),
-            Column("testee", Integer, nullable=False),
+            Column("testee", BigInteger, nullable=False),
             Column("opportunity", Integer, nullable=False),
             Column("status", String(32), nullable=False),
             Column("fileid", Integer),
@@ -205,11 +213,20 @@ class Tis:
         )
         self.combined_opps: Table = store.table(
             "combinationtestopportunity",
-            Column("testee", Integer, primary_key=True),
+            Column("testee", BigInteger, primary_key=True),
             Column("combination", String(255), primary_key=True),
             Column("opportunity", Integer, primary_key=True),
-            Column("oppid", Integer, nullable=False),
+            Column("oppid", BigInteger, nullable=False),
             Column("oppkey", String(64), nullable=False),
+        )
+        # one row per live processor (any process, any host): its lease, renewed by a heartbeat thread; not
+        # tenant data (the tenant column is the store's rule, always ''), so a tenant reset never drops it
+        self.workers: Table = store.table(
+            "tis_worker",
+            Column("owner", String(128), primary_key=True),
+            Column("host", String(255), nullable=False),
+            Column("pid", BigInteger, nullable=False),
+            Column("lease_until", DateTime(timezone=True), nullable=False),
         )
         self.configs: Table = store.table(
             "tis_config",
@@ -255,6 +272,12 @@ class Tis:
         self.q_open_file = select(r.c.fileid, r.c.location).where(
             r.c.tenant == bindparam("b_tenant"), r.c.oppkey == bindparam("b_oppkey"),
             or_(r.c.location == "destination", r.c.location == "processing")).order_by(r.c.fileid.desc()).limit(1)
+        # the daemon locks the opportunity's item-score rows before it reads how many still wait (two processes
+        # storing an opportunity's last two scores at once would each see the other's item waiting, and none
+        # would mark it handscored) and the file it re-queues (the worker's finish locks that row too)
+        self.q_lock_scores = select(s.c.bankkey).where(s.c.tenant == bindparam("b_tenant"),
+                                                       s.c.oppkey == bindparam("b_oppkey")).with_for_update()
+        self.q_open_file_locked = self.q_open_file.with_for_update()
         self.q_reopen_file = update(r).where(r.c.fileid == bindparam("b_fileid")).values(location="source", plan=None)
         self.q_requeue_file = update(r).where(r.c.fileid == bindparam("b_fileid")).values(requeue=True)
         # the same, compiled once and run on the DBAPI cursor (mocks/core/sqlfast.py): the daemon runs them
@@ -267,15 +290,28 @@ class Tis:
                                                                     "opportunity", "status", "fileid", "recorded"])
         self.p_insert_rejection = Prepared(eng, self.q_insert_rejection, ["tenant", "oppkey", "message", "recorded"])
         self.p_open_file = Prepared(eng, self.q_open_file)
+        self.p_open_file_locked = Prepared(eng, self.q_open_file_locked)
+        self.p_lock_scores = Prepared(eng, self.q_lock_scores)
         self.p_reopen_file = Prepared(eng, self.q_reopen_file)
         self.p_requeue_file = Prepared(eng, self.q_requeue_file)
 
     def upgrade(self) -> None:
-        """Bring a database file made by an earlier examrig up to date (the outbox's ``key_nonce`` column)."""
-        columns = {c["name"] for c in inspect(self.store.engine).get_columns(self.outbox.name)}
-        if "key_nonce" not in columns:
-            with self.store.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {self.outbox.name} ADD COLUMN key_nonce VARCHAR(32)"))
+        """Bring a database made by an earlier examrig up to date: the columns added since (nullable, so old rows
+        read as they did: no key nonce, no owner, i.e. taken by the next recovery)."""
+        added = ((self.outbox.name, "key_nonce", "VARCHAR(32)"), (self.outbox.name, "owner", "VARCHAR(128)"),
+                 (self.repo.name, "owner", "VARCHAR(128)"))
+        inspector = inspect(self.store.engine)
+        present = {name: {c["name"] for c in inspector.get_columns(name)} for name in {t for t, _, _ in added}}
+        for table, column, sql_type in added:
+            if column not in present[table]:
+                try:
+                    with self.store.begin() as conn:
+                        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}"
+                                          if self.store.is_postgres else
+                                          f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+                except OperationalError:  # SQLite: another process starting at once added it first
+                    if column not in {c["name"] for c in inspect(self.store.engine).get_columns(table)}:
+                        raise
 
     @property
     def tables(self) -> list[Table]:
@@ -290,7 +326,7 @@ class Tis:
         ``conn``: read in that transaction. The stored settings are read every time (another process may have
         changed them); they are built again only when they changed.
         """
-        if cached:
+        if cached and not self.shared_settings:
             with self._cache_lock:
                 hit = self._configs.get(tenant)
             if hit is not None:
@@ -321,9 +357,9 @@ class Tis:
         """Override settings for ``tenant`` (raises ``ConfigError``)."""
         tis_config.build(self.options, values)
         c = self.configs
-        with self.store.begin() as conn:
-            conn.execute(c.delete().where(c.c.tenant == tenant, c.c.name == "config"))
-            conn.execute(c.insert().values(tenant=tenant, name="config", value=json.dumps(values)))
+        with self.store.begin() as conn:  # an atomic upsert: two settings posted at once never collide
+            self.store.upsert(conn, c, {"tenant": tenant, "name": "config", "value": json.dumps(values)},
+                              ("tenant", "name"))
         with self._cache_lock:
             self._configs.pop(tenant, None)
             self._config_texts.pop(tenant, None)
@@ -347,6 +383,9 @@ class Tis:
         with self.store.begin() as conn:
             opp_id = keys.opp_id
             if opp_id == 0:
+                # the tenant's lock (held to the commit) queues concurrent oppId="0" receptions, so each reads the
+                # max after the one before it committed (READ COMMITTED takes a new snapshot per statement)
+                self.store.lock(conn, tenant, "tis-oppid")
                 top = conn.execute(self.q_max_oppid, {"b_tenant": tenant}).scalar()
                 opp_id = int(top or 0) + 1
                 text = text.replace('oppId="0"', f'oppId="{opp_id}"')
@@ -366,10 +405,16 @@ class Tis:
         with self.store.begin() as conn:
             row = conn.execute(select(r.c.fileid).where(
                 r.c.tenant == tenant, r.c.oppkey == opp_key.lower(),
-                r.c.location.in_(("destination", "reject"))).order_by(r.c.fileid.desc()).limit(1)).first()
+                r.c.location.in_(("destination", "reject"))).order_by(r.c.fileid.desc()).limit(1)
+                .with_for_update()).first()
             if row is None:
                 raise KeyError(opp_key)
-            conn.execute(update(r).where(r.c.fileid == row[0]).values(location="source", plan=None, requeue=False))
+            # only a file still processed is re-queued: a concurrent resubmission that re-queued it (and a worker
+            # that claimed it since) is not undone
+            moved = conn.execute(update(r).where(r.c.fileid == row[0], r.c.location.in_(("destination", "reject")))
+                                 .values(location="source", plan=None, requeue=False)).rowcount
+            if not moved:
+                raise KeyError(opp_key)
             return int(row[0])
 
     # -- test packages ----------------------------------------------------------------
@@ -467,6 +512,10 @@ class Tis:
     def _write_scores(self, batch: list[_ScoreJob]) -> None:
         try:
             with self.store.begin() as conn:
+                # every opportunity of the batch locked first, in one order: batches of two processes never
+                # wait on each other in a cycle
+                for tenant, key in sorted({(job.tenant, job.key) for job in batch}):
+                    self.p_lock_scores.run(conn, {"b_tenant": tenant, "b_oppkey": key})
                 outcomes = [self._item_score(conn, *job.args(), self.clock.now(job.tenant)) for job in batch]
         except Exception as exc:
             if len(batch) == 1:
@@ -502,13 +551,26 @@ class Tis:
             "tenant": tenant, "oppkey": key, "oppid": latest["oppid"], "testname": latest["testname"],
             "testee": latest["testee"], "opportunity": latest["opportunity"], "status": "handscored",
             "fileid": latest["fileid"], "recorded": now})
-        row = self.p_open_file.first(conn, {"b_tenant": tenant, "b_oppkey": key})
+        row = self._open_file(conn, tenant, key)
         if row is not None and row["location"] == "destination":
             self.p_reopen_file.execute(conn, {"b_fileid": row["fileid"]})
         elif row is not None:
             # still being routed by the worker: it re-queues the file when it finishes
             self.p_requeue_file.execute(conn, {"b_fileid": row["fileid"]})
         return DaemonOutcome("handscored", f"all items scored; file {row['fileid'] if row else '?'} re-queued")
+
+    def _open_file(self, conn: Connection, tenant: str, key: str) -> dict[str, Any] | None:
+        """The opportunity's latest destination or processing file, locked.
+
+        On PostgreSQL a row locked after a wait is checked again against the condition: a file the worker moved
+        meanwhile (archived, its new TRT published under a new fileid) drops out and the locked query finds
+        nothing, so the plain query (a new snapshot) tells whether another file is there to lock instead.
+        """
+        for _ in range(10):
+            row = self.p_open_file_locked.first(conn, {"b_tenant": tenant, "b_oppkey": key})
+            if row is not None or self.p_open_file.first(conn, {"b_tenant": tenant, "b_oppkey": key}) is None:
+                return row
+        return None
 
     def reject_score(self, tenant: str, opp_key: str, message: str) -> DaemonOutcome:
         """Log a score the daemon drops before storing it (an item resolution rule failed)."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -16,9 +19,10 @@ from lxml import etree  # type: ignore[import-untyped]
 from sqlalchemy import Connection, Text, and_, bindparam, exists, literal, select, update
 
 from contracts.xmlsafe import XmlError, parse_xml
+from mocks.core.clock import Clock
+from mocks.core.idempotency import HEADER, wire_value
 from mocks.core.outbound import Outbound
 from mocks.tis.config import TisConfig
-from mocks.tis.idempotency import HEADER, wire_value
 from mocks.tis.models import COMBINED_OPPID_BASE, Tis, _file, delivery_key
 from mocks.tis.package import Blueprint
 from mocks.tis.scoring import ItemInput, ScoringError, score_opportunity
@@ -35,6 +39,7 @@ MSG_FAIL_VALIDATION = ("failed while either updating the Response Bank, storing 
 MSG_UNKNOWN = "An unknown exception occurred"
 MSG_RULES = "Failed rules validation"
 CANDIDATES = 4  # claimable rows a SQLite claim reads at once (it takes the first still free)
+LEASE_SECONDS = 30.0  # a processor's lease in tis_worker; its heartbeat renews it three times a lease
 
 
 @dataclass
@@ -120,7 +125,8 @@ class Processor:
     the one case resent).
     """
 
-    def __init__(self, model: Tis, outbound: Outbound, peer: Callable[[str], str]) -> None:
+    def __init__(self, model: Tis, outbound: Outbound, peer: Callable[[str], str],
+                 lease_seconds: float = LEASE_SECONDS) -> None:
         self.model = model
         self.store = model.store
         self.outbound = outbound
@@ -138,6 +144,19 @@ class Processor:
         # this process's part of the deliveries' Idempotency-Keys (with the outbox id; stored in each row), from its
         # own stream so that the seeded ids of everything else stay as they were
         self._nonce = f"{model.ids.rng('tis-delivery-keys').getrandbits(48):012x}"
+        # who holds a claimed row: unique per processor of any process on any host (seeded streams are the same in
+        # two processes given one seed, so not from them); the wall clock tells two lives of one pid apart
+        self.host = socket.gethostname()[:200]
+        self.owner = f"{self.host}:{os.getpid()}:{Clock.wall().timestamp():.6f}:{id(self):x}"
+        self.lease = max(1.0, float(lease_seconds))
+        self._registered = False
+        self._register_lock = threading.Lock()
+        # outbox rows this processor marked 'sending' and whose outcome it has not written yet (held: a recovery
+        # here leaves them alone); ids are never reused, so a stale entry of a rolled-back transaction is harmless
+        self._sending: set[int] = set()
+        self._sending_lock = threading.Lock()
+        self._beat_stop = threading.Event()
+        self._beat: threading.Thread | None = None
         self._claim_statements()
 
     # -- the worker thread ----------------------------------------------------------------
@@ -164,6 +183,7 @@ class Processor:
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads = []
+        self.release()
 
     def wake(self) -> None:
         """Let one idle worker look for work now (a TRT arrived, a file was re-queued)."""
@@ -181,7 +201,16 @@ class Processor:
     def _loop(self, poll_interval: float, index: int = 0) -> None:
         self._local.index = index
         idle = 0
+        next_recovery = Clock.monotonic() + self.lease
         while not self._stop.is_set():
+            if index == 0 and Clock.monotonic() >= next_recovery:
+                # rows of a processor that died (elsewhere, or here before a restart) are taken once its lease ran
+                # out: a look every lease
+                next_recovery = Clock.monotonic() + self.lease
+                try:
+                    self.recover()
+                except Exception:
+                    log.exception("tis recovery failed")
             try:
                 worked = self._run_one(None)
             except Exception:  # a bad pass must not kill the service
@@ -223,6 +252,7 @@ class Processor:
         return done
 
     def _run_one(self, tenant: str | None) -> bool:
+        self.register()
         if self.store.is_postgres:
             claimed = self.claim_row(tenant)
             if claimed is None:
@@ -250,7 +280,7 @@ class Processor:
         except Exception:
             if take:  # parked in 'processing' without a plan (recovery returns it): not retried in a loop
                 with self.store.begin() as conn:
-                    conn.execute(self._take, {"c_fileid": fileid})
+                    conn.execute(self._take, {"c_fileid": fileid, "c_owner": self.owner})
             raise
         finally:
             with self._cond:
@@ -302,15 +332,20 @@ class Processor:
             r.c.fileid == bindparam("c_fileid"), r.c.location == "source",
             ~exists().where(and_(other.c.tenant == r.c.tenant, other.c.location == "processing",
                                  other.c.testee == r.c.testee))).values(location="processing", plan=None,
-                                                                       requeue=False)
+                                                                       requeue=False, owner=bindparam("c_owner"))
         o, st = self.model.outbox, self.model.opp_status
         self._q_insert_outbox = o.insert()
         self._q_insert_status = st.insert()
         self._q_mark = update(o).where(o.c.id == bindparam("b_id")).values(
             state=bindparam("b_state"), status_code=bindparam("b_code"), error=bindparam("b_error"),
             updated=bindparam("b_updated"))
-        self._q_set_plan = update(r).where(r.c.fileid == bindparam("b_fileid")).values(plan=bindparam("b_plan"))
+        # the plan is written only while this processor still holds the row (a recovery after its lease ran out
+        # may have given it to another): rowcount 0 rolls the pass back
+        self._q_set_plan = update(r).where(r.c.fileid == bindparam("b_fileid"), r.c.owner == bindparam("b_owner"),
+                                           r.c.location == "processing").values(plan=bindparam("b_plan"))
         self._q_row = select(r).where(r.c.fileid == bindparam("b_fileid"))
+        # the finish locks the row: the scoring daemon's re-queue (requeue=True) lands before or after, never lost
+        self._q_row_locked = self._q_row.with_for_update()
         s = self.model.item_scores
         self._q_drop_score = s.delete().where(s.c.tenant == bindparam("b_tenant"), s.c.oppkey == bindparam("b_oppkey"),
                                               s.c.bankkey == bindparam("b_bank"), s.c.itemkey == bindparam("b_item"))
@@ -344,6 +379,7 @@ class Processor:
         (a file is claimable again only once its last hand score is stored, so no score can be missed), and the
         taking transaction writes this thread's last acknowledgement outcome (:meth:`_pending_mark`).
         """
+        self.register()
         params = {} if tenant is None else {"c_tenant": tenant}
         query = self._candidate_any if tenant is None else self._candidate_tenant
         mark = self._pending_mark()
@@ -356,7 +392,8 @@ class Processor:
                 fileid = conn.execute(query.with_for_update(skip_locked=True, of=r), params).scalar()
                 row = None if fileid is None else conn.execute(
                     self._candidate_row, {"c_fileid": fileid}).mappings().first()
-                if row is None or not conn.execute(self._take, {"c_fileid": row["fileid"]}).rowcount:
+                if row is None or not conn.execute(self._take, {"c_fileid": row["fileid"],
+                                                                "c_owner": self.owner}).rowcount:
                     return None
                 prefetch = self._prefetch(conn, row)
         else:
@@ -381,7 +418,7 @@ class Processor:
                         self._write_mark(conn, mark)
                         mark = None
                     for candidate in fileids:
-                        if conn.execute(self._take, {"c_fileid": candidate}).rowcount:
+                        if conn.execute(self._take, {"c_fileid": candidate, "c_owner": self.owner}).rowcount:
                             taken = candidate
                             break
                 if taken is None:
@@ -423,20 +460,124 @@ class Processor:
             with self.store.begin() as conn:
                 self._write_mark(conn, mark)
 
-    def recover(self) -> int:
-        """After a crash: unplanned ``processing`` rows go back to ``source``; planned ones are finished."""
-        r, o = self.model.repo, self.model.outbox
+    # -- the lease: who holds what --------------------------------------------------------
+
+    def register(self) -> None:
+        """Enter this processor in ``tis_worker`` with a lease, renewed by a heartbeat thread (once, lazily)."""
+        if self._registered:
+            return
+        with self._register_lock:
+            if self._registered:
+                return
+            self._renew()
+            self._beat_stop.clear()
+            self._beat = threading.Thread(target=self._heartbeat, name="tis-lease", daemon=True)
+            self._beat.start()
+            self._registered = True
+
+    def _renew(self) -> None:
+        w = self.model.workers
+        until = Clock.wall() + timedelta(seconds=self.lease)
         with self.store.begin() as conn:
-            conn.execute(update(r).where(r.c.location == "processing", r.c.plan.is_(None)).values(location="source"))
-            planned = conn.execute(select(r.c.fileid, r.c.tenant).where(r.c.location == "processing")).all()
-            acks = conn.execute(select(o.c.id, o.c.tenant).where(
-                o.c.kind == "ack", o.c.state.in_(("pending", "sending")))).all()
+            if not conn.execute(update(w).where(w.c.tenant == "", w.c.owner == self.owner)
+                                .values(lease_until=until)).rowcount:
+                # first beat, or a recovery dropped this processor as dead (it stalled past its lease): its rows
+                # were taken then, and its later writes check that it still holds them
+                conn.execute(w.insert().values(tenant="", owner=self.owner, host=self.host, pid=os.getpid(),
+                                               lease_until=until))
+
+    def _heartbeat(self) -> None:
+        while not self._beat_stop.wait(self.lease / 3):
+            try:
+                self._renew()
+            except Exception:  # the database is away: the next beat tries again (the lease covers two misses)
+                log.exception("tis: renewing the processor's lease failed")
+
+    def release(self) -> None:
+        """Leave ``tis_worker`` (a clean stop: nothing of this processor is in hand any more)."""
+        with self._register_lock:
+            if not self._registered:
+                return
+            self._beat_stop.set()
+            if self._beat is not None:
+                self._beat.join(timeout=30)
+            self._registered = False
+            w = self.model.workers
+            try:
+                with self.store.begin() as conn:
+                    conn.execute(w.delete().where(w.c.tenant == "", w.c.owner == self.owner))
+            except Exception:  # the database is gone: the lease runs out by itself
+                log.exception("tis: leaving tis_worker failed")
+
+    def _dead(self, conn: Connection, owners: set[str | None]) -> set[str | None]:
+        """Which of ``owners`` hold nothing any more: no lease (``None``: a row of an older examrig), a lease run
+        out, or, on this host, a process that is gone (a restart after ``kill -9`` takes its rows at once)."""
+        w = self.model.workers
+        now = Clock.wall()
+        leases = {str(r.owner): r for r in conn.execute(select(w.c.owner, w.c.host, w.c.pid, w.c.lease_until).where(
+            w.c.tenant == "", w.c.owner.in_([o for o in owners if o is not None])))} if owners - {None} else {}
+        dead: set[str | None] = set()
+        for owner in owners:
+            if owner == self.owner:
+                continue  # this processor's own rows: held while in hand (see recover)
+            lease = leases.get(owner) if owner is not None else None
+            if lease is None or _aware(lease.lease_until) < now or (lease.host == self.host and
+                                                                    not _pid_alive(int(lease.pid))):
+                dead.add(owner)
+        return dead
+
+    def recover(self) -> int:
+        """Take over what a dead processor left: its unplanned ``processing`` rows go back to ``source``, its planned
+        ones are finished here, its acknowledgements still ``pending``/``sending`` are sent (again, same key).
+
+        A row held by a live processor (its lease current) is never taken: each take is a conditional update on
+        the owner read, so two recovering processors never take the same row either.
+        """
+        self.register()
+        r, o, w = self.model.repo, self.model.outbox, self.model.workers
+        with self.store.read() as conn:
+            held = list(conn.execute(select(r.c.fileid, r.c.tenant, r.c.owner, r.c.plan.is_(None))
+                                     .where(r.c.location == "processing")).all())
+            acks = list(conn.execute(select(o.c.id, o.c.tenant, o.c.owner).where(
+                o.c.kind == "ack", o.c.state.in_(("pending", "sending")))).all())
+            dead = self._dead(conn, {row[2] for row in held} | {row[2] for row in acks})
+        # this processor's own rows are taken when it no longer has them in hand (left by a pass that failed, or
+        # by a test playing a crash); a row another live processor holds never is
+        with self._cond:
+            inflight = set(self._inflight)
+        with self._sending_lock:
+            sending = set(self._sending)
+        held = [h for h in held if h[2] in dead or (h[2] == self.owner and int(h[0]) not in inflight)]
+        acks = [a for a in acks if a[2] in dead or (a[2] == self.owner and int(a[0]) not in sending)]
+        if not held and not acks:
+            return 0
+
+        def mine(table: Any, key: Any, value: int, owner: str | None) -> Any:
+            return update(table).where(key == value, table.c.owner == owner if owner is not None
+                                       else table.c.owner.is_(None))
+
+        planned: list[tuple[int, str]] = []
+        taken_acks: list[tuple[int, str]] = []
+        with self.store.begin() as conn:
+            for fileid, tenant, owner, unplanned in held:
+                stmt = mine(r, r.c.fileid, fileid, owner).where(r.c.location == "processing")
+                if unplanned:
+                    conn.execute(stmt.where(r.c.plan.is_(None)).values(location="source", owner=None))
+                elif conn.execute(stmt.where(r.c.plan.is_not(None)).values(owner=self.owner)).rowcount:
+                    planned.append((int(fileid), str(tenant)))
+            for outbox_id, tenant, owner in acks:
+                if conn.execute(mine(o, o.c.id, outbox_id, owner).where(
+                        o.c.state.in_(("pending", "sending"))).values(owner=self.owner)).rowcount:
+                    taken_acks.append((int(outbox_id), str(tenant)))
+            gone = [owner for owner in dead if owner is not None]
+            if gone:
+                conn.execute(w.delete().where(w.c.tenant == "", w.c.owner.in_(gone)))
         for fileid, tenant in planned:
-            self._route_and_finish(str(tenant), int(fileid), self.model.config(str(tenant)))
-        for outbox_id, tenant in acks:
-            self._deliver(str(tenant), int(outbox_id), self.model.config(str(tenant)))
+            self._route_and_finish(tenant, fileid, self.model.config(tenant))
+        for outbox_id, tenant in taken_acks:
+            self._deliver(tenant, outbox_id, self.model.config(tenant))
         self.flush()
-        return len(planned) + len(acks)
+        return len(planned) + len(taken_acks)
 
     # -- one pass -----------------------------------------------------------------------
 
@@ -664,11 +805,12 @@ class Processor:
             with self.store.begin() as conn:
                 if mark is not None:
                     self._write_mark(conn, mark)
-                if take and not conn.execute(self._take, {"c_fileid": fileid}).rowcount:
+                if take and not conn.execute(self._take, {"c_fileid": fileid, "c_owner": self.owner}).rowcount:
                     raise _Lost(fileid)
                 self._write_plan(conn, tenant, fileid, row, plan, cfg, known, now)
         except _Lost:
-            self._local.mark = mark  # rolled back with the rest: written by the next transaction instead
+            if take:
+                self._local.mark = mark  # rolled back with the rest: written by the next transaction instead
             plan.send_ids.clear()
             plan.staged = None
             raise
@@ -708,16 +850,21 @@ class Processor:
                 plan.send_ids.append(outbox_id)
                 known[outbox_id] = {"kind": kind, "url": url, "body": body, "content_type": ctype,
                                     "filename": filename, "state": state, "key_nonce": self._nonce}
-        conn.execute(self._q_set_plan, {"b_fileid": fileid, "b_plan": plan.to_json()})
+        if not conn.execute(self._q_set_plan, {"b_fileid": fileid, "b_plan": plan.to_json(),
+                                               "b_owner": self.owner}).rowcount:
+            raise _Lost(fileid)
 
     def _enqueue(self, conn: Connection, tenant: str, fileid: int, kind: str, url: str, body: str, ctype: str,
                  filename: str | None, state: str = "pending") -> int:
         now = self.model.clock.now(tenant)
         result = conn.execute(self._q_insert_outbox, {
             "tenant": tenant, "fileid": fileid, "kind": kind, "url": url, "body": body, "content_type": ctype,
-            "filename": filename, "state": state, "created": now, "updated": now, "key_nonce": self._nonce})
+            "filename": filename, "state": state, "created": now, "updated": now, "key_nonce": self._nonce,
+            "owner": self.owner})
         pk = result.inserted_primary_key
         assert pk is not None
+        if state == "sending":
+            self._hold(int(pk[0]))
         return int(pk[0])
 
     def _route_and_finish(self, tenant: str, fileid: int, cfg: TisConfig, fresh: Plan | None = None,
@@ -765,9 +912,9 @@ class Processor:
         with self.store.begin() as conn:
             if mark is not None:
                 self._write_mark(conn, mark)
-            row = conn.execute(self._q_row, {"b_fileid": fileid}).mappings().first()
-            if row is None or row["location"] != "processing":
-                return
+            row = conn.execute(self._q_row_locked, {"b_fileid": fileid}).mappings().first()
+            if row is None or row["location"] != "processing" or row["owner"] != self.owner:
+                return  # finished already, or recovered by another processor after this one's lease ran out
             records = list(plan.records)
             if failure is not None:
                 records.append((200, "QASYSTEM/Routing", "", failure))
@@ -854,6 +1001,7 @@ class Processor:
                                 str(row["kind"]) if row else "", None)
                 if row["state"] != "sending":
                     conn.execute(update(o).where(o.c.id == outbox_id).values(state="sending"))
+                self._hold(outbox_id)
         kind = str(row["kind"])
         ok, code, error = self._send(tenant, kind, row, cfg, delivery_key(row["key_nonce"], outbox_id))
         if not ok and kind == "ack":
@@ -869,6 +1017,12 @@ class Processor:
         conn.execute(self._q_mark, {"b_id": mark.outbox_id, "b_state": "sent" if mark.ok else "failed",
                                     "b_code": mark.code, "b_error": mark.error,
                                     "b_updated": self.model.clock.now(mark.tenant)})
+        with self._sending_lock:
+            self._sending.discard(mark.outbox_id)
+
+    def _hold(self, outbox_id: int) -> None:
+        with self._sending_lock:
+            self._sending.add(outbox_id)
 
     def _send(self, tenant: str, kind: str, row: Any, cfg: TisConfig,
               key: str | None = None) -> tuple[bool, int | None, str | None]:
@@ -1117,3 +1271,19 @@ def _thss_upload(root: Any, callback: str) -> str:
     from contracts.transform import to_thss_upload
     data = to_thss_upload(root, callback)  # it copies the tree itself
     return data.decode("utf-8")
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host exists (signal 0 checks without sending)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC): the same instant, aware."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -15,7 +15,7 @@ from mocks.core.settings import Settings
 from mocks.tis.config import ConfigError
 from mocks.tis.errors import InvalidSeed, render_tis_error
 from mocks.tis.models import Tis
-from mocks.tis.processing import Processor
+from mocks.tis.processing import LEASE_SECONDS, Processor
 from mocks.tis.urls import routes as tis_routes
 
 
@@ -39,9 +39,12 @@ class Service(ServiceApp):
         self.model.upgrade()
 
     def define_tables(self) -> list[Table]:
-        settings = {k: v for k, v in self.options.items() if k not in ("worker", "workers", "poll_interval", "port")}
+        settings = {k: v for k, v in self.options.items()
+                    if k not in ("worker", "workers", "poll_interval", "port", "lease_seconds")}
         self.model = Tis(self.store, self.clock, self.ids, settings)
-        self.processor = Processor(self.model, self.outbound, self.peer_url)
+        self.model.shared_settings = self.runtime.control.shared
+        self.processor = Processor(self.model, self.outbound, self.peer_url,
+                                   float(self.options.get("lease_seconds", LEASE_SECONDS)))
         self._tokens: dict[tuple[str, str], float] = {}
         self._tokens_lock = threading.Lock()
         return self.model.tables
@@ -132,8 +135,13 @@ def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
     service.processor.recover()
     event = stop or threading.Event()
     interval = float(service.options.get("poll_interval", 0.05))
+    next_recovery = time.monotonic() + service.processor.lease
     while not event.is_set():
+        if time.monotonic() >= next_recovery:  # what a processor that died left, once its lease ran out
+            next_recovery = time.monotonic() + service.processor.lease
+            service.processor.recover()
         if service.processor.process_pending(None, 100) == 0:
             time.sleep(interval)
+    service.processor.release()
     runtime.store.dispose()
     return 0

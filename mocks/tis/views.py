@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import requests
 from werkzeug.wrappers import Response
 
 from contracts.xmlsafe import XmlError, parse_xml
+from mocks.core import jsonbody
 from mocks.core.app import Ctx
 from mocks.core.render import empty_response, json_response
 from mocks.tis import errors
@@ -110,6 +112,16 @@ def item_scoring_callback(ctx: Ctx) -> Response:
     return empty_response(200)
 
 
+def _int64(value: Any, name: str) -> int:
+    """A ContextToken number as the column holds it (a bigger one is unreadable, not a database overflow)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"{name} is not an integer")
+    number = int(value)  # a string of digits: the str length is bounded by the body, jsonbody bounds ints
+    if not jsonbody.INT64_MIN <= number <= jsonbody.INT64_MAX:
+        raise ValueError(f"{name} {value} is outside the 64-bit range")
+    return number
+
+
 def _daemon(ctx: Ctx) -> dict[str, str]:
     try:
         root = parse_xml(ctx.body)
@@ -124,11 +136,17 @@ def _daemon(ctx: Ctx) -> dict[str, str]:
     if status not in SD_STATUSES:
         return {"action": "unreadable", "message": f"ScoreInfo@scoreStatus '{status}' is not a ScoringStatus"}
     try:
-        token = json.loads((token_el.text or "").strip())
+        token = jsonbody.loads((token_el.text or "").strip())
+        if not isinstance(token, dict):
+            raise TypeError("ContextToken is not a JSON object")
         opp_key = str(uuid.UUID(str(token["oppKey"])))
-        bank, item = int(token["itemBank"]), int(token["itemID"])
+        bank, item = _int64(token["itemBank"], "itemBank"), _int64(token["itemID"], "itemID")
         point = float(info.get("scorePoint") or "")
-    except (ValueError, KeyError, TypeError) as exc:
+        if not math.isfinite(point):
+            raise ValueError(f"scorePoint {info.get('scorePoint')} is not a finite number")
+    except jsonbody.JsonRefused as exc:
+        return {"action": "unreadable", "message": f"ContextToken unreadable: {exc.message}"}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         return {"action": "unreadable", "message": f"ContextToken or scorePoint unreadable: {exc}"}
     if token.get("itemType") == "WER":
         try:

@@ -56,6 +56,46 @@ def test_every_requirement_is_claimed_and_every_claim_is_known() -> None:
     assert not unknown, f"claims of requirements the catalogue does not have: {unknown}"
 
 
+def test_extensions_carry_a_capability_and_conventions_are_not_contract() -> None:
+    """examrig's extensions are marked so (issue 11): a third-party target is not judged by them."""
+    catalogue = load()
+    assert {r.role for r in catalogue.values()} <= {"server", "client"}
+    extensions = {r.id: r for r in catalogue.values() if r.kind == "extension"}
+    for rid in ("TDS-IDEM-001", "TDS-IDEM-002", "DW-IDEM-001", "DW-IDEM-002", "TIS-IDEM-001", "TIS-IDEM-002",
+                "TDS-CONV-001", "TDS-CONV-002", "TDS-JRN-001", "PU-CONV-001", "DW-CONV-001"):
+        assert rid in extensions, f"{rid} is examrig's own, not the real system's contract"
+    assert all(r.id in extensions for r in catalogue.values() if r.service == "core")
+    for req in extensions.values():
+        assert req.capability, f"{req.id} is an extension without a capability"
+    assert extensions["TDS-IDEM-001"].capability == "tds.idempotency_key"
+    assert extensions["TIS-IDEM-001"].role == "client"
+    assert all(r.capability is None for r in catalogue.values() if r.kind == "contract"
+               and r.service == "tds"), "a tds contract requirement needs no capability"
+
+
+def test_scenarios_of_extensions_are_tagged_as_such() -> None:
+    """A scenario claiming an extension is tagged @examrig or @cap_<its capability> (feature tags count)."""
+    catalogue = load()
+    untagged: list[str] = []
+    for feature in (ROOT / "features").rglob("*.feature"):
+        feature_tags: set[str] = set()
+        pending: set[str] = set()
+        for line in feature.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if stripped.startswith("@"):
+                pending.update(stripped.split())
+            elif stripped.startswith("Feature:"):
+                feature_tags, pending = pending, set()
+            elif stripped.startswith(("Scenario", "Rule")):
+                tags = pending | feature_tags
+                pending = set()
+                for rid in TAG.findall(" ".join(tags)):
+                    cap = catalogue[rid].capability
+                    if catalogue[rid].kind == "extension" and "@examrig" not in tags and f"@cap_{cap}" not in tags:
+                        untagged.append(f"{feature.relative_to(ROOT)}: {stripped} claims {rid}")
+    assert not untagged, "\n".join(untagged)
+
+
 def test_malformed_catalogue_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "requirements.yaml"
     bad.write_text("requirements:\n  - id: nope\n    service: x\n")
@@ -67,4 +107,20 @@ def test_malformed_catalogue_is_refused(tmp_path: Path) -> None:
     bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1'}\n"
                    "  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1'}\n")
     with pytest.raises(CatalogueError, match="duplicate"):
+        load(bad)
+    bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1',"
+                   " kind: extension}\n")
+    with pytest.raises(CatalogueError, match="needs a capability"):
+        load(bad)
+    bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1',"
+                   " kind: convention}\n")
+    with pytest.raises(CatalogueError, match="kind must be one of"):
+        load(bad)
+    bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1',"
+                   " role: peer}\n")
+    with pytest.raises(CatalogueError, match="role must be one of"):
+        load(bad)
+    bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1',"
+                   " kind: extension, capability: Idempotency}\n")
+    with pytest.raises(CatalogueError, match="capability must look like"):
         load(bad)

@@ -82,7 +82,7 @@ def test_column_on_a_single_line_document() -> None:
     doc = b'<ItemScoreResponse><Score><ScoreInfo/><Bogus/></Score></ItemScoreResponse>'
     fast = validate(doc, detailed=False)  # lxml locates the unexpected child itself
     assert any(e.column == doc.index(b"<Bogus") + 1 and e.path.endswith("/Bogus") for e in fast.errors)
-    readable = validate(doc)  # xmlschema names it from its parent
+    readable = validate(doc, detailed=True)  # xmlschema names it from its parent
     bogus = [e for e in readable.errors if "Bogus" in e.reason]
     assert bogus and bogus[0].column == doc.index(b"<Score>") + 1 and bogus[0].line == 1
 

@@ -13,6 +13,7 @@ from mocks.core.app import Ctx, Runtime, ServiceApp, View
 from mocks.core.errors import BadRequest, NotFound
 from mocks.core.render import json_response
 from mocks.core.settings import Settings
+from tests.dbs import store_url
 
 
 class NoteMissing(NotFound):
@@ -77,7 +78,7 @@ class NotesService(ServiceApp):
 
 @pytest.fixture
 def notes_app() -> Iterator[NotesService]:
-    runtime = Runtime.create(Settings(seed=5, max_body=1024, journal_capacity=50), db="sqlite://")
+    runtime = Runtime.create(Settings(seed=5, max_body=1024, journal_capacity=50), db=store_url())
     app = NotesService(runtime)
     yield app
     runtime.store.dispose()

@@ -62,3 +62,26 @@ def test_uuid_is_exactly_what_the_uuid_module_makes_of_the_same_bits() -> None:
     for _ in range(2000):
         assert ids.uuid() == str(uuid.UUID(int=twin.getrandbits(128), version=4))
     assert uuid.UUID(ids.uuid()).version == 4
+
+
+def test_clock_refuses_instants_and_steps_out_of_bounds() -> None:
+    import math
+
+    import pytest
+
+    from mocks.core.clock import ClockRangeError
+    clock = Clock()
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    clock.freeze("a", at)
+    for seconds in (1e20, math.nan, math.inf, -math.inf, 40e9):
+        with pytest.raises(ClockRangeError) as info:
+            clock.advance("a", seconds)
+        assert info.value.field == "advance"
+    assert clock.now("a") == at  # a refused step changes nothing
+    for text in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00", "1969-12-31T23:59:59Z"):
+        with pytest.raises(ClockRangeError) as info:
+            clock.set("a", parse_iso(text))
+        assert info.value.field == "set"
+    with pytest.raises(ClockRangeError):
+        clock.advance("a", -60 * 86400 * 365)  # before 1970
+    assert clock.set("a", datetime(2999, 12, 31, tzinfo=UTC)).year == 2999

@@ -14,6 +14,7 @@ from mocks.deliveryodata import errors as e
 from mocks.deliveryodata.config import load_config
 from mocks.deliveryodata.models import DeliveryOData
 from mocks.deliveryodata.odata import parse_options
+from tests.dbs import store_url
 
 T, C, OTHER = "t", "400449", "500500"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -21,7 +22,7 @@ START = "2026-03-03T14:30:00Z"
 
 
 def make() -> tuple[DeliveryOData, int]:
-    store = Store("sqlite://")
+    store = Store(store_url())
     clock = Clock()
     clock.freeze(T, NOW)
     model = DeliveryOData(store, clock, IdSource(7), load_config({"customers": {C: {}, OTHER: {}}}, "secret"))

@@ -72,9 +72,11 @@ def test_get_head_and_stop(served: Service) -> None:
     assert body["ID"] == 1 and body["ParticipantFacingQMLobbyUrl"].startswith("http://localhost/lobby/400449/")
     assert got.headers["Content-Length"] == str(len(got.data))
     assert got.headers["DataServiceVersion"] == "3.0"
-    # HEAD of a JSON Light resource (the service document; entities answer 405): headers, no body
-    doc = client.get(f"/deliveryodata/{C}/", headers=AUTH)
-    head = client.head(f"/deliveryodata/{C}/", headers=AUTH)
+    # HEAD of a JSON Light resource (the service document; entities answer 405): headers, no body (the
+    # service document asks for JSON: without an Accept header Web API answers it as atomsvc+xml)
+    light = {**AUTH, "Accept": "application/json"}
+    doc = client.get(f"/deliveryodata/{C}/", headers=light)
+    head = client.head(f"/deliveryodata/{C}/", headers=light)
     assert head.status_code == 200 and head.data == b"" and doc.data
     assert head.headers["Content-Length"] == str(len(doc.data))
     assert head.headers["Content-Type"] == got.headers["Content-Type"]

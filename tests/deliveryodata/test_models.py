@@ -17,6 +17,7 @@ from mocks.deliveryodata.config import ConfigError, load_config
 from mocks.deliveryodata.models import DeliveryOData, SeedError
 from mocks.deliveryodata.odata import parse_options
 from mocks.deliveryodata.seedgen import generate
+from tests.dbs import store_url
 
 T, C = "t", "400449"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -24,7 +25,7 @@ ATTEMPT = {"ExternalAttemptID": "ext-1", "ParticipantID": 987654321, "Assessment
 
 
 def make(**options: Any) -> DeliveryOData:
-    store = Store("sqlite://")
+    store = Store(store_url())
     clock = Clock()
     clock.freeze(T, NOW)
     model = DeliveryOData(store, clock, IdSource(7), load_config(options, "secret"))

@@ -8,14 +8,16 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE = ROOT / "conformance" / "requirements.d" / "deliveryodata.yaml"
+CATALOGUES = sorted((ROOT / "conformance" / "requirements.d").glob("deliveryodata*.yaml"))
 TAG = re.compile(r"@req_(DOD-[A-Z0-9-]+)")
 
 
 def catalogue_ids() -> set[str]:
     """The DOD-* IDs of the deliveryodata catalogue."""
-    data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
-    return {str(r["id"]) for r in data["requirements"]}
+    ids: set[str] = set()
+    for catalogue in CATALOGUES:  # deliveryodata.yaml and deliveryodata-formats.yaml
+        ids.update(str(r["id"]) for r in yaml.safe_load(catalogue.read_text(encoding="utf-8"))["requirements"])
+    return ids
 
 
 def claimed_ids() -> set[str]:

@@ -14,10 +14,11 @@ from lxml import etree
 
 from contracts.generate import generate_trt
 from mocks.core.clock import Clock
+from mocks.core.idempotency import Answer, Keyed, KeyReused, fingerprint
 from mocks.core.store import Store
 from mocks.dw.models import AccessRefused, SeedError, Warehouse, import_json, loader_mail
 from mocks.openam.models import chain_entry
-from mocks.tis.idempotency import Answer, Keyed, KeyReused, fingerprint
+from tests.dbs import store_url
 
 T = "t1"
 BASE = generate_trt(1, kind="scored")
@@ -32,7 +33,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def model(clock: Clock) -> Warehouse:
-    store = Store("sqlite://")
+    store = Store(store_url())
     m = Warehouse(store, clock, {})
     store.create_all()
     return m
@@ -145,7 +146,7 @@ def test_every_failed_check_is_listed(model: Warehouse) -> None:
 
 
 def test_ranges_are_options(clock: Clock) -> None:
-    store = Store("sqlite://")
+    store = Store(store_url())
     model = Warehouse(store, clock, {"scale_score_min": 100, "scale_score_max": 300, "performance_level_max": 3})
     store.create_all()
     assert messages(model, edit(set_score("ScaleScore", "230.4"))) == []

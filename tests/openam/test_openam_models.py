@@ -11,6 +11,7 @@ from mocks.core.clock import Clock
 from mocks.core.ids import IdSource
 from mocks.core.store import Store
 from mocks.openam.models import OAuthError, OpenAm, SeedError, chain_entry, role_names
+from tests.dbs import store_url
 
 T = "t1"
 FORM = {"realm": "/sbac", "grant_type": "password", "username": "tis-admin@example.org", "password": "password",
@@ -26,7 +27,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def model(clock: Clock) -> OpenAm:
-    store = Store("sqlite://")
+    store = Store(store_url())
     m = OpenAm(store, clock, IdSource(7), {"token_lifetime": 60})
     store.create_all()
     return m
@@ -44,7 +45,7 @@ def test_defaults_issue_guid_tokens_and_info_has_tis_admin(model: OpenAm) -> Non
 def test_ids_are_reproducible_from_the_seed(clock: Clock) -> None:
     tokens = []
     for _ in range(2):
-        store = Store("sqlite://")
+        store = Store(store_url())
         m = OpenAm(store, clock, IdSource(7), {})
         store.create_all()
         tokens.append(m.issue(T, dict(FORM), None)["access_token"])
@@ -123,5 +124,5 @@ def test_chain_entry_layout() -> None:
 ])
 def test_bad_configuration_names_the_field(opts: dict[str, object], field: str) -> None:
     with pytest.raises(SeedError) as exc:
-        OpenAm(Store("sqlite://"), Clock(), IdSource(1), opts)
+        OpenAm(Store(store_url()), Clock(), IdSource(1), opts)
     assert exc.value.field == field

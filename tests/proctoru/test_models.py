@@ -12,6 +12,7 @@ from mocks.core.ids import IdSource
 from mocks.core.store import Store
 from mocks.proctoru import errors
 from mocks.proctoru.models import AdHoc, Institution, Options, ProctorU, SeedError
+from tests.dbs import store_url
 
 T = "t1"
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -22,7 +23,7 @@ ADA = AdHoc(student_id="42", first_name="Ada", last_name="Lovelace", email="ada@
 
 @pytest.fixture
 def pu() -> ProctorU:
-    store = Store("sqlite://")
+    store = Store(store_url())
     clock = Clock()
     clock.freeze(T, NOW)
     model = ProctorU(store, clock, IdSource(7), Options())

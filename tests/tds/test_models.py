@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from mocks.core.clock import Clock
+from mocks.core.idempotency import Answer, Keyed, KeyReused, fingerprint
 from mocks.core.store import Store
 from mocks.tds.models import SeedError, Tds, TisReply, normalise_key
-from mocks.tis.idempotency import Answer, Keyed, KeyReused, fingerprint
+from tests.dbs import store_url
 
 KEY = "aa19a641-c782-4426-8586-e7d77edf2d02"
 AT = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -17,7 +18,7 @@ AT = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def tds() -> Tds:
-    store = Store("sqlite://")
+    store = Store(store_url())
     clock = Clock()
     clock.freeze("t", AT)
     model = Tds(store, clock)

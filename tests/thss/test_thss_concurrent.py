@@ -15,13 +15,14 @@ from mocks.core.app import Runtime
 from mocks.core.settings import Settings
 from mocks.thss.models import InputError
 from mocks.thss.service import Service
+from tests.dbs import store_url
 
 T = "t1"
 OPPS = ("71a3ee01-f215-4ccd-b74d-df1097a01a0c", "71a3ee01-f215-4ccd-b74d-df1097a01a0d")
 
 
 def _service(concurrency: int) -> Service:
-    runtime = Runtime.create(Settings(seed=4), db="sqlite://")
+    runtime = Runtime.create(Settings(seed=4), db=store_url())
     thss = Service(runtime, {"poll_interval": 0, "callback_concurrency": concurrency})
     runtime.clock.freeze(T, datetime(2024, 1, 1, tzinfo=UTC))
     thss.model.submit_items(T, [{"itemId": str(k), "bankKey": "200", "maxScore": "2", "HandScored": "1",
@@ -77,7 +78,7 @@ def test_serial_pass_when_concurrency_is_one() -> None:
 
 @pytest.mark.parametrize("value", [0, -1, "4", True])
 def test_callback_concurrency_must_be_a_positive_integer(value: object) -> None:
-    runtime = Runtime.create(Settings(seed=4), db="sqlite://")
+    runtime = Runtime.create(Settings(seed=4), db=store_url())
     with pytest.raises(InputError) as err:
         Service(runtime, {"callback_concurrency": value})
     assert err.value.field == "callback_concurrency"

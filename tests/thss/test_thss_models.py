@@ -14,6 +14,7 @@ from mocks.core.clock import Clock
 from mocks.core.ids import IdSource
 from mocks.core.store import Store
 from mocks.thss.models import DimensionScore, InputError, Thss, rubric_samples, score_response_xml
+from tests.dbs import store_url
 
 T = "t1"
 OPP = "71a3ee01-f215-4ccd-b74d-df1097a01a0c"
@@ -26,7 +27,7 @@ RUBRIC = ('<rubriclist><rubric scorepoint="2"><name>R2</name></rubric><samplelis
 
 
 def make(seed: int = 3) -> Thss:
-    store = Store("sqlite://")
+    store = Store(store_url())
     clock = Clock()
     clock.freeze(T, datetime(2024, 1, 1, tzinfo=UTC))
     model = Thss(store, clock, IdSource(seed), {})

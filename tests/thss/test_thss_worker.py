@@ -15,13 +15,14 @@ from features.steps.thss import STANDIN, thss_trt
 from mocks.core.app import Runtime
 from mocks.core.settings import Settings
 from mocks.thss.service import Service
+from tests.dbs import store_url
 
 T = "t1"
 OPP = "71a3ee01-f215-4ccd-b74d-df1097a01a0e"
 
 
 def test_an_upload_wakes_the_worker_before_its_poll() -> None:
-    runtime = Runtime.create(Settings(seed=4), db="sqlite://")
+    runtime = Runtime.create(Settings(seed=4), db=store_url())
     thss = Service(runtime, {"poll_interval": 3600})  # the poll alone would not come round during the test
     thss.model.submit_items(T, [{"itemId": "1", "bankKey": "200", "maxScore": "2", "HandScored": "1",
                                  "scoreType": "R", "rubriclist": "", "dimensions": []}])

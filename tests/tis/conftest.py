@@ -18,6 +18,7 @@ from mocks.core.inprocess import WSGIAdapter, inprocess_url
 from mocks.core.settings import Settings
 from mocks.tds.service import Service as TdsService
 from mocks.tis.service import Service as TisService
+from tests.dbs import store_url
 
 DW = "http://dw.standin/exams/imports"
 THSS = "http://thss.standin/api/test/submit"
@@ -100,7 +101,7 @@ def opp_key(doc: bytes) -> str:
 @pytest.fixture(scope="session")
 def apps() -> Iterator[tuple[TisService, TdsService, requests.Session]]:
     """One TIS and one TDS for the session (the tds mock's rules bind to one app); tests use their own tenant."""
-    rt = Runtime.create(Settings(seed=1), db="sqlite://")
+    rt = Runtime.create(Settings(seed=1), db=store_url())
     tis = TisService(rt, {"worker": False})
     tds = TdsService(rt)
     session = requests.Session()

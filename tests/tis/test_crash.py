@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 from contracts.generate import generate_testpackage, generate_trt
 from mocks.core.app import Runtime
@@ -25,6 +25,7 @@ from mocks.core.settings import Settings
 from mocks.dw.service import Service as DwService
 from mocks.openam.service import Service as OpenamService
 from mocks.tds.service import Service as TdsService
+from tests.dbs import fresh_schema, require_postgres
 from tests.tis.conftest import opp_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,11 +52,13 @@ client_secret = "examrig-secret"
 
 
 class TisProcess:
-    """``examrig serve tis`` in a subprocess, on a SQLite file, with the peers' URLs in its topology."""
+    """``examrig serve tis`` in a subprocess, on a SQLite file or PostgreSQL, with the peers' URLs in its topology."""
 
-    def __init__(self, tmp: Path, peers: dict[str, str], workers: int = 1) -> None:
+    def __init__(self, tmp: Path, peers: dict[str, str], workers: int = 1, db: str | None = None) -> None:
         self.tmp = tmp
-        self.db = tmp / "tis.db"
+        self.db = db or f"sqlite:///{tmp / 'tis.db'}"
+        # read-only on SQLite (the serving process holds no lock between writes); a plain connection on PostgreSQL
+        self.engine = create_engine(f"sqlite:///file:{tmp / 'tis.db'}?mode=ro&uri=true" if db is None else db)
         (tmp / "examrig.toml").write_text(TOML.replace("{workers}", str(workers)))
         self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.env.update({f"EXAMRIG_TOPOLOGY_{name.upper()}": url for name, url in peers.items()})
@@ -65,7 +68,7 @@ class TisProcess:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "conformance.cli", "serve", "tis", "--config", str(self.tmp / "examrig.toml"),
-             "--db", f"sqlite:///{self.db}", "--port", "0", "--seed", "5"],
+             "--db", self.db, "--port", "0", "--seed", "5"],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert self.proc.stdout is not None
         for line in self.proc.stdout:  # ends when the process does: a failed start is reported below
@@ -90,9 +93,9 @@ class TisProcess:
                 self.proc.wait()
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        """Read the TIS database the way an operator would (the serving process holds no lock between writes)."""
-        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5) as conn:
-            return conn.execute(sql).fetchall()
+        """Read the TIS database the way an operator would."""
+        with self.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql)).all()]
 
 
 @pytest.fixture
@@ -182,9 +185,11 @@ def _check_heard(heard: dict[str, list[str]], in_doubt: dict[str, str], held: st
     assert sorted(heard[str(held)]) == [f"applied {ok}", f"replay {ok}"], heard[str(held)]
 
 
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 @pytest.mark.parametrize("workers", [1, 4])  # 1: examrig serve's default; 4: the benchmark's figures
 def test_kill_9_during_processing_applies_every_delivery_exactly_once(tmp_path: Path, peers: dict[str, Served],
-                                                                     workers: int) -> None:
+                                                                     workers: int, database: str) -> None:
+    db = None if database == "sqlite" else fresh_schema(require_postgres())
     tds, dw = peers["tds"].app, peers["dw"].app
     package = generate_testpackage(31, items=8, hand_scored=False)
     trts = [generate_trt(100 + i, package=package, items=8) for i in range(TRTS)]
@@ -204,7 +209,7 @@ def test_kill_9_during_processing_applies_every_delivery_exactly_once(tmp_path: 
                                                lambda a, k: k.get("keyed", a[2] if len(a) > 2 else None))
     traps = [dw_trap] + ([ack_trap] if workers > 1 else [])
 
-    tis = TisProcess(tmp_path, {name: s.url for name, s in peers.items()}, workers)
+    tis = TisProcess(tmp_path, {name: s.url for name, s in peers.items()}, workers, db)
     tis.start()
     try:
         assert requests.post(tis.url + "/api/testpackage", data=package, timeout=10).status_code == 201
@@ -234,11 +239,12 @@ def test_kill_9_during_processing_applies_every_delivery_exactly_once(tmp_path: 
 
         tis.start()  # same database, new port: recovery, then the worker finishes the rest
         _wait(lambda: all(tds.model.opportunity("default", k)["status"] == "reported"  # type: ignore[attr-defined]
-                          for k in keys), "every opportunity reported at tds")
+                          for k in keys), "every opportunity reported at tds", timeout=120)
         _wait(lambda: tis.query("SELECT count(*) FROM xmlrepository WHERE location IN ('source','processing')")
-              == [(0,)], "tis to drain its queue")
+              == [(0,)], "tis to drain its queue", timeout=120)
     finally:
         tis.terminate()
+        tis.engine.dispose()
 
     # the warehouse took one import per opportunity ...
     receipts = Counter(r["oppKey"].lower() for r in dw.model.receipts_of("default"))  # type: ignore[attr-defined]

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from contracts.generate import generate_testpackage, generate_trt
 from mocks.core.app import Runtime
 from mocks.core.errors import InputError
+from mocks.core.idempotency import MAX_KEY, fingerprint, parse_key
 from mocks.core.settings import Settings
-from mocks.tis.idempotency import MAX_KEY, fingerprint, parse_key
 from mocks.tis.service import Service as TisService
 from tests.tis.conftest import Harness
 

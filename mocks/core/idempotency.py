@@ -4,8 +4,10 @@ TIS sends every outbox delivery (DW post, TDS acknowledgement, THSS upload) with
 key on every resend of that delivery (after a crash too). examrig's own receivers (the dw and tds mocks) keep a
 :class:`Ledger` of the keys they answered, written in the transaction of the effect, and answer a repeat with the
 stored answer and no second effect. Real RDW and TDS have no such header: against a receiver that ignores it, the
-one send in flight at a crash is delivered at least once. The ledger is generic (a candidate for ``mocks.core``);
-it lives here because TIS defines the header's use.
+one send in flight at a crash is delivered at least once. The ledger is generic and lives in ``mocks.core`` because
+two mocks (tds, dw) keep one and TIS sends the header: no mock imports another's package (DESIGN.md). It is a
+table of the store, so every process of a mock served with ``--processes N`` (or on several hosts over one
+PostgreSQL) sees the same keys.
 """
 
 from __future__ import annotations

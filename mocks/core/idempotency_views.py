@@ -1,4 +1,4 @@
-"""HTTP side of the receivers' idempotency keys (``mocks.tis.idempotency``): read the key, answer, journal."""
+"""HTTP side of the receivers' idempotency keys (``mocks.core.idempotency``): read the key, answer, journal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from mocks.core.app import Ctx
-from mocks.tis.idempotency import HEADER, REPLAY_HEADER, Answer, Applied, Keyed, fingerprint, parse_key
+from mocks.core.idempotency import HEADER, REPLAY_HEADER, Answer, Applied, Keyed, fingerprint, parse_key
 
 
 def request_key(ctx: Ctx) -> Keyed | None:

@@ -1,0 +1,117 @@
+"""What ``examrig check`` costs over plain pytest on the same scenarios, and what writing its reports costs.
+
+Usage: ``PYTHONPATH=$PWD python bench/bench_check.py [--modes inprocess,http] [--jobs 2] [SERVICE ...]``
+
+For each mode it runs, in this one process's wall clock and back to back, plain
+``python -m pytest features/...`` (the baseline) and ``examrig check`` over the same directories,
+and prints the ratio check/pytest (target at most 1.5x). ``--jobs N`` adds a check run with
+pytest-xdist. Then it rebuilds the run from the last check's per-scenario records and times writing
+all five reports, once for the corpus and once for a synthetic run of 400 requirements and 800
+scenarios, a fifth of them with evidence (target under 2 s). Figures vary with the machine's load;
+the ratios are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from conformance import check  # noqa: E402
+from conformance.catalogue import load  # noqa: E402
+from conformance.verdicts import Exchange, ReqInfo, Run, ScenarioResult, Step, aggregate  # noqa: E402
+
+
+def timed(cmd: list[str]) -> tuple[float, int]:
+    """Wall seconds and exit code of ``cmd`` run from the checkout."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start, done.returncode
+
+
+def rebuild(run_dir: Path) -> Run:
+    """The run as ``examrig check`` built it, from its scenarios.jsonl."""
+    records = check._read_records(run_dir / "scenarios.jsonl")
+    run = Run(started="2026-01-01T00:00:00+00:00")
+    run.scenarios = [check._scenario(r, {}, check.FEATURES) for r in records if r.get("type") == "scenario"]
+    aggregate(run, {rid: ReqInfo.of(req) for rid, req in load().items()}, {})
+    return run
+
+
+def synthetic(requirements: int = 400, scenarios: int = 800) -> Run:
+    """A run bigger than the corpus: every fifth scenario fails with ten exchanges of evidence."""
+    catalogue = {f"SYN-R-{n:03d}": ReqInfo(f"SYN-R-{n:03d}", f"svc{n % 7}", ("MUST", "SHOULD", "MAY")[n % 3],
+                                           title=f"requirement {n}", source="spec.md", section=f"{n}.1")
+                 for n in range(requirements)}
+    ids = list(catalogue)
+    run = Run(started="2026-01-01T00:00:00+00:00")
+    for n in range(scenarios):
+        failing = n % 5 == 0
+        exchanges = [Exchange(method="POST", url=f"http://target/api/{i}", request_body='{"a": 1}' * 20,
+                              status=500, response_body="<html>oops</html>" * 20, curl="curl -X POST http://target")
+                     for i in range(10)] if failing else []
+        run.scenarios.append(ScenarioResult(
+            id=f"features/svc/test.py::test_{n}", name=f"scenario {n}", service=f"svc{n % 7}",
+            requirements=[ids[n % requirements], ids[(n * 7) % requirements]],
+            outcome="failed" if failing else "passed", feature="Feature", feature_file="svc/x.feature", line=n,
+            message="expected 400, got 500" if failing else "", failed_step="Then the response status is 400",
+            steps=[Step("Given", "a thing", 1, "passed", 0.01), Step("Then", "it holds", 2,
+                                                                   "failed" if failing else "passed", 0.01)],
+            exchanges=exchanges))
+    aggregate(run, catalogue, {})
+    return run
+
+
+def time_writers(run: Run) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        problems = check.write_reports(run, Path(tmp), check.FORMATS)
+        elapsed = time.perf_counter() - start
+    if problems:
+        raise SystemExit("; ".join(problems))
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("services", nargs="*", help="features/ directories (default: all)")
+    parser.add_argument("--modes", default="inprocess,http")
+    parser.add_argument("--jobs", type=int, default=0, help="also time examrig check --jobs N")
+    args = parser.parse_args()
+    paths = [f"features/{s}" for s in args.services] or ["features"]
+    last_dir: Path | None = None
+    with tempfile.TemporaryDirectory() as reports:
+        for mode in args.modes.split(","):
+            base, code = timed([sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider",
+                                "--examrig-mode", mode])
+            print(f"{mode:9} plain pytest             {base:7.1f} s (exit {code})", flush=True)
+            cmd = [sys.executable, "-m", "conformance.cli", "check", *args.services, "--mode", mode,
+                   "--report-dir", reports]
+            took, code = timed(cmd)
+            print(f"{mode:9} examrig check            {took:7.1f} s (exit {code})  ratio {took / base:.2f}x "
+                  f"(target <= 1.5x)", flush=True)
+            if args.jobs > 1:
+                took, code = timed([*cmd, "--jobs", str(args.jobs)])
+                print(f"{mode:9} examrig check --jobs {args.jobs}   {took:7.1f} s (exit {code})  "
+                      f"ratio {took / base:.2f}x", flush=True)
+            last_dir = sorted(p for p in Path(reports).iterdir() if p.is_dir())[-1]
+        if last_dir is not None:
+            run = rebuild(last_dir)
+            print(f"writing five reports, corpus ({len(run.scenarios)} scenarios, {len(run.requirements)} "
+                  f"requirements): {time_writers(run):.2f} s (target < 2 s)")
+    run = synthetic()
+    print(f"writing five reports, synthetic ({len(run.scenarios)} scenarios, {len(run.requirements)} "
+          f"requirements, {sum(len(s.exchanges) for s in run.scenarios)} exchanges): {time_writers(run):.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The tds corpus judges a TDS examrig did not write fairly (issue 11).
+
+``independent/tds_receiver.py`` is written from the reference alone, without examrig's mocks. Against it:
+
+- no scenario of a contract requirement fails; only requirements marked ``assumed`` (where examrig
+  deliberately answers otherwise than the real TDS, which ``examrig check`` reports as ``non-strict``) may;
+- every ``@examrig`` / ``@cap_*`` scenario is ``unsupported`` (the receiver declares no capability);
+- each seeded deviation makes scenarios of exactly its requirement fail, and no other scenario;
+- without the state hook, exactly the ``@state_hook`` scenarios are ``unsupported``, naming the hook.
+
+The corpus runs in a subprocess (``pytest features/tds --examrig-target tds=URL``); a small plugin written
+next to it records each scenario's outcome, skip reason, requirement IDs and tags as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.catalogue import load
+from conformance.outcomes import UNSUPPORTED_PREFIX
+from tests.conformance.independent.tds_receiver import DEVIATIONS, TdsReceiver, serving
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = load()
+
+PLUGIN = '''
+import json, os
+import pytest
+
+_seen = {}
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        _seen[item.nodeid] = {"reqs": [str(m.args[0]) for m in item.iter_markers("req")],
+                              "tags": sorted({m.name for m in item.iter_markers()}),
+                              "outcome": None, "reason": ""}
+
+def pytest_runtest_logreport(report):
+    entry = _seen.setdefault(report.nodeid, {"reqs": [], "tags": [], "outcome": None, "reason": ""})
+    if report.failed:
+        entry["outcome"] = "failed"
+        entry["reason"] = str(report.longrepr)[-600:]
+    elif report.skipped and entry["outcome"] != "failed":
+        entry["outcome"] = "skipped"
+        entry["reason"] = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    elif report.when == "call" and report.passed and entry["outcome"] is None:
+        entry["outcome"] = "passed"
+
+def pytest_sessionfinish(session):
+    with open(os.environ["EXAMRIG_OUTCOMES"], "w") as fh:
+        json.dump(_seen, fh)
+'''
+
+
+def _run_corpus(tmp_path: Path, receiver: TdsReceiver, name: str) -> dict[str, dict[str, Any]]:
+    """Run ``features/tds`` against ``receiver``; the outcome of every scenario by node id."""
+    plugin_dir = tmp_path / "plugin"
+    plugin_dir.mkdir(exist_ok=True)
+    (plugin_dir / "outcome_recorder.py").write_text(PLUGIN)
+    out = tmp_path / f"{name}.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(plugin_dir)]), "EXAMRIG_OUTCOMES": str(out)}
+    for var in ("EXAMRIG_TARGETS", "EXAMRIG_STATE_HOOKS", "EXAMRIG_CAPABILITIES", "EXAMRIG_MODE"):
+        env.pop(var, None)
+    with serving(receiver) as url:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "features/tds", "-q", "-p", "no:cacheprovider", "-p", "outcome_recorder",
+             "--examrig-target", f"tds={url}"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    outcomes: dict[str, dict[str, Any]] = json.loads(out.read_text())
+    assert outcomes, "no scenario ran"
+    assert all(o["outcome"] for o in outcomes.values()), [k for k, o in outcomes.items() if not o["outcome"]]
+    return outcomes
+
+
+def _failed(outcomes: dict[str, dict[str, Any]]) -> set[str]:
+    return {k for k, o in outcomes.items() if o["outcome"] == "failed"}
+
+
+def _unsupported(outcomes: dict[str, dict[str, Any]]) -> set[str]:
+    return {k for k, o in outcomes.items() if o["outcome"] == "skipped" and UNSUPPORTED_PREFIX in o["reason"]}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    return _run_corpus(tmp_path_factory.mktemp("baseline"), TdsReceiver(), "baseline")
+
+
+@pytest.mark.slow
+def test_a_faithful_receiver_fails_no_contract_scenario(baseline: dict[str, dict[str, Any]]) -> None:
+    wrongly_failed = {k: o["reason"][-300:] for k, o in baseline.items() if o["outcome"] == "failed"
+                      and not all(CATALOGUE[r].assumed for r in o["reqs"])}
+    assert not wrongly_failed, f"contract scenarios that fail a faithful TDS: {wrongly_failed}"
+    # The assumed requirements where examrig knowingly departs from the real TDS do show (non-strict in check).
+    failed_reqs = {r for k in _failed(baseline) for r in baseline[k]["reqs"]}
+    assert failed_reqs == {"TDS-REPLY-003", "TDS-REPLY-007", "TDS-REPLY-008"}, failed_reqs
+    passed_reqs = {r for o in baseline.values() if o["outcome"] == "passed" for r in o["reqs"]}
+    contract = {r.id for r in CATALOGUE.values() if r.service == "tds" and r.kind == "contract" and not r.assumed}
+    assert contract <= passed_reqs, f"contract requirements no scenario passed: {sorted(contract - passed_reqs)}"
+
+
+@pytest.mark.slow
+def test_examrig_conventions_are_unsupported_not_failed(baseline: dict[str, dict[str, Any]]) -> None:
+    conventions = {k for k, o in baseline.items()
+                   if "examrig" in o["tags"] or "capability" in o["tags"]
+                   or any(CATALOGUE[r].kind == "extension" for r in o["reqs"])}
+    assert conventions, "the tds corpus has no convention scenario to leave out"
+    assert conventions == _unsupported(baseline), (sorted(conventions ^ _unsupported(baseline)))
+    for key in conventions:
+        assert "needs capability" in baseline[key]["reason"], baseline[key]["reason"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("deviation", sorted(DEVIATIONS))
+def test_each_seeded_deviation_fails_exactly_its_requirement(
+        tmp_path: Path, baseline: dict[str, dict[str, Any]], deviation: str) -> None:
+    requirement = DEVIATIONS[deviation][0]
+    outcomes = _run_corpus(tmp_path, TdsReceiver([deviation]), deviation)
+    assert set(outcomes) == set(baseline)
+    newly = _failed(outcomes) - _failed(baseline)
+    assert newly, f"{deviation} ({DEVIATIONS[deviation][1]}) changed no outcome"
+    strays = {k: outcomes[k]["reqs"] for k in newly if requirement not in outcomes[k]["reqs"]}
+    assert not strays, f"{deviation} should fail only {requirement}'s scenarios, also failed {strays}"
+    assert _failed(baseline) <= _failed(outcomes)
+
+
+@pytest.mark.slow
+def test_without_the_state_hook_the_state_scenarios_are_unsupported(
+        tmp_path: Path, baseline: dict[str, dict[str, Any]]) -> None:
+    outcomes = _run_corpus(tmp_path, TdsReceiver(state_hook=False), "no-hook")
+    hook_unsupported = {k for k in _unsupported(outcomes) if "state hook" in outcomes[k]["reason"]}
+    tagged = {k for k, o in outcomes.items() if "state_hook" in o["tags"]} - _unsupported(baseline)
+    assert tagged, "no scenario is tagged @state_hook"
+    assert hook_unsupported == tagged, sorted(hook_unsupported ^ tagged)
+    # The scenarios that need nothing but the public API run as before.
+    for key, outcome in outcomes.items():
+        if key not in tagged:
+            assert outcome["outcome"] == baseline[key]["outcome"], (key, outcome, baseline[key])
