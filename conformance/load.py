@@ -488,6 +488,8 @@ def locust_command(plan: Plan, args: argparse.Namespace, prefix: Path, stats_fil
     env = {**os.environ, "EXAMRIG_LOAD_PROFILE": plan.profile_name, "EXAMRIG_LOAD_SHAPE": plan.shape,
            "EXAMRIG_LOAD_USERS": str(plan.users), "EXAMRIG_LOAD_SPAWN_RATE": str(plan.spawn_rate),
            "EXAMRIG_LOAD_DURATION": str(plan.duration), "EXAMRIG_LOAD_STATS": str(stats_file),
+           # also in the environment: the locustfile generates the actors' data on import, before arguments
+           "EXAMRIG_LOAD_SEED": str(args.seed),
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     env.pop("LOCUST_SKIP_MONKEY_PATCH", None)
     if args.worker:
@@ -599,7 +601,9 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
         else None
     complete = not flag.get("interrupted") and code in (0, 1)
     all_met = all(r["met"] for r in results)
-    if code == 3:
+    idle = run.stats.total.num_requests == 0 and not flag.get("interrupted")
+    if code == 3 or idle:
+        # a run without a single request measured nothing (e.g. every worker went missing): never a pass
         exit_code, verdict = EXIT_INFRA, "error"
     elif not complete:
         exit_code, verdict = EXIT_FAIL, "incomplete"
@@ -626,6 +630,8 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
     }
     Path(f"{prefix}-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(threshold_table(results) if results else "no thresholds", flush=True)
+    if idle:
+        print("examrig: error: the run made no requests (see locust's output above)", file=sys.stderr, flush=True)
     print(f"examrig load: {plan.profile_name}: {verdict} ({'complete' if complete else 'INCOMPLETE'}); "
           f"reports: {prefix}_stats.csv, {prefix}.html, {prefix}-summary.json", flush=True)
     return exit_code
