@@ -35,14 +35,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 SERVER = r"""
-import sys, threading, signal
+import sys
 sys.path.insert(0, sys.argv[1])
 from bench.bench_servers import bare_app
 from cheroot import wsgi
 server = wsgi.Server(("127.0.0.1", 0), bare_app, numthreads=16, request_queue_size=128)
 server.prepare()
 print(server.bind_addr[1], flush=True)
-signal.signal(signal.SIGTERM, lambda *a: server.stop())
 server.serve()
 """
 
@@ -136,9 +135,10 @@ def generator_capacity(args: argparse.Namespace) -> None:
             row["checked"] = run_locust(port, args.seconds, args.users, "checked", None)
             row["plain x2"] = run_locust(port, args.seconds, args.users, "plain", 2)
             rounds.append(row)
-            print(f"round {n + 1}: " + "  ".join(f"{k} {v:,.0f}/s" for k, v in row.items()), flush=True)
+            ratios = f"  (checked/wrk {row['checked'] / row['wrk']:.2f})" if has_wrk else ""
+            print(f"round {n + 1}: " + "  ".join(f"{k} {v:,.0f}/s" for k, v in row.items()) + ratios, flush=True)
     finally:
-        server.terminate()
+        server.kill()  # a stateless bench server: SIGKILL (cheroot's stop() from a signal handler deadlocks)
         server.wait(timeout=30)
     print(f"\ngenerator capacity against the bare WSGI app (cheroot, 16 threads), {args.users} connections/users, "
           f"{args.seconds:.0f} s, median of {args.rounds} rounds:")
