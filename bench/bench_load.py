@@ -181,7 +181,8 @@ def exam_window(args: argparse.Namespace) -> None:
         results.append((users, starts["rps"], total["p95_ms"], total["fail_ratio"], cpu))
         print(f"users {users:>4}: {starts['rps']:6.2f} candidates/s started, {total['rps']:7.1f} req/s, "
               f"p95 {total['p95_ms']:.0f} ms, failures {total['fail_ratio']:.2%}; CPU generator "
-              f"{cpu['generator_cores']:.2f} cores, mocks {cpu['mock_cores']:.2f} cores -> limit: {cpu['limit']}",
+              f"{cpu['generator_cores']:.2f} cores, mocks {cpu['mock_cores']:.2f} cores, machine "
+              f"{cpu.get('machine_busy') or 0:.0%} busy -> limit: {cpu['limit']}",
               flush=True)
     good = [r for r in results if r[2] < 250 and r[3] < 0.01]
     if good:
