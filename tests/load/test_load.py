@@ -126,7 +126,9 @@ def test_one_master_and_two_workers_complete_a_run_and_agree_on_the_totals(mocks
     before = requests.get(f"{url}/_examrig/metrics", timeout=30).text
     master = subprocess.Popen(
         [sys.executable, "-m", "conformance.cli", "load", "proctoring", "--master", "--expect-workers", "2",
-         "--master-port", str(port), *mocks.targets("deliveryodata"), *SHORT, "--users", "4", "--spawn-rate", "4",
+         # a shape runs on the master only: ramp drives the workers' user counts
+         "--master-port", str(port), *mocks.targets("deliveryodata"), "--shape", "ramp", "--duration", "5s",
+         "--users", "4", "--spawn-rate", "4",
          "--threshold", "fail_ratio<0.01", "--tenant", "distributed", "--report-dir", str(tmp_path)],
         cwd=tmp_path, env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     workers = [subprocess.Popen([sys.executable, "-m", "conformance.cli", "load", "proctoring", "--worker",
@@ -140,6 +142,9 @@ def test_one_master_and_two_workers_complete_a_run_and_agree_on_the_totals(mocks
     summary = json.loads(summary_path(out).read_text())
     _valid(summary)
     assert summary["options"]["workers"] == 2 and summary["options"]["master"] is True
+    assert summary["shape"] == "ramp" and summary["options"]["peak_users"] == 4
+    users = {int(r["User Count"]) for r in _csv(summary["reports"]["csv_history"])}
+    assert max(users) == 4 and min(users - {0}) < 4, users  # ramped up to the peak, not spawned at once
     total = _total(summary)
     entries = summary["requests"][:-1]
     assert total["requests"] == sum(r["requests"] for r in entries) > 0
