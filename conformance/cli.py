@@ -54,6 +54,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "processes": args.processes})
     except SettingsError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    problem = _settings_problem(settings, names, known)
+    if problem:
+        return _fail(problem, EXIT_USAGE)
     if settings.processes > 1 and settings.debug:
         return _fail("--processes serves with the production server; it does not go with --debug", EXIT_USAGE)
     if settings.shared_control is None and settings.db and settings.db.startswith("postgresql"):
@@ -81,8 +84,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             servers.append(bind(name, apps[name], settings.host, port, debug=settings.debug,
                                 threads=threads, tls=tls))
     except (ServeError, TlsError) as exc:
+        # release every port bound so far and whatever the apps and the runtime started: nothing left running
         for served in servers:
             served.stopper()
+        for app in apps.values():
+            app.stop()
+        runtime.control.close()
+        runtime.store.dispose()
         return _fail(str(exc), EXIT_INFRA)
     for served in servers:
         # co-hosted mocks are wired to each other unless the topology names an external system
@@ -99,7 +107,50 @@ def cmd_serve(args: argparse.Namespace) -> int:
         runtime.control.close()
         runtime.store.dispose()
 
-    return run_until_signal(servers, on_ready=announce, on_stop=on_stop)
+    return run_until_signal(servers, on_ready=announce, on_stop=on_stop, final=True)
+
+
+def _settings_problem(settings: Any, names: list[str], known: dict[str, Any]) -> str | None:
+    """What makes the settings unusable for serving ``names``, in one line, or None.
+
+    Checked before anything is bound or started: unknown ``[services.X]`` tables and ``[topology]``
+    names, topology values that are not http(s) URLs, per-service ports and thread counts that are
+    not integers, and ports past 65535 (``--port-base 65534`` for seven services).
+    """
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    for option in ("tls_cert", "tls_key"):
+        path = getattr(settings, option)
+        if path and not Path(path).is_file():
+            return f"--{option.replace('_', '-')} {path}: no such file"
+    for name in settings.services:
+        if name not in known:
+            return f"unknown service table [services.{name}] (services: {', '.join(known)})"
+    for name, url in settings.topology.items():
+        if name not in known:
+            return f"unknown service [topology].{name} (services: {', '.join(known)})"
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError as exc:
+            return f"[topology].{name}: {url!r} is not a URL ({exc})"
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"[topology].{name}: {url!r} is not an http(s) URL"
+    for name in names:
+        table = settings.service(name)
+        for option in ("port", "server_threads", "workers"):
+            value = table.get(option)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                return f"[services.{name}].{option}: {value!r} is not an integer"
+    try:
+        ports = _ports(settings, names, known)
+    except (TypeError, ValueError) as exc:
+        return f"cannot work out the ports: {exc}"
+    for name, port in ports.items():
+        if not 0 <= port <= 65535:
+            return f"{name} would be served on port {port}, past 65535 (lower --port-base)"
+    return None
 
 
 def _ports(settings: Any, names: list[str], known: dict[str, Any]) -> dict[str, int]:
@@ -193,7 +244,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except StoreUnavailable as exc:
         return _fail(f"cannot open database {settings.db or settings.data_dir}: {exc}", EXIT_INFRA)
     finally:
-        restore()
+        restore(True)  # the process exits: signals still arriving are ignored, not the default death
     return code
 
 
@@ -280,7 +331,16 @@ def _port(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``examrig`` console script."""
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away (`examrig generate trt | head`): not an error of ours, and no traceback;
+        # stdout is pointed at /dev/null so the interpreter's own flush at exit does not raise again
+        import os
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     return code
 
 

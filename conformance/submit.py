@@ -30,12 +30,34 @@ def add_submit_parser(subparsers: Any) -> None:
     trt.set_defaults(func=run_submit_trt)
 
 
+KINDS = ("machine", "partial", "scored", "combined")
+
+
+class SubmitUsage(ValueError):
+    """A path, ``generated:`` spec or ``--package`` that cannot be used; the message is one line."""
+
+
+def _check_inputs(paths: list[str], package: Path | None) -> None:
+    """Refuse unusable inputs before anything is sent (a half-done submission helps nobody)."""
+    if package is not None and not package.is_file():
+        raise SubmitUsage(f"--package {package}: no such file")
+    for raw in paths:
+        if raw.startswith("generated:"):
+            _, seed, *rest = [*raw.split(":"), ""]
+            if not seed.isascii() or not seed.isdigit():
+                raise SubmitUsage(f"{raw}: the seed must be a non-negative integer (generated:SEED[:KIND])")
+            if rest[0] and rest[0] not in KINDS:
+                raise SubmitUsage(f"{raw}: kind must be one of {', '.join(KINDS)}")
+        elif not Path(raw).exists():
+            raise SubmitUsage(f"{raw}: no such file or directory")
+
+
 def _documents(paths: list[str], package: bytes | None) -> Iterator[tuple[str, bytes]]:
     for raw in paths:
         if raw.startswith("generated:"):
             from contracts.generate import generate_trt
             _, seed, *rest = raw.split(":")
-            yield raw, generate_trt(int(seed), kind=rest[0] if rest else "machine", package=package)
+            yield raw, generate_trt(int(seed), kind=rest[0] if rest and rest[0] else "machine", package=package)
             continue
         path = Path(raw)
         if path.is_dir():
@@ -46,7 +68,13 @@ def _documents(paths: list[str], package: bytes | None) -> Iterator[tuple[str, b
 
 
 def run_submit_trt(args: argparse.Namespace) -> int:
-    """Load the package, then register and post each TRT; exit 0 when every post got 200, 1 if not, 3 if unreachable."""
+    """Load the package, then register and post each TRT; exit 0 when every post got 200, 1 if not, 2 for
+    unusable inputs (a missing file, ``generated:abc``, a missing ``--package``), 3 if unreachable."""
+    try:
+        _check_inputs(args.paths, args.package)
+    except SubmitUsage as exc:
+        print(f"examrig: error: {exc}", file=sys.stderr)
+        return 2
     session = requests.Session()
     headers = {TENANT_HEADER: args.tenant}
     tis, tds = args.tis.rstrip("/"), args.tds.rstrip("/")
@@ -82,4 +110,7 @@ def run_submit_trt(args: argparse.Namespace) -> int:
     except requests.RequestException as exc:
         print(f"examrig submit: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 3
+    except OSError as exc:  # a file that went away or cannot be read after the check
+        print(f"examrig: error: {exc}", file=sys.stderr)
+        return 2
     return 1 if failed else 0

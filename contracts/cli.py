@@ -125,6 +125,11 @@ def add_generate_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run_generate)
 
 
+#: items per generated test: real tests have tens (a CAT test about 40); 100,000 ran for minutes and
+#: wrote hundreds of megabytes
+MAX_ITEMS = 1000
+
+
 def _write(out: str, name: str, data: bytes) -> None:
     if out == "-":
         sys.stdout.write(data.decode("utf-8"))
@@ -139,6 +144,9 @@ def run_generate(args: argparse.Namespace) -> int:
     """Run ``examrig generate``; return the exit code (0 done, 2 usage)."""
     if args.count < 1 or args.items < 1:
         print("examrig generate: --count and --items must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.items > MAX_ITEMS:
+        print(f"examrig generate: --items {args.items} is more than {MAX_ITEMS} items per test", file=sys.stderr)
         return EXIT_USAGE
     if args.what == "participants":
         people = generate_participants(args.seed, args.count)

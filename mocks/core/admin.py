@@ -9,7 +9,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from mocks.core import errors, jsonbody, openapi_route
-from mocks.core.clock import ClockRangeError, parse_iso
+from mocks.core.clock import ClockRangeError, check_instant, check_step, parse_iso
 from mocks.core.faults import FaultSpecError
 from mocks.core.journal import FILTER_KEYS
 from mocks.core.render import json_response, text_response
@@ -118,18 +118,24 @@ def _clock(app: ServiceApp, ctx: Ctx) -> Response:
     if unknown:
         raise errors.BadRequest(field=sorted(unknown)[0], message=f"unknown clock property '{sorted(unknown)[0]}'")
     try:
+        # every check before the first change: a refused body leaves the clock as it was
+        at = None
         if "set" in body:
             try:
-                at = parse_iso(str(body["set"]))
-            except ValueError:
+                at = check_instant(parse_iso(str(body["set"])))
+            except ClockRangeError:
+                raise
+            except (ValueError, OverflowError):
                 raise errors.BadRequest(field="set", message="set must be an ISO 8601 instant") from None
+        seconds = body.get("advance", 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
+        check_step(float(seconds), at or app.clock.now(ctx.tenant))
+        if at is not None:
             app.clock.set(ctx.tenant, at, frozen=bool(body.get("frozen", True)))
         if body.get("freeze"):
             app.clock.freeze(ctx.tenant)
         if "advance" in body:
-            seconds = body["advance"]
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-                raise errors.BadRequest(field="advance", message="advance must be a number of seconds")
             app.clock.advance(ctx.tenant, float(seconds))
     except ClockRangeError as exc:  # NaN, Infinity, 1e20 seconds, year 9999 or 0001 (issue 12)
         raise errors.BadRequest(field=exc.field, message=str(exc)) from None

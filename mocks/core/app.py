@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
+import heapq
+import io
 import logging
 import re
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -17,10 +21,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import Table
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import IntegerConverter, Map, Rule, ValidationError
 from werkzeug.wrappers import Request, Response
 
 from mocks.core import errors
+from mocks.core.bounds import INT64_MAX, INT64_MIN
 from mocks.core.clock import Clock, iso
 from mocks.core.control import Control
 from mocks.core.faults import MALFORMED_BODY, AppliedFault, truncated
@@ -73,6 +78,27 @@ class Runtime:
         return cls(settings=settings, store=store, clock=control.clock(),
                    ids=IdSource(settings.seed, instance=control.instance), topology=dict(settings.topology),
                    control=control)
+
+
+class Int64Converter(IntegerConverter):
+    """werkzeug's ``int`` converter kept inside the 64-bit columns every key lands in, ASCII digits only.
+
+    werkzeug's takes any run of ``\\d`` (``²`` and ``٣`` among them) of any length: a 20-digit key reached
+    SQLite and raised OverflowError (a 500). Out of range is no match, a 404 like any unknown key.
+    """
+
+    def __init__(self, url_map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = None, signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits, min, INT64_MAX if max is None else builtins.min(max, INT64_MAX), signed)
+        if self.min is None:
+            self.min = INT64_MIN
+        # as werkzeug's own for mocks.core.routing: range and ASCII are checked by to_python
+        self.digit_neutral = self.regex == r"\d+"
+
+    def to_python(self, value: str) -> Any:
+        if not value.isascii():
+            raise ValidationError()
+        return super().to_python(value)
 
 
 class Ctx:
@@ -158,7 +184,8 @@ class ServiceApp:
         rules.extend(admin_rules(ADMIN_PREFIX))
         # merge_slashes off: werkzeug would answer '//' with a redirect to its bind host (an invented
         # 'http://examrig/...'); a path with '//' is matched as it is, or by the service's route_alias
-        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False, converters=self.converters())
+        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False,
+                           converters={"int": Int64Converter, **self.converters()})
         self._adapter = self.url_map.bind("examrig", "/")
         self._router = ShapeRouter(self.url_map, self._adapter, alias=self.route_alias)
 
@@ -240,7 +267,9 @@ class ServiceApp:
         return url.rstrip("/")
 
     def render_error(self, error: errors.ServiceError, path: str, tenant: str = "default") -> Response:
-        """Render an error in the service's wire format."""
+        """Render an error in the service's wire format (examrig's JSON shape under the admin door)."""
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            return render_json_error(error, path)
         return type(self).error_renderer(error, path, self.clock.now(tenant))
 
     def http_error(self, exc: HTTPException, request: Request) -> errors.ServiceError:
@@ -289,17 +318,81 @@ class ServiceApp:
         return response(environ, dated)
 
     def _read_body(self, incoming: _Incoming) -> bytes:
-        """The request body (b"" without reading when the request declares none), at most ``max_body``."""
+        """The request body (b"" without reading when the request declares none), at most ``max_body``.
+
+        Framing as RFC 9112 section 6 asks: one decimal ``Content-Length`` (a list of differing
+        values is a 400), a declared or chunked body over ``max_body`` is a 413 (never cut and
+        handed to the view), a malformed chunked body is a 400. The whole body must arrive within
+        ``body_timeout`` seconds (408): the server's own timeout is per read, so a client sending a
+        byte every few seconds held a thread for ever. The thread is parked while it reads, so slow
+        readers never take the server's base threads from the other connections.
+        """
         environ = incoming.environ
-        length = environ.get("CONTENT_LENGTH")
-        if (not length or length == "0") and not environ.get("wsgi.input_terminated") \
-                and "HTTP_TRANSFER_ENCODING" not in environ:
+        raw = (environ.get("CONTENT_LENGTH") or "").strip()
+        chunked = bool(environ.get("wsgi.input_terminated")) or "HTTP_TRANSFER_ENCODING" in environ
+        length: int | None = None
+        if raw:
+            values = {part.strip() for part in raw.split(",")}
+            if len(values) != 1 or not all(v.isascii() and v.isdigit() for v in values):
+                raise errors.BadRequest(field="Content-Length",
+                                        message="Content-Length must be one decimal number (RFC 9112 section 6.3)",
+                                        headers={"Connection": "close"})
+            text = values.pop()
+            length = int(text) if len(text) <= 20 else self.max_body + 1
+            if length > self.max_body:
+                raise errors.PayloadTooLarge(limit=self.max_body, headers={"Connection": "close"})
+        if not chunked and not length:
             return b""
-        request = incoming.request
-        if request.content_length is not None and request.content_length > self.max_body:
-            raise errors.PayloadTooLarge(limit=self.max_body)
-        request.max_content_length = self.max_body
-        return request.get_data(cache=True)
+        stream = environ["wsgi.input"]
+        # cheroot's ChunkedRFile reads a whole chunk of the size the client declares: bounded here, an
+        # absurd size is a 413 before any allocation (the chunk-size lines count too, hence the slack)
+        if chunked and getattr(stream, "maxlen", None) is not None \
+                and (not stream.maxlen or stream.maxlen > self.max_body + 65536):
+            stream.maxlen = self.max_body + 65536
+        body = self._read_within(stream, environ, None if chunked else length)
+        # the body is read once, here; werkzeug (forms, files) and the views see it from memory
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("wsgi.input_terminated", None)
+        return body
+
+    def _read_within(self, stream: Any, environ: WSGIEnvironment, length: int | None) -> bytes:
+        """Read ``length`` bytes (or to the end of a chunked body) before the deadline; parked meanwhile."""
+        deadline = float(self.options.get("body_timeout", self.settings.body_timeout))
+        parts: list[bytes] = []
+        got = 0
+        watch = _WATCHDOG.arm(environ.get(SOCKET_KEY), deadline)
+        try:
+            with self.parked():
+                while length is None or got < length:
+                    want = 65536 if length is None else min(65536, length - got)
+                    try:
+                        part = stream.read(want)
+                    except (OverflowError, MemoryError) as exc:
+                        raise errors.PayloadTooLarge(limit=self.max_body, headers={"Connection": "close"}) from exc
+                    except OSError as exc:
+                        if watch.fired:
+                            raise errors.RequestTimeout(seconds=f"{deadline:g}",
+                                                        headers={"Connection": "close"}) from None
+                        if "Too Large" in str(exc):  # cheroot: a chunk past maxlen (IOError) or MaxSizeExceeded
+                            raise errors.PayloadTooLarge(limit=self.max_body,
+                                                         headers={"Connection": "close"}) from None
+                        raise errors.BadRequest(field="body", message=f"request body unreadable: {exc}",
+                                                headers={"Connection": "close"}) from None
+                    except ValueError as exc:  # cheroot: a chunk size that is not hexadecimal, a missing CRLF
+                        raise errors.BadRequest(field="Transfer-Encoding", message=f"malformed chunked body: {exc}",
+                                                headers={"Connection": "close"}) from None
+                    if not part:
+                        break
+                    parts.append(part)
+                    got += len(part)
+                    if got > self.max_body:
+                        raise errors.PayloadTooLarge(limit=self.max_body, headers={"Connection": "close"})
+        finally:
+            watch.disarm()
+        if watch.fired:
+            raise errors.RequestTimeout(seconds=f"{deadline:g}", headers={"Connection": "close"})
+        return b"".join(parts)
 
     def _handle(self, incoming: _Incoming) -> tuple[Response, Ctx | None, list[AppliedFault], bool]:
         ctx: Ctx | None = None
@@ -513,3 +606,73 @@ def _abort_connection(environ: WSGIEnvironment) -> None:
         except OSError:
             pass
 
+
+
+class _Watch:
+    """One armed deadline; ``fired`` once the watchdog cut the read side of its socket."""
+
+    __slots__ = ("at", "disarmed", "fired", "sock")
+
+    def __init__(self, sock: socket.socket | None, at: float) -> None:
+        self.sock = sock
+        self.at = at
+        self.fired = False
+        self.disarmed = False
+
+    def disarm(self) -> None:
+        with _WATCHDOG.lock:  # never cut a socket whose body was read in time (its connection lives on)
+            self.disarmed = True
+
+    def __lt__(self, other: _Watch) -> bool:
+        return self.at < other.at
+
+
+class _Watchdog:
+    """Whole-body deadlines for every mock of the process: one thread, a heap of armed watches.
+
+    When a deadline passes before the body is read, the read side of the client's socket is shut
+    (``SHUT_RD``): the read blocked in the server wakes with end-of-file and the request ends with
+    a 408. Arming costs a lock and a heap push; the thread starts on first use and sleeps while
+    nothing is armed.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[_Watch] = []
+        self.lock = threading.Lock()
+        self._cond = threading.Condition(self.lock)
+        self._thread: threading.Thread | None = None
+
+    def arm(self, sock: Any, seconds: float) -> _Watch:
+        watch = _Watch(sock if isinstance(sock, socket.socket) else None, time.monotonic() + seconds)
+        if watch.sock is None:  # in process (werkzeug's test client, inprocess adapters): nothing to cut
+            return watch
+        with self._cond:
+            heapq.heappush(self._heap, watch)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="examrig body deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0] is watch:
+                self._cond.notify()
+        return watch
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0].disarmed:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                first = self._heap[0]
+                delay = first.at - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(min(delay, 1.0))
+                    continue
+                heapq.heappop(self._heap)
+                if not first.disarmed and first.sock is not None:
+                    first.fired = True
+                    with suppress(OSError):
+                        first.sock.shutdown(socket.SHUT_RD)
+
+
+_WATCHDOG = _Watchdog()

@@ -113,6 +113,14 @@ class PayloadTooLarge(ServiceError):
     template = "Request body larger than {limit} bytes"
 
 
+class RequestTimeout(ServiceError):
+    """The client did not send its whole body within the deadline (a slow or stalled client)."""
+
+    code = "request_timeout"
+    status = 408
+    template = "Request body not received within {seconds} seconds"
+
+
 class UnsupportedMediaType(ServiceError):
     """The request's content type is not accepted by the endpoint."""
 

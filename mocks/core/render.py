@@ -45,7 +45,8 @@ def render_json_error(error: ServiceError, path: str, now: datetime | None = Non
 
 
 HTTP_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type",
+                405: "Method Not Allowed",
+                408: "Request Timeout", 409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type",
                 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 

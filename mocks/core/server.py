@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -12,10 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cheroot import server as cheroot_server
 from cheroot import wsgi as cheroot_wsgi
 from cheroot.workers import threadpool as cheroot_threadpool
 
 from mocks.core.app import CONN_KEY, SOCKET_KEY, ServiceApp
+
+# cheroot keeps the last of several Content-Length headers; RFC 9112 section 6.3 makes a list of them an
+# error. Joined like a list header, they no longer read as one number and cheroot answers 400 itself
+# (the app refuses such a list too, behind any server: mocks.core.app ServiceApp._read_body).
+_LIST_HEADERS: list[bytes] = cheroot_server.comma_separated_headers  # type: ignore[attr-defined]
+if b"Content-Length" not in _LIST_HEADERS:
+    _LIST_HEADERS.append(b"Content-Length")
 
 
 class ServeError(RuntimeError):
@@ -187,7 +196,7 @@ def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = Fals
             raise ServeError(f"cannot serve {name} over HTTPS: {exc}") from None
     try:
         server.prepare()
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:  # OverflowError: a port past 65535
         raise ServeError(_bind_message(name, host, port, exc)) from None
     served = Served(name, app, host, int(server.bind_addr[1]), "cheroot", server, scheme=scheme)
     elastic = ElasticPool(server)
@@ -196,12 +205,17 @@ def bind(name: str, app: ServiceApp, host: str, port: int, *, debug: bool = Fals
     def stopper() -> None:
         elastic.stop()
         server.stop()
+        # bound but never served (another mock failed to bind): cheroot's stop leaves the socket open
+        sock = getattr(server, "socket", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     served.stopper = stopper
     return served
 
 
-def _bind_message(name: str, host: str, port: int, exc: OSError) -> str:
+def _bind_message(name: str, host: str, port: int, exc: OSError | OverflowError) -> str:
     text = str(exc)
     if "Address already in use" in text or getattr(exc, "errno", None) == 98:
         return f"cannot serve {name}: port {port} on {host} is already in use"
@@ -229,7 +243,7 @@ def stop(served: Served) -> None:
 
 
 def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
-                    ) -> tuple[threading.Event, Callable[[], None]]:
+                    ) -> tuple[threading.Event, Callable[..., None]]:
     """An event set when one of ``signals`` arrives, and a function that puts the old handlers back.
 
     A Python signal handler runs in the main thread between two bytecodes, possibly while that
@@ -257,10 +271,15 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
     watcher = threading.Thread(target=watch, name="examrig signals", daemon=True)
     watcher.start()
 
-    def restore() -> None:
-        signal.set_wakeup_fd(previous_fd)
+    def restore(final: bool = False) -> None:
+        """Put the previous handlers back; ``final`` (a process about to exit) ignores the signals instead.
+
+        Restored too early, a burst of signals still arriving during shutdown met the default handlers:
+        the process died of SIGTERM (-15) or raised KeyboardInterrupt instead of exiting 0.
+        """
+        signal.set_wakeup_fd(-1 if final else previous_fd)
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if final else handler)
         os.write(write_fd, b"\0")
         watcher.join(timeout=2)
         os.close(read_fd)
@@ -269,12 +288,27 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
     return event, restore
 
 
+#: how long a shutdown may take once a signal came (cheroot waits 10 s for requests in flight, the
+#: serving threads 15 s more); past it a process that is exiting (``final``) stops at once
+STOP_DEADLINE = 30.0
+
+
+def _force_exit(seconds: float) -> None:
+    print(f"examrig: requests still running after {seconds:g} s; stopping now", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(0)
+
+
 def run_until_signal(servers: list[Served], on_ready: Callable[[], None] | None = None,
-                     on_stop: Callable[[], None] | None = None) -> int:
+                     on_stop: Callable[[], None] | None = None, *, final: bool = False,
+                     deadline: float = STOP_DEADLINE) -> int:
     """Serve until SIGINT or SIGTERM, then shut down cleanly; returns the exit status (0).
 
     The signal handlers are in place before ``on_ready`` runs (it announces the URLs),
-    so a signal sent as soon as a URL is printed still shuts down cleanly.
+    so a signal sent as soon as a URL is printed still shuts down cleanly. ``final`` is for
+    a process that exits afterwards (the CLI): further signals are ignored from the first
+    one on, and a shutdown that takes longer than ``deadline`` seconds (a request thread
+    stuck in a peer call or a long validation) ends the process anyway.
     """
     done, restore = stop_on_signals()
     # Everything built so far (apps, schemas, compiled statements) lives as long as the process:
@@ -291,9 +325,13 @@ def run_until_signal(servers: list[Served], on_ready: Callable[[], None] | None 
             pass
         print("examrig: shutting down", file=sys.stderr, flush=True)
     finally:
+        if final:
+            guard = threading.Timer(deadline, _force_exit, (deadline,))
+            guard.daemon = True
+            guard.start()
         for served in servers:
             stop(served)
         if on_stop is not None:
             on_stop()
-        restore()
+        restore(final)
     return 0

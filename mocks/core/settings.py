@@ -37,6 +37,7 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     journal_capacity: int = 10_000
     outbound_timeout: float = 10.0
+    body_timeout: float = 30.0  # whole-body deadline per request (docs/servers.md: slow clients)
     server_threads: int = 3  # the base pool per mock (mocks.core.server.DEFAULT_THREADS, docs/servers.md)
     sqlite_synchronous: str = "NORMAL"
     # server processes per mock (mocks/core/prefork.py); control state goes to the database past one
@@ -57,7 +58,8 @@ class Settings:
 
     def tls_for(self, name: str) -> bool:
         """Whether service ``name`` is served over HTTPS (globally, or ``[services.<name>] tls``)."""
-        return bool(self.tls or self.service(name).get("tls", False))
+        # a certificate and key given (--tls-cert/--tls-key) mean HTTPS, as the README says, even without --tls
+        return bool(self.tls or self.tls_cert or self.service(name).get("tls", False))
 
     def public(self) -> dict[str, Any]:
         """The settings as plain data with every secret-looking value hidden."""
@@ -68,7 +70,7 @@ class Settings:
 
 _SCALARS: dict[str, type] = {
     "host": str, "port": int, "port_base": int, "db": str, "data_dir": str, "debug": bool,
-    "seed": int, "max_body": int, "journal_capacity": int, "outbound_timeout": float,
+    "seed": int, "max_body": int, "journal_capacity": int, "outbound_timeout": float, "body_timeout": float,
     "server_threads": int, "sqlite_synchronous": str, "processes": int, "shared_control": bool,
     "control_poll_ms": int, "tls": bool, "tls_cert": str, "tls_key": str,
 }
@@ -144,6 +146,8 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
         raise SettingsError("settings 'tls_cert' and 'tls_key' go together")
     if settings.max_body < 1:
         raise SettingsError("setting 'max_body' must be positive")
+    if not settings.body_timeout > 0 or settings.body_timeout != settings.body_timeout:
+        raise SettingsError("setting 'body_timeout' must be a positive number of seconds")
     if not 1 <= settings.processes <= 64:
         raise SettingsError("setting 'processes' must be from 1 to 64")
     if settings.control_poll_ms < 1:

@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 
 from contracts.odata.csdl import CsdlModel, EntityType, load, parse_datetime
+from mocks.core.bounds import INT32_MAX, ascii_int
 from mocks.core.clock import Clock
 from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
@@ -268,10 +269,10 @@ class DeliveryOData:
             return value
         if kind in RANGES:
             if isinstance(value, str) and (kind == "Edm.Int64" or self.config.int32_as_string):
-                text = value.strip()
-                if not text.lstrip("-").isdigit() or text != value:
+                number = ascii_int(value)  # not str.isdigit: "²" passes it and int() then raises
+                if number is None:
                     raise bad
-                value = int(text)
+                value = number
             if isinstance(value, bool) or not isinstance(value, int):
                 raise bad
             low, high = RANGES[kind]
@@ -631,7 +632,7 @@ class DeliveryOData:
                     if value != row["Status"]:
                         changes.update(self._transition(row, value, now))
                 elif name == "ExtraTime":
-                    if value is not None and value < 0:
+                    if value is not None and not 0 <= value <= INT32_MAX:
                         raise e.InvalidValue(field="ExtraTime", type="non-negative Edm.Int32", value=value)
                     changes["ExtraTime"] = value
                 elif value != row[name]:
@@ -882,12 +883,16 @@ class DeliveryOData:
                     raise e.AttemptStateConflict("The assessment has not been started (ResultID).", field="ResultID")
                 changes: dict[str, Any]
                 if action == "AddTime":
-                    if minutes is None or minutes <= 0:
+                    if minutes is None or not 0 < minutes <= INT32_MAX:
                         raise e.InvalidValue(field="minutes", type="positive Edm.Int32", value=_shown(minutes))
                     if result["Status"] not in (IN_PROGRESS, PAUSED):
                         raise e.AttemptStateConflict(f"Time cannot be added to a result in status {result['Status']}"
                                                      " (Status).", field="Status")
-                    changes = {"ExtraTime": (result["ExtraTime"] or 0) + minutes}
+                    total = (result["ExtraTime"] or 0) + minutes
+                    if total > INT32_MAX:  # ExtraTime is an Edm.Int32: the sum stays inside it
+                        raise e.InvalidValue(field="minutes", type="Edm.Int32 (ExtraTime would exceed it)",
+                                             value=_shown(minutes))
+                    changes = {"ExtraTime": total}
                     event, detail = "TimeAdded", f"+{minutes} min"
                 else:
                     new = {"Pause": PAUSED, "Resume": IN_PROGRESS, "Terminate": TERMINATED}[action]

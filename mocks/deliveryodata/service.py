@@ -10,6 +10,7 @@ from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request
 
+from mocks.core import bounds
 from mocks.core.app import ServiceApp, View
 from mocks.core.errors import BadRequest, MethodNotAllowed, NotFound, ServiceError
 from mocks.deliveryodata.config import load_config
@@ -112,10 +113,11 @@ class Service(ServiceApp):
             raise NotFound(message=f"unknown state collection '{collection}' (deliveryodata has attempts)")
         customer, sep, ident = key.rpartition("/")
         customer = customer if sep else self.config.default_customer
-        if customer not in self.config.customers or not ident.isdigit():
+        attempt = bounds.ascii_int(ident, 0, bounds.INT32_MAX)  # "²".isdigit() is true; int("²") is not
+        if customer not in self.config.customers or attempt is None:
             return None
         from mocks.deliveryodata.wire import encode_entity
-        found = self.model.state(tenant, customer, int(ident))
+        found = self.model.state(tenant, customer, attempt)
         if found is None:
             return None
         found["attempt"] = encode_entity(self.model.csdl, "Attempt", found["attempt"])

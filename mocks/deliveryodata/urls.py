@@ -28,7 +28,10 @@ class ODataKeyConverter(BaseConverter):
         digits = value.rstrip("lL")
         if len(digits.lstrip("-")) > 19:
             raise ValidationError()
-        return int(digits)
+        number = int(digits)
+        if not -(2**63) <= number <= 2**63 - 1:  # 19 digits reach 9999999999999999999, past Int64
+            raise ValidationError()
+        return number
 
     def to_url(self, value: Any) -> str:
         return str(value)

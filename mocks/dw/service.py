@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Table
 from werkzeug.routing import Rule
 
+from mocks.core import bounds
 from mocks.core.app import ServiceApp, View
 from mocks.core.errors import InvalidSeed, NotFound
 from mocks.core.render import render_spring_error_epoch
@@ -47,8 +48,9 @@ class Service(ServiceApp):
                 return {"receipts": self.model.receipts_of(tenant)}
             if key in RECEIVERS:
                 return {"receipts": self.model.receipts_of(tenant, key)}
-            if key.isdigit():
-                return self.model.receipt(tenant, int(key))
+            receipt = bounds.ascii_int(key)  # "²".isdigit() is true; int("²") is a ValueError
+            if receipt is not None:
+                return self.model.receipt(tenant, receipt)
             return None
         if collection == "exams":
             if key == "all":

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.wrappers import Response
 
-from mocks.core import jsonbody
+from mocks.core import bounds, jsonbody
 from mocks.core.app import Ctx
 from mocks.core.render import json_response
 from mocks.proctoru import errors
@@ -98,8 +98,8 @@ def _date(params: Params, name: str, *, required: bool = True) -> datetime | Non
     if value is None:
         return None
     try:
-        return parse_date(value)
-    except ValueError:
+        return bounds.check_instant(parse_date(value), name)  # year 9999 overflowed the first "+ duration"
+    except (ValueError, OverflowError):  # InputError is a ValueError
         raise errors.InvalidDate(field=name) from None
 
 
@@ -108,9 +108,23 @@ def _int(params: Params, name: str, *, required: bool = True, default: int | Non
     if value is None:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise errors.InvalidValue(field=name, reason="must be an integer") from None
+    if not bounds.INT32_MIN <= number <= bounds.INT32_MAX:  # the columns' width (SQLite overflowed past Int64)
+        raise errors.InvalidValue(field=name, reason="is outside the range of a 32-bit integer")
+    return number
+
+
+#: the longest exam accepted, in minutes (no source gives ProctorU's limit: a week, far past any exam; an
+#: Int32 of minutes is 4,000 years, and start + duration overflowed datetime)
+MAX_DURATION = 7 * 24 * 60
+
+
+def _duration(minutes: int | None) -> int | None:
+    if minutes is not None and minutes > MAX_DURATION:
+        raise errors.InvalidValue(field="duration", reason=f"is longer than {MAX_DURATION} minutes")
+    return minutes
 
 
 def _flag(params: Params, name: str) -> bool:
@@ -162,7 +176,7 @@ def get_schedule_info_available_times_list(ctx: Ctx, model: ProctorU, inst: Inst
     zone = _required(params, "time_zone_id")
     start = _date(params, "start_date")
     assert start is not None
-    duration = _int(params, "duration", required=False, default=60)
+    duration = _duration(_int(params, "duration", required=False, default=60))
     assert duration is not None
     return model.available_times(ctx.tenant, inst, time_zone_id=zone, start=start, duration=duration,
                                  student_id=_optional(params, "student_id"), takeitnow=_flag(params, "takeitnow"))
@@ -175,7 +189,7 @@ def add_adhoc_process(ctx: Ctx, model: ProctorU, inst: Institution, params: Para
     fields = {name: _required(params, name) for name in
               ("student_id", "first_name", "last_name", "email", "time_zone_id", "reservation_id")}
     start = _date(params, "start_date", required=not takeitnow)
-    duration = _int(params, "duration")
+    duration = _duration(_int(params, "duration"))
     assert duration is not None
     profile = tuple((name, value) for name in PROFILE_FIELDS if (value := _optional(params, name)) is not None)
     attempt = _int(params, "deliveryodata_attempt_id", required=False)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Table
 from werkzeug.routing import Rule
 
+from mocks.core import bounds
 from mocks.core.app import Runtime, ServiceApp, View
 from mocks.core.errors import NotFound
 from mocks.core.settings import Settings
@@ -119,7 +120,8 @@ class Service(ServiceApp):
         if collection == "opportunities":
             return self.model.opportunity(tenant, key)
         if collection == "files":
-            return self.model.file(tenant, int(key)) if key.isdigit() else None
+            file_id = bounds.ascii_int(key)  # "²".isdigit() is true; int("²") is a ValueError
+            return self.model.file(tenant, file_id) if file_id is not None else None
         if collection == "queue":
             return {"locations": self.model.counts(tenant)}
         if collection == "daemon":
