@@ -8,6 +8,7 @@ import gc
 import http.client
 import json
 import multiprocessing as mp
+import os
 import random
 import statistics
 import sys
@@ -140,16 +141,29 @@ def _side(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "p99s": p99s, "statuses": statuses}
 
 
-def _service(tmp: Path, name: str, attempts: int, threads: int) -> tuple[Service, Runtime, Any]:
-    """A deliveryodata mock on its own SQLite file holding ``attempts`` attempts, bound to a free port."""
+def _service(tmp: Path, name: str, attempts: int, threads: int, db: str | None = None) -> tuple[Service, Runtime, Any]:
+    """A deliveryodata mock on its own SQLite file (or ``db``) holding ``attempts`` attempts, bound to a free port."""
     runtime = Runtime.create(Settings(seed=1, data_dir=str(tmp), journal_capacity=1000),
-                             db=f"sqlite:///{tmp}/{name}.db")
+                             db=db or f"sqlite:///{tmp}/{name}.db")
     service = Service(runtime)
     service.model.seed(TENANT, "400449", "participants", [{"ID": 1}])
     service.model.seed(TENANT, "400449", "assessments", [{"ID": "100000001"}])
     if attempts:
         service.model.bulk_attempts(TENANT, "400449", attempts, 1, 100000001)
     return service, runtime, bind(name, service, "127.0.0.1", 0, threads=threads)
+
+
+def fresh_schema(url: str) -> str:
+    """A new schema in the PostgreSQL database of ``url`` (a run of its own), as a URL whose search path it is."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"bench_{os.getpid()}_{int(time.time())}"
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    engine.dispose()
+    return make_url(url).update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="'get': only the bare app and GET Attempts(n) (for thread and connection sweeps)")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval for the serving process, in ms (Python's default: 5)")
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="a PostgreSQL URL: POST Attempts also on a fresh schema there, against the SQLite figure")
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternating rounds; every figure is the median of the rounds (default 5)")
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto",
@@ -187,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     built = [_service(tmp, "small", args.small, args.threads)]
     if everything:
         built += [_service(tmp, "large", args.large, args.threads), _service(tmp, "posts", 0, args.threads)]
+    if everything and args.db:
+        built.append(_service(tmp, "posts-pg", 0, args.threads, db=fresh_schema(args.db)))
     bare = bind("bare", BareApp(), "127.0.0.1", 0, threads=args.threads)  # type: ignore[arg-type]
     served = [b[2] for b in built] + [bare]
     for s in served:
@@ -195,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         gc.collect()
         gc.freeze()
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ("bare", "small", "large", "bare_post", "post",
-                                                             "verbose", "atom")}
+                                                             "verbose", "atom", "post_pg")}
     ok = True
     try:
         plan = [("bare", bare.port, "get", args.small), ("small", built[0][2].port, "get", args.small)]
@@ -205,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         if everything:
             plan += [("large", built[1][2].port, "get", args.large), ("bare_post", bare.port, "post", 0),
                      ("post", built[2][2].port, "post", 0)]
+        if everything and args.db:
+            plan.append(("post_pg", built[3][2].port, "post", 0))
         for key, port, kind, ids in plan:  # warm-up: connections, caches, the stores' pages (not counted)
             if kind in ACCEPT:
                 load(port, kind, ids, args.connections, 1.0, f"warm-{key}-")
@@ -249,6 +269,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"POST Attempts       {post['rps']:6.0f} req/s  p99 {post['p99_ms']:6.1f} ms  ratio {pratio:.2f} "
                   f"(target >= 0.25)  statuses {post['statuses']}  duplicates stored {total - distinct}")
             print(f"  rounds: ratios {', '.join(f'{x:.2f}' for x in post_ratios)}")
+            if args.db:
+                pg = _side(runs["post_pg"])
+                a_pg = built[3][0].model.t["Attempts"]
+                with built[3][1].store.read() as conn:  # one statement: one snapshot (READ COMMITTED)
+                    total_pg, distinct_pg = conn.execute(select(func.count(), func.count(
+                        a_pg.c.ExternalAttemptID.distinct())).where(a_pg.c.tenant == TENANT)).one()
+                pg_ratios = [g["rps"] / q["rps"] for g, q in zip(runs["post_pg"], runs["post"], strict=True)]
+                ok &= total_pg == distinct_pg
+                print(f"POST Attempts on PostgreSQL {pg['rps']:6.0f} req/s  p99 {pg['p99_ms']:6.1f} ms  ratio "
+                      f"{statistics.median(pg_ratios):.2f} of SQLite in the same rounds  statuses {pg['statuses']}  "
+                      f"duplicates stored {total_pg - distinct_pg}")
             drifts = [abs(big["rps"] / small["rps"] - 1) for big, small in zip(runs["large"], runs["small"],
                                                                                strict=True)]
             drift = statistics.median(drifts)

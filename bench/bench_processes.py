@@ -6,7 +6,7 @@
   installed with npm into a temporary directory, and the comparison is skipped with a message when npm is
   missing);
 - POST ``Attempts`` with ``--processes 2`` against one process, on SQLite and (``--pg URL`` or
-  ``EXAMRIG_TEST_PG``) on PostgreSQL: every tenth POST repeats an ExternalAttemptID other connections use,
+  ``EXAMRIG_TEST_DB``) on PostgreSQL: every tenth POST repeats an ExternalAttemptID other connections use,
   and the store must hold no duplicate.
 
 Every server is a real ``examrig serve`` command; the load comes from this script's own processes (on the
@@ -16,6 +16,7 @@ same 2 cores as the servers: the figures are for the whole machine). Alternating
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -66,6 +67,21 @@ class Server:
         if not found:
             raise RuntimeError(f"examrig serve did not start: {line!r}")
         self.port = int(found.group(1))
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server: the parent and its live children."""
+        tick = os.sysconf("SC_CLK_TCK")
+        pids = [self.proc.pid]
+        with contextlib.suppress(OSError):
+            pids += [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -189,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pg", default=os.environ.get("EXAMRIG_TEST_PG"),
-                        help="a PostgreSQL URL for the POST comparison on PostgreSQL (default: EXAMRIG_TEST_PG)")
+    parser.add_argument("--pg", default=os.environ.get("EXAMRIG_TEST_DB") or None,
+                        help="a PostgreSQL URL for the POST comparison on PostgreSQL (default: EXAMRIG_TEST_DB; "
+                             "scripts/pg starts a throwaway one)")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="examrig-bench-proc-"))
     ok = True
@@ -210,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             load_python(server.port, "get", ATTEMPTS, args.connections, 1.0, "warm-")
         runs: dict[str, list[dict[str, Any]]] = {"one": [], "two": [], "json": []}
         for r in range(args.rounds):
-            runs["one"].append(load_python(one.port, "get", ATTEMPTS, args.connections, args.seconds, f"g1{r}-"))
-            runs["two"].append(load_python(two.port, "get", ATTEMPTS, args.connections, args.seconds, f"g2{r}-"))
+            runs["one"].append(_measured(one, "get", args, f"g1{r}-"))
+            runs["two"].append(_measured(two, "get", args, f"g2{r}-"))
             if json_proc is not None:
                 runs["json"].append(_json_load(json_port, args.connections, args.seconds))
         ratios = [b["rps"] / a["rps"] for a, b in zip(runs["one"], runs["two"], strict=True)]
@@ -220,10 +237,14 @@ def main(argv: list[str] | None = None) -> int:
         med = {k: statistics.median(x["rps"] for x in v) for k, v in runs.items() if v}
         print(f"{args.connections} connections, {args.rounds} alternating rounds of {args.seconds:g} s, "
               f"load from 2 Python processes on the same machine ({os.cpu_count()} cores); medians")
-        print(f"GET Attempts(n) 1 process    {med['one']:6.0f} req/s  statuses "
-              f"{_sum_statuses(runs['one'])}")
-        print(f"GET Attempts(n) 2 processes  {med['two']:6.0f} req/s  ratio {ratio:.2f} (target >= 1.6)  rounds "
-              f"{', '.join(f'{x:.2f}' for x in ratios)}  statuses {_sum_statuses(runs['two'])}")
+        cpu = {k: statistics.median(x["cpu_ms"] for x in runs[k]) for k in ("one", "two")}
+        print(f"GET Attempts(n) 1 process    {med['one']:6.0f} req/s  server CPU {cpu['one']:.2f} ms/request  "
+              f"statuses {_sum_statuses(runs['one'])}")
+        print(f"GET Attempts(n) 2 processes  {med['two']:6.0f} req/s  server CPU {cpu['two']:.2f} ms/request  "
+              f"ratio {ratio:.2f} (target >= 1.6)  rounds {', '.join(f'{x:.2f}' for x in ratios)}  "
+              f"statuses {_sum_statuses(runs['two'])}")
+        print(f"  CPU per request 2 processes / 1: {cpu['two'] / cpu['one']:.2f} (what sharing costs; on idle "
+              f"cores the ratio can reach 2 / this = {2 * cpu['one'] / cpu['two']:.2f})")
         if runs["json"]:
             jr = [b["rps"] / j["rps"] for b, j in zip(runs["two"], runs["json"], strict=True)]
             ok &= statistics.median(jr) >= 1.0
@@ -237,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.pg:
             databases.append(("PostgreSQL", lambda name: args.pg))
         else:
-            print("POST on PostgreSQL skipped: no --pg URL and no EXAMRIG_TEST_PG")
+            print("POST on PostgreSQL skipped: no --pg URL and no EXAMRIG_TEST_DB")
         for label, url_of in databases:
             figures: dict[int, list[float]] = {1: [], 2: []}
             for processes in (1, 2):
@@ -246,9 +267,11 @@ def main(argv: list[str] | None = None) -> int:
                 server = Server(db, processes, tmp)
                 servers.append(server)
                 statuses: dict[int, int] = {}
+                cpus: list[float] = []
                 for r in range(args.rounds):
-                    run = load_python(server.port, "post", 0, args.connections, args.seconds, f"p{processes}{r}-")
+                    run = _measured(server, "post", args, f"p{processes}{r}-")
                     figures[processes].append(run["rps"])
+                    cpus.append(run["cpu_ms"])
                     for k, v in run["statuses"].items():
                         statuses[k] = statuses.get(k, 0) + v
                 server.stop()
@@ -256,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                 total, dupes = _duplicates(db)
                 ok &= dupes == 0
                 print(f"POST Attempts {label:10s} {processes} process{'es' if processes > 1 else '  '} "
-                      f"{statistics.median(figures[processes]):6.0f} req/s  stored {total}, duplicates {dupes}  "
+                      f"{statistics.median(figures[processes]):6.0f} req/s  server CPU {statistics.median(cpus):.2f} "
+                      f"ms/request  stored {total}, duplicates {dupes}  "
                       f"statuses {statuses}")
             pratio = statistics.median(figures[2]) / statistics.median(figures[1])
             print(f"POST Attempts {label:10s} 2 processes / 1: {pratio:.2f}")
@@ -269,6 +293,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     print("PASS" if ok else "FAIL (targets missed; see above)")
     return 0 if ok else 1
+
+
+def _measured(server: Server, kind: str, args: argparse.Namespace, tag: str) -> dict[str, Any]:
+    """One load run, with the server's CPU time per completed request (robust to other load on the machine)."""
+    before = server.cpu_seconds()
+    run = load_python(server.port, kind, ATTEMPTS if kind == "get" else 0, args.connections, args.seconds, tag)
+    done = sum(run["statuses"].values())
+    run["cpu_ms"] = (server.cpu_seconds() - before) * 1000.0 / done if done else float("nan")
+    return run
 
 
 def _sum_statuses(runs: list[dict[str, Any]]) -> dict[int, int]:

@@ -269,6 +269,29 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)] if ordered else float("nan")
 
 
+def _worker(db: str, topology: dict[str, str]) -> None:
+    """A worker process: ``examrig worker tis`` (two processing threads) on the benchmark's TIS database."""
+    from mocks.tis.service import Service as Tis
+    runtime = Runtime.create(Settings(seed=1, journal_capacity=2000), db=db)
+    runtime.topology.update(topology)
+    tis = Tis(runtime, {"poll_interval": 0.05, "workers": 2})
+    tis.start()
+    threading.Event().wait()  # until the benchmark ends (a daemon process)
+
+
+def fresh_schema(url: str) -> str:
+    """A new schema in the PostgreSQL database of ``url`` (a run of its own), as a URL whose search path it is."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"bench_tis_{os.getpid()}_{int(time.time())}"
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    engine.dispose()
+    return make_url(url).update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="receiver and bare-app runs")
@@ -277,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hand", type=int, default=120, help="hand-scored TRTs for the throughput run")
     parser.add_argument("--workers", type=int, default=4, help="TIS processing threads")
     parser.add_argument("--open-seconds", type=float, default=6.0, help="length of each open-loop run")
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="TIS on this PostgreSQL URL (a fresh schema of it) instead of a SQLite file")
+    parser.add_argument("--worker-processes", type=int, default=0, metavar="N",
+                        help="process with N `examrig worker tis` processes (2 threads each) instead of in-process "
+                             "worker threads")
     parser.add_argument("--only", choices=PARTS, action="append",
                         help="run only these parts (repeatable; default: all)")
     args = parser.parse_args(argv)
@@ -292,15 +320,24 @@ def main(argv: list[str] | None = None) -> int:
     thss_proc.start()
     urls: dict[str, str] = peer.recv()
     urls["thss"] = thss_pipe.recv()
-    runtime = Runtime.create(Settings(seed=1, journal_capacity=2000), db=f"sqlite:///{tmp}/tis.db")
+    tis_db = fresh_schema(args.db) if args.db else f"sqlite:///{tmp}/tis.db"
+    runtime = Runtime.create(Settings(seed=1, journal_capacity=2000), db=tis_db)
     runtime.topology.update(urls)
-    tis = Tis(runtime, {"poll_interval": 0.05, "workers": args.workers})  # the default; arrivals wake a worker
+    if args.worker_processes:  # this process receives; the workers are processes of their own on the database
+        tis = Tis(runtime, {"worker": False})
+    else:
+        tis = Tis(runtime, {"poll_interval": 0.05, "workers": args.workers})  # the default; arrivals wake a worker
     writes = count_writes(tis.store)
     recv_rt = Runtime.create(Settings(seed=1, journal_capacity=2000), db=f"sqlite:///{tmp}/tis-recv.db")
     recv = Tis(recv_rt, {"worker": False})
     served = [bind("tis", tis, "127.0.0.1", 0), bind("bare", BareApp(), "127.0.0.1", 0),  # type: ignore[arg-type]
               bind("tis-recv", recv, "127.0.0.1", 0)]
     runtime.topology["tis"] = served[0].url
+    spawn = mp.get_context("spawn")  # a fresh interpreter: nothing of this process's pools is inherited
+    worker_procs = [spawn.Process(target=_worker, args=(tis_db, {**urls, "tis": served[0].url}), daemon=True)
+                    for _ in range(args.worker_processes)]
+    for w in worker_procs:
+        w.start()
     peer.send(served[0].url)
     assert peer.recv() == "ready"
     for s in served:
@@ -327,9 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"# python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f}; TIS + bare app on cheroot here, tds/dw/openam in a second process, thss in a third; "
-          "load from separate processes; SQLite files")
+          f"load from separate processes; TIS on {'PostgreSQL' if args.db else 'a SQLite file'}, "
+          + (f"{args.worker_processes} worker processes" if args.worker_processes else
+             f"{args.workers} worker threads in process"))
     results: list[tuple[str, bool]] = []
     procs = {"tis": os.getpid(), "tds+dw+openam": int(peers.pid or 0), "thss": int(thss_proc.pid or 0)}
+    procs.update({f"worker{i}": int(w.pid or 0) for i, w in enumerate(worker_procs)})
 
     def report(label: str, value: float, unit: str, target: str, met: bool, extra: str = "") -> None:
         results.append((label, met))
@@ -413,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
             report("receipt-to-final-ack p95, hand-scored at 15/s", p, "ms", "<= 250", p <= 250 and not miss,
                    f"max {worst:.0f} ms, {int(15 * args.open_seconds)} TRTs, {miss} missing")
     finally:
+        for w in worker_procs:
+            w.terminate()
+            w.join(timeout=30)
         peer.send(("stop",))
         peer.recv()
         thss_pipe.send("stop")

@@ -171,7 +171,8 @@ def _serve_processes(settings: Any, names: list[str], known: dict[str, Any], fir
     from mocks.core.prefork import Plan, bind_child, serve
     from mocks.core.server import Served, ServeError
 
-    first.store.dispose()  # nothing of the parent's database connections may cross the fork
+    first.control.close()  # nothing of the parent's database connections may cross the fork
+    first.store.dispose()
     holder: dict[str, Any] = {}
 
     def build(ports: dict[str, int]) -> list[Served]:

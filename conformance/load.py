@@ -395,6 +395,16 @@ def _bucket_quantile(buckets: dict[str, int], count: int, q: float) -> str:
     return "+Inf"
 
 
+def _machine_ticks() -> tuple[int, int] | None:
+    """(busy, total) CPU ticks of the whole machine so far (``/proc/stat``), None where there is none."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def _cpu_seconds(pid: int) -> float | None:
     """utime + stime of a live process and its waited-for children (``/proc/<pid>/stat``)."""
     try:
@@ -488,6 +498,8 @@ def locust_command(plan: Plan, args: argparse.Namespace, prefix: Path, stats_fil
     env = {**os.environ, "EXAMRIG_LOAD_PROFILE": plan.profile_name, "EXAMRIG_LOAD_SHAPE": plan.shape,
            "EXAMRIG_LOAD_USERS": str(plan.users), "EXAMRIG_LOAD_SPAWN_RATE": str(plan.spawn_rate),
            "EXAMRIG_LOAD_DURATION": str(plan.duration), "EXAMRIG_LOAD_STATS": str(stats_file),
+           # also in the environment: the locustfile generates the actors' data on import, before arguments
+           "EXAMRIG_LOAD_SEED": str(args.seed),
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     env.pop("LOCUST_SKIP_MONKEY_PATCH", None)
     if args.worker:
@@ -571,6 +583,7 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
     before = {(name, url): scrape_mock(url) for name, urls in examrig_urls.items() for url in urls}
     mock_cpu_before = _cpu_seconds(served.process.pid) if served else None
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine_before = _machine_ticks()
     started = datetime.now(UTC)
     began = time.monotonic()
     flag: dict[str, bool] = {}
@@ -581,6 +594,10 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
         code = _wait(process, plan.duration + 600)
     elapsed = time.monotonic() - began
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine_after = _machine_ticks()
+    machine_busy = None
+    if machine_before and machine_after and machine_after[1] > machine_before[1]:
+        machine_busy = (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1])
     mock_cpu_after = _cpu_seconds(served.process.pid) if served else None
     if not stats_file.is_file():
         detail = "interrupted before it started" if flag.get("interrupted") else f"exit status {code}"
@@ -599,7 +616,9 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
         else None
     complete = not flag.get("interrupted") and code in (0, 1)
     all_met = all(r["met"] for r in results)
-    if code == 3:
+    idle = run.stats.total.num_requests == 0 and not flag.get("interrupted")
+    if code == 3 or idle:
+        # a run without a single request measured nothing (e.g. every worker went missing): never a pass
         exit_code, verdict = EXIT_INFRA, "error"
     elif not complete:
         exit_code, verdict = EXIT_FAIL, "incomplete"
@@ -619,23 +638,28 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
         "errors": [{"method": e.get("method") or "", "name": e.get("name") or "", "error": str(e.get("error")),
                     "occurrences": int(e.get("occurrences", 0))} for e in run.errors],
         "mocks": mocks,
-        "cpu": _cpu_view(generator_cpu, mock_cpu, elapsed, args.processes),
+        "cpu": _cpu_view(generator_cpu, mock_cpu, elapsed, args.processes, machine_busy),
         "reports": {"csv_stats": f"{prefix}_stats.csv", "csv_history": f"{prefix}_stats_history.csv",
                     "csv_failures": f"{prefix}_failures.csv", "html": f"{prefix}.html",
                     "locust_stats": str(stats_file), "summary": f"{prefix}-summary.json"},
     }
     Path(f"{prefix}-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(threshold_table(results) if results else "no thresholds", flush=True)
+    if idle:
+        print("examrig: error: the run made no requests (see locust's output above)", file=sys.stderr, flush=True)
     print(f"examrig load: {plan.profile_name}: {verdict} ({'complete' if complete else 'INCOMPLETE'}); "
           f"reports: {prefix}_stats.csv, {prefix}.html, {prefix}-summary.json", flush=True)
     return exit_code
 
 
-def _cpu_view(generator: float, mock: float | None, elapsed: float, processes: int | None) -> dict[str, Any]:
+def _cpu_view(generator: float, mock: float | None, elapsed: float, processes: int | None,
+              machine_busy: float | None = None) -> dict[str, Any]:
     """CPU the generator and examrig's mocks used, in cores, and which one was at its ceiling (if any).
 
     Both are Python processes bound by one GIL each: a process near one busy core is at its limit
-    (the generator's ceiling is its process count).
+    (the generator's ceiling is its process count). When neither is, but the machine's cores were
+    busy (``machine_busy``, the whole machine's share from ``/proc/stat``, other processes included),
+    the machine was the limit: the figures then say more about the neighbours than about the system.
     """
     seconds = max(elapsed, 1e-9)
     generator_cores = generator / seconds
@@ -647,12 +671,14 @@ def _cpu_view(generator: float, mock: float | None, elapsed: float, processes: i
     if mock_cores is not None and mock_cores >= 0.9 and (limit == "neither" or mock_cores > generator_cores):
         limit = "mocks"
     cores = os.cpu_count() or 1
-    if limit == "neither" and generator_cores + (mock_cores or 0) >= 0.9 * cores:
+    if limit == "neither" and (generator_cores + (mock_cores or 0) >= 0.9 * cores
+                               or (machine_busy is not None and machine_busy >= 0.9)):
         limit = "machine"
     return {"generator_cpu_s": round(generator, 3), "generator_cores": round(generator_cores, 3),
             "mock_cpu_s": round(mock, 3) if mock is not None else None,
             "mock_cores": round(mock_cores, 3) if mock_cores is not None else None,
-            "machine_cores": cores, "limit": limit}
+            "machine_cores": cores,
+            "machine_busy": round(machine_busy, 3) if machine_busy is not None else None, "limit": limit}
 
 
 def _wait(process: subprocess.Popen[bytes], timeout: float) -> int:

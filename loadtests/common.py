@@ -117,11 +117,15 @@ class Ids:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-@lru_cache(maxsize=1)
 def participants() -> list[dict[str, Any]]:
     """Participants every process derives from the run's seed (the same ones ``prepare`` seeds), none blocked."""
+    return _participants(seed())
+
+
+@lru_cache(maxsize=4)
+def _participants(run_seed: int) -> list[dict[str, Any]]:
     from contracts.generate import generate_participants
-    people = generate_participants(seed(), 40)
+    people = generate_participants(run_seed, 40)
     return [p for p in people if not p["Blocked"]]
 
 

@@ -50,6 +50,25 @@ if SHAPE != "none":
     globals()[shapes.SHAPES[SHAPE].__name__] = shapes.SHAPES[SHAPE]
 
 
+def _warm() -> None:
+    """Generate the actors' data now, on import: a worker that did it at its first spawn blocked its event loop
+    for seconds (faker, lxml), missed its heartbeats and the master stopped the run. With ``--processes`` the
+    forked workers inherit it. Keyed by seed: a master sending another ``--examrig-seed`` makes it again."""
+    actors = set(PROFILES[PROFILE]["users"])
+    if actors & {"CandidatePortal", "Proctor", "AttemptListSupervisor", "LmsScheduler"}:
+        from loadtests.common import participants
+        participants()
+    if actors & {"TdsSender", "HandScorer"}:
+        scoring.templates("machine")
+        scoring.templates("hand")
+        scoring.hand_items()
+    if "WarehouseImporter" in actors:
+        scoring.templates("scored")
+
+
+_warm()
+
+
 def _is_examrig(session: Any, url: str) -> bool:
     try:
         return bool(session.get(f"{url}/_examrig/health", timeout=10).status_code == 200)

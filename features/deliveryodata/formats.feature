@@ -263,6 +263,8 @@ Feature: deliveryodata answers in the format and at the version its clients ask 
 
   @req_DOD-FMT-111
   Scenario: A path with // that names nothing is a 404 naming the real URL
+    When I GET deliveryodata "/deliveryodata/400449/Participants//" as the API user with headers "Accept: application/json"
+    Then the response status is 200
     When I GET deliveryodata "/deliveryodata/400449/Nope//Participants" as the API user with headers "none"
     Then the response status is 404
     And the deliveryodata error message contains "/deliveryodata/400449/Nope//Participants"

@@ -109,14 +109,14 @@ Feature: The data warehouse receives scored TRTs from TIS
       | scored-combined-ICA-MATH-G4.RDW.xml      | SOCK_2    | PerformanceLevel                 | 7     | a performance level |
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by DW-CONV-001
-  @req_DW-CONV-001 @examrig
+  @req_DW-CONV-001 @req_DW-IMP-003 @examrig
   Scenario: examrig's convention: An import without a token is unauthorized
     When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw
     Then the response status is 401
     And the response JSON field "field" is "Authorization"
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
-  @req_CORE-JRN-001 @req_DW-ADM-001 @examrig
+  @req_CORE-JRN-001 @req_DW-ADM-001 @req_DW-RCV-001 @examrig
   Scenario: examrig's convention: DW1 takes a valid scored TRT
     When TIS posts the sample TRT "scored-IAB-MATH-G4.status-completed.RDW.xml" to dw "/dw1/services/xml"
     Then the response status is 200

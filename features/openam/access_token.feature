@@ -66,7 +66,7 @@ Feature: OpenAM issues OAuth2 tokens on /auth/oauth2/access_token
       | /other | grant_type=password&username=tis%40example.org&password=pw&client_id=tis-client&client_secret=s3cret | invalid_request | Invalid realm, /other |
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
-  @req_CORE-JRN-001 @examrig
+  @req_CORE-JRN-001 @req_OAM-TOK-001 @req_OAM-TOK-006 @examrig
   Scenario: examrig's convention: A password grant as TIS sends it gets GUID tokens
     When I POST to openam "/auth/oauth2/access_token?realm=/sbac" with content type "application/x-www-form-urlencoded" and body:
       """

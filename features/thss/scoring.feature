@@ -136,7 +136,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     And the response JSON field "ModelState" contains "not configured for hand scoring"
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
-  @req_CORE-JRN-001 @examrig
+  @req_CORE-JRN-001 @req_THSS-POL-001 @req_THSS-CB-001 @req_THSS-CB-002 @examrig
   Scenario: examrig's convention: A fixed policy scores the response and THSS posts it as a form post
     Given a thss scoring policy:
       """

@@ -41,20 +41,28 @@ TEMPLATES = 4
 WER_DIMENSIONS = (("Conventions", 2), ("Evidence/Elaboration", 4), ("Organization/Purpose", 4))
 
 
-@lru_cache(maxsize=2)
 def package(hand_scored: bool) -> bytes:
     """The run's v4 test package (one with hand-scored items, one without), from the run's seed."""
-    from contracts.generate import generate_testpackage
-    return generate_testpackage(seed() * 2 + int(hand_scored), items=8, hand_scored=hand_scored)
+    return _package(seed(), hand_scored)
 
 
-@lru_cache(maxsize=4)
 def templates(kind: str) -> tuple[bytes, ...]:
     """A few generated TRTs of ``kind`` (``machine``, ``hand`` or ``scored``) for the run's packages."""
+    return _templates(seed(), kind)
+
+
+@lru_cache(maxsize=8)
+def _package(run_seed: int, hand_scored: bool) -> bytes:
+    from contracts.generate import generate_testpackage
+    return generate_testpackage(run_seed * 2 + int(hand_scored), items=8, hand_scored=hand_scored)
+
+
+@lru_cache(maxsize=8)
+def _templates(run_seed: int, kind: str) -> tuple[bytes, ...]:
     from contracts.generate import generate_trt
-    pkg = package(kind == "hand")
+    pkg = _package(run_seed, kind == "hand")
     trt_kind = "scored" if kind == "scored" else "machine"
-    return tuple(generate_trt(seed() * 100 + i, kind=trt_kind, package=pkg) for i in range(TEMPLATES))
+    return tuple(generate_trt(run_seed * 100 + i, kind=trt_kind, package=pkg) for i in range(TEMPLATES))
 
 
 def hand_items() -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, DateTime, String, Table, Text, select, update
 
+from mocks.core import sabotage
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
@@ -282,7 +283,7 @@ class OpenAm:
         if not client_id:
             raise OAuthError("InvalidClient", field="client_id")
         client = self.client(tenant, client_id)
-        if client is None or secret != client.secret:
+        if client is None or (secret != client.secret and not sabotage.on("openam.wrong-secret-taken")):
             raise OAuthError("InvalidClient", field="client_secret" if client else "client_id",
                              basic=basic is not None)
         if grant not in GRANTS:
@@ -292,10 +293,11 @@ class OpenAm:
         username: str | None = None
         if grant == "password":
             for name in ("username", "password"):
-                if not params.get(name):
+                if not params.get(name) and not sabotage.on("openam.missing-parameter-taken"):
                     raise OAuthError("InvalidRequest", field=name)
-            user = self.user(tenant, params["username"])
-            if user is None or user.password != params["password"] or user.realm != realm:
+            user = self.user(tenant, params.get("username", ""))
+            if user is None or (user.password != params.get("password") and not sabotage.on(
+                    "openam.wrong-password-taken")) or user.realm != realm:
                 field_ = "username" if user is None or user.realm != realm else "password"
                 raise OAuthError("InvalidGrant", field=field_)
             username = user.username
@@ -316,9 +318,10 @@ class OpenAm:
                 # issued first (two processes drawing one seeded stream) is drawn again, never shared
                 if attempt == 4:
                     raise
-        body: dict[str, Any] = {"scope": scope, "expires_in": self.lifetime, "token_type": "Bearer",
+        body: dict[str, Any] = {"scope": scope, "expires_in": self.lifetime + 60 * sabotage.on("openam.expires-in-off"),
+                                "token_type": "Bearer",
                                 "access_token": token.access_token}
-        if token.refresh_token is not None:
+        if token.refresh_token is not None and not sabotage.on("openam.refresh-token-dropped"):
             body["refresh_token"] = token.refresh_token
         return body
 
@@ -342,7 +345,7 @@ class OpenAm:
         now = self.clock.now(tenant)
         if token is None:
             raise OAuthError("InvalidToken", field="access_token", reason="unknown")
-        if token.revoked:
+        if token.revoked and not sabotage.on("openam.revoked-token-valid"):
             raise OAuthError("InvalidToken", field="access_token", reason="revoked")
         if now >= token.expires:
             raise OAuthError("InvalidToken", field="access_token", reason="expired")
@@ -357,7 +360,7 @@ class OpenAm:
                 body["uid"] = user.username
                 for key, value in user.attributes.items():
                     body[key] = value
-                body["sbacTenancyChain"] = ",".join(user.chain)
+                body["sbacTenancyChain"] = "" if sabotage.on("openam.chain-dropped") else ",".join(user.chain)
         return body
 
     def revoke(self, tenant: str, access_token: str, client_id: str | None, secret: str | None) -> bool:

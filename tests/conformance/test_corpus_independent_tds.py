@@ -14,78 +14,26 @@ next to it records each scenario's outcome, skip reason, requirement IDs and tag
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.catalogue import load
-from conformance.outcomes import UNSUPPORTED_PREFIX
+from tests.conformance.independent.corpus_run import Outcomes, failed, run_corpus, unsupported
 from tests.conformance.independent.tds_receiver import DEVIATIONS, TdsReceiver, serving
 
-ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = load()
 
-PLUGIN = '''
-import json, os
-import pytest
 
-_seen = {}
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        _seen[item.nodeid] = {"reqs": [str(m.args[0]) for m in item.iter_markers("req")],
-                              "tags": sorted({m.name for m in item.iter_markers()}),
-                              "outcome": None, "reason": ""}
-
-def pytest_runtest_logreport(report):
-    entry = _seen.setdefault(report.nodeid, {"reqs": [], "tags": [], "outcome": None, "reason": ""})
-    if report.failed:
-        entry["outcome"] = "failed"
-        entry["reason"] = str(report.longrepr)[-600:]
-    elif report.skipped and entry["outcome"] != "failed":
-        entry["outcome"] = "skipped"
-        entry["reason"] = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    elif report.when == "call" and report.passed and entry["outcome"] is None:
-        entry["outcome"] = "passed"
-
-def pytest_sessionfinish(session):
-    with open(os.environ["EXAMRIG_OUTCOMES"], "w") as fh:
-        json.dump(_seen, fh)
-'''
-
-
-def _run_corpus(tmp_path: Path, receiver: TdsReceiver, name: str) -> dict[str, dict[str, Any]]:
-    """Run ``features/tds`` against ``receiver``; the outcome of every scenario by node id."""
-    plugin_dir = tmp_path / "plugin"
-    plugin_dir.mkdir(exist_ok=True)
-    (plugin_dir / "outcome_recorder.py").write_text(PLUGIN)
-    out = tmp_path / f"{name}.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(plugin_dir)]), "EXAMRIG_OUTCOMES": str(out)}
-    for var in ("EXAMRIG_TARGETS", "EXAMRIG_STATE_HOOKS", "EXAMRIG_CAPABILITIES", "EXAMRIG_MODE"):
-        env.pop(var, None)
+def _run_corpus(tmp_path: Path, receiver: TdsReceiver, name: str) -> Outcomes:
+    """Run ``features/tds`` against ``receiver``."""
     with serving(receiver) as url:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "features/tds", "-q", "-p", "no:cacheprovider", "-p", "outcome_recorder",
-             "--examrig-target", f"tds={url}"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert out.exists(), result.stdout[-3000:] + result.stderr[-3000:]
-    outcomes: dict[str, dict[str, Any]] = json.loads(out.read_text())
-    assert outcomes, "no scenario ran"
-    assert all(o["outcome"] for o in outcomes.values()), [k for k, o in outcomes.items() if not o["outcome"]]
-    return outcomes
+        return run_corpus(tmp_path, name, ["features/tds"], ["--examrig-target", f"tds={url}"])
 
 
-def _failed(outcomes: dict[str, dict[str, Any]]) -> set[str]:
-    return {k for k, o in outcomes.items() if o["outcome"] == "failed"}
-
-
-def _unsupported(outcomes: dict[str, dict[str, Any]]) -> set[str]:
-    return {k for k, o in outcomes.items() if o["outcome"] == "skipped" and UNSUPPORTED_PREFIX in o["reason"]}
+_failed = failed
+_unsupported = unsupported
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def _run(tmp_path: Path, rid: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
                            "-c", os.devnull, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=600)
 
 
 def test_unknown_requirement_tag_fails_collection(tmp_path: Path) -> None:

@@ -196,3 +196,22 @@ def test_double_slash_in_other_mocks_is_their_404_with_the_real_path(tmp_path: P
     got = Client(tds).get("/student//TIS/API/tisReply")
     assert got.status_code in (404, 405)
     assert b"examrig/" not in got.data.replace(b"/_examrig", b"") and b"Redirect" not in got.data
+
+
+def test_shape_router_asks_the_alias_only_on_a_miss() -> None:
+    from werkzeug.exceptions import NotFound
+    from werkzeug.routing import Map, Rule
+
+    from mocks.core.routing import ShapeRouter
+    asked: list[str] = []
+
+    def alias(path: str) -> str | None:
+        asked.append(path)
+        return path.replace("//", "/") if "//" in path else None
+
+    url_map = Map([Rule("/a/<int:n>", endpoint="a")], merge_slashes=False)
+    router = ShapeRouter(url_map, url_map.bind("h", "/"), alias=alias)
+    assert router.match("/a/1", "GET") == ("a", {"n": 1}) and asked == []
+    assert router.match("/a//2", "GET") == ("a", {"n": 2}) and asked == ["/a//2"]
+    with pytest.raises(NotFound):
+        router.match("/b//1", "GET")

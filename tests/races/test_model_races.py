@@ -166,6 +166,19 @@ def test_tds_callback_reports_once(db_url: str, callback: str) -> None:
     assert opp is not None and [a["accessType"] for a in opp["audit"]].count("reported") == 1
 
 
+def test_tds_one_idempotency_key_applies_once(db_url: str) -> None:
+    """The idempotency ledger: 20 concurrent deliveries with one key, one effect and 19 replays of its answer."""
+    from mocks.core.idempotency import Keyed, fingerprint
+
+    model = _tds(db_url)
+    keyed = Keyed("tis-race-1", fingerprint("POST", "/student/TIS/API/tisReply", "", b'{"oppKey":"x"}'))
+    results = race(N, lambda _: model.legacy_reply(T, TisReply(OPP, True), keyed))
+    assert errors(results) == []
+    assert sorted(r.action for r in results) == ["replay"] * (N - 1) + ["reported"]
+    opp = model.opportunity(T, OPP)
+    assert opp is not None and [a["accessType"] for a in opp["audit"]] == ["reported"]
+
+
 # -- tis ------------------------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from features.steps.deliveryodata import AUTH, CUSTOMER, STANDARD_SEED, _lobby
+from tests.dbs import fresh_schema, require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "X-Examrig-Tenant"
@@ -66,22 +67,17 @@ def process_of(url: str) -> str:
     return str(get(url, "/_examrig/health").json()["process"])
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def db(request: pytest.FixtureRequest) -> str | None:
+    """SQLite (a file under the data directory), or a fresh schema of EXAMRIG_TEST_DB's PostgreSQL."""
     if request.param == "sqlite":
-        yield None
-        return
-    url = os.environ.get("EXAMRIG_TEST_PG")
-    if not url:
-        reason = "no PostgreSQL for the scale-out tests (set EXAMRIG_TEST_PG=postgresql+psycopg://...)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    yield url
+        return None
+    return fresh_schema(require_postgres())
 
 
 @pytest.fixture(scope="module")
 def mocks(db: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Served]]:
+    """tds and deliveryodata, each served by ``examrig serve --processes 2``, on one database."""
     where = tmp_path_factory.mktemp("procs")
     started: dict[str, Served] = {}
     try:

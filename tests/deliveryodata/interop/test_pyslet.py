@@ -82,6 +82,18 @@ def test_dodata_demo_flow(pyslet: Any, served: Served) -> None:
         created = attempt["ID"].value
         assert created and attempt["ProctorFacingQMControlsWidgetUrl"].value.startswith(served.url)
         assert attempt["ParticipantFacingQMLobbyUrl"].value is None
+    with c.feeds["AttemptMetadata"].open() as metadata:  # the attempt's metadata, posted as an Atom entry
+        item = metadata.new_entity()
+        item["AttemptId"].set_from_value(created)
+        item["Key"].set_from_value("S1")
+        item["Value"].set_from_value("seat 4")
+        metadata.insert_entity(item)
+        assert item["ID"].value
+    with c.feeds["Attempts"].open() as attempts:
+        attempts.set_expand({"AttemptMetadata": None})
+        assert [(m["Key"].value, m["Value"].value) for m in attempts[created]["AttemptMetadata"].open().values()] \
+            == [("S1", "seat 4")]
+        attempts.set_expand(None)
         # find it again by ExternalAttemptID
         attempts.set_filter(core.CommonExpression.from_str("ExternalAttemptID eq 'Heathrow/2026-12-01T21:00:00'"))
         found = list(attempts.itervalues())

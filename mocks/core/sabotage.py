@@ -1,0 +1,45 @@
+"""Test-only sabotage switches: break one rule of one mock, so a test can show its checks fail.
+
+``tests/conformance/test_checks_can_fail.py`` runs a service's scenarios with ``EXAMRIG_SABOTAGE`` set
+to one switch and demands that the scenarios that fail are exactly scenarios of that switch's
+requirement. Without the variable (every normal serve, every normal run) :func:`on` is false and
+nothing changes: a mock's model calls :func:`on` in a single line at the rule it breaks.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+ENV = "EXAMRIG_SABOTAGE"
+
+#: switch -> the requirement it breaks (and nothing else).
+SWITCHES: dict[str, str] = {
+    "openam.refresh-token-dropped": "OAM-TOK-001",
+    "openam.wrong-secret-taken": "OAM-TOK-003",
+    "openam.wrong-password-taken": "OAM-TOK-004",
+    "openam.missing-parameter-taken": "OAM-TOK-005",
+    "openam.expires-in-off": "OAM-TOK-006",
+    "openam.chain-dropped": "OAM-INFO-001",
+    "openam.revoked-token-valid": "OAM-INFO-002",
+}
+
+
+@cache
+def _switches(raw: str) -> frozenset[str]:
+    names = frozenset(n.strip() for n in raw.split(",") if n.strip())
+    unknown = names - set(SWITCHES)
+    if unknown:
+        raise ValueError(f"{ENV}: unknown sabotage switch {sorted(unknown)[0]!r}")
+    return names
+
+
+def on(name: str) -> bool:
+    """Whether the switch ``name`` is on (only ever with ``EXAMRIG_SABOTAGE`` set)."""
+    if name not in SWITCHES:
+        raise KeyError(f"sabotage switch {name!r} is not declared in mocks/core/sabotage.py")
+    raw = os.environ.get(ENV)
+    return bool(raw) and name in _switches(raw)
+
+
+__all__ = ["ENV", "SWITCHES", "on"]
