@@ -157,8 +157,8 @@ def test_a_broken_rule_fails_its_requirement_with_evidence(tmp_path: Path, junit
     """A tds mock as the target, its legacy tisReply answering 500 (a fault rule).
 
     TDS-REPLY-006 (a public-API check: a non-UUID oppKey is refused with 400) fails with its evidence;
-    TDS-REPLY-001 needs the state hook, which examrig's mock does not advertise to the corpus as a
-    target's (``state_hook`` in its health answer), so it is ``unsupported``, never pass or fail.
+    TDS-REPLY-001 (unknown oppKey: logged, 200) prepares and reads state through examrig's admin door,
+    which answers as a state hook (``state_hook`` in its health answer), and fails too: the route is broken.
     """
     fault = {"kind": "status", "status": 500, "tenant": "*", "path": "/student/TIS/API/tisReply", "body": "broken"}
     with served_mock("tds", [fault]) as url:
@@ -166,10 +166,10 @@ def test_a_broken_rule_fails_its_requirement_with_evidence(tmp_path: Path, junit
                            "--requirement", "TDS-REPLY-001", "--jobs", "2", "--seed", "99", report_dir=tmp_path)
     assert result.code == 1, result.stdout + result.stderr
     verdicts = result.verdicts()
-    assert verdicts["TDS-REPLY-006"] == "fail" and verdicts["TDS-REPLY-001"] == "unsupported", verdicts
+    assert verdicts["TDS-REPLY-006"] == "fail" and verdicts["TDS-REPLY-001"] == "fail", verdicts
     failing = [s for s in result.report["scenarios"] if s["verdict"] == "fail"]
     assert failing and all(s["foreign"] for s in failing)
-    evidence = failing[0]
+    evidence = next(s for s in failing if "TDS-REPLY-006" in s["requirements"])
     assert evidence["failed_step"] == "Then the response status is 400", evidence
     assert evidence["seed"] == 99
     assert any(e["status"] == 500 and url in e["curl"] for e in evidence["exchanges"]), evidence["exchanges"]
