@@ -815,6 +815,25 @@ class DeliveryOData:
             state["Session"] = session
         return state
 
+    def lobby_status(self, tenant: str, customer: str, key: int, session: str | None) -> dict[str, Any]:
+        """The lobby's state for the participant holding ``session`` (the lobby and delivery pages poll it)."""
+        with self.store.read() as conn:
+            row = self._exists(conn, tenant, customer, "Attempts", key)
+            if row is None:
+                raise e.EntityNotFound(type="Attempt", key=key)
+            if not session or row["_session"] is None or not _same(session, row["_session"]):
+                raise e.SessionInvalid()
+            state = self._lobby_state(conn, tenant, customer, dict(row), None)
+            assessment = self._exists(conn, tenant, customer, "Assessments", row["AssessmentID"])
+            result = (self._exists(conn, tenant, customer, "Results", row["ResultID"])
+                      if row["ResultID"] is not None else None)
+            participant = self._exists(conn, tenant, customer, "Participants", row["ParticipantID"])
+        state["AssessmentName"] = assessment["Name"] if assessment is not None else None
+        state["TimeLimit"] = assessment["TimeLimit"] if assessment is not None else None
+        state["WhenStarted"] = _aware(result["WhenStarted"]) if result is not None and result["WhenStarted"] else None
+        state["ParticipantName"] = participant["Name"] if participant is not None else None
+        return state
+
     def start(self, tenant: str, customer: str, key: int, session: str | None, unlock_code: str | None) \
             -> dict[str, Any]:
         """The participant starts the assessment: unlocked, or with a valid unlock code; creates the Result."""
