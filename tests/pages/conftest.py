@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,12 @@ CHROMIUM = os.environ.get("EXAMRIG_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CUSTOMER = "400449"
+
+# every visible form control has a label (a <label for>, a wrapping label or aria-label) and every button a name
+UNLABELLED = """() => Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
+  .filter(el => !((el.labels && el.labels.length) || el.getAttribute('aria-label') ||
+                  (el.tagName === 'BUTTON' && el.textContent.trim())))
+  .map(el => el.outerHTML)"""
 # generous: two cores shared by many processes
 TIMEOUT_MS = 30_000
 
@@ -114,4 +119,3 @@ def new_attempt(model: Any, base: str, external: str = "ext-1", **extra: Any) ->
     return dict(model.attempt_with_urls("default", CUSTOMER, att["ID"], base))
 
 
-__all__ = ["CUSTOMER", "new_attempt", "screenshot", "serve", "shutil"]

@@ -9,14 +9,10 @@ from urllib.parse import urlsplit
 import requests
 
 from tests.conformance.check_helpers import served_wsgi
-from tests.pages.conftest import CUSTOMER, new_attempt, screenshot
+from tests.pages.conftest import CUSTOMER, UNLABELLED, new_attempt, screenshot
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-# every visible form control has a label (a <label for>, a wrapping label or aria-label) and every button a name
-UNLABELLED = """() => Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
-  .filter(el => !((el.labels && el.labels.length) || el.getAttribute('aria-label') ||
-                  (el.tagName === 'BUTTON' && el.textContent.trim())))
-  .map(el => el.outerHTML)"""
+
 
 
 def test_markup_in_integrator_data_renders_as_text(delivery: tuple[Any, str], new_page: Any) -> None:
