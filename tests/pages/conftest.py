@@ -73,6 +73,14 @@ def new_page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
+def expect(locator: Any) -> Any:
+    """Playwright's retrying assertion with this suite's timeout (string predicates of ``wait_for_function`` need
+    eval, which the pages' CSP forbids). Imported late: without the package the tests skip, not fail to collect."""
+    from playwright.sync_api import expect as pw_expect
+    pw_expect.set_options(timeout=TIMEOUT_MS)
+    return pw_expect(locator)
+
+
 def screenshot(page: Any, name: str) -> Path:
     """Save the page under reports/screenshots/ (gitignored) for a person to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

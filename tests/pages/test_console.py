@@ -8,7 +8,7 @@ import requests
 
 from mocks.core.app import Runtime
 from mocks.core.settings import Settings
-from tests.pages.conftest import UNLABELLED, screenshot, serve
+from tests.pages.conftest import expect, UNLABELLED, screenshot, serve
 
 PATH = "/deliveryodata/400449/$metadata"
 
@@ -52,7 +52,7 @@ def test_console_shows_requests_and_applies_a_fault_from_its_form(new_page: Any)
         page.wait_for_selector("#clock:has-text('2026-03-02T09:01:00')")
         rule = page.locator("#faults tbody tr").first.get_attribute("data-fault")
         page.get_by_role("button", name=f"Delete fault rule {rule}").click()
-        page.wait_for_function("document.querySelectorAll('#faults tbody tr').length === 0")
+        expect(page.locator("#faults tbody tr")).to_have_count(0)
     runtime.store.dispose()
 
 

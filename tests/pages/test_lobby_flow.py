@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from tests.pages.conftest import CUSTOMER, new_attempt, screenshot
+from tests.pages.conftest import expect, CUSTOMER, new_attempt, screenshot
 
 
 def test_proctored_launch_in_two_browsers(delivery: tuple[Any, str], new_page: Any) -> None:
@@ -52,7 +52,7 @@ def test_proctored_launch_in_two_browsers(delivery: tuple[Any, str], new_page: A
     proctor.get_by_label("Minutes to add").fill("10")
     proctor.get_by_role("button", name="Add time to attempt 1").click()
     proctor.wait_for_url(re.compile(r"/proctorwidget/Index/1\?"))
-    candidate.wait_for_function("document.getElementById('extra').textContent === '10 min'")
+    expect(candidate.locator("#extra")).to_have_text("10 min")
 
     proctor.get_by_role("button", name="Resume attempt 1").click()
     candidate.wait_for_selector("#status[data-status='1']")

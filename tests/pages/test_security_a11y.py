@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import requests
 
 from tests.conformance.check_helpers import served_wsgi
-from tests.pages.conftest import CUSTOMER, UNLABELLED, new_attempt, screenshot
+from tests.pages.conftest import expect, CUSTOMER, UNLABELLED, new_attempt, screenshot
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
@@ -108,5 +108,5 @@ def test_keyboard_only_proctor_and_lobby_with_labelled_controls(delivery: tuple[
     proctor.keyboard.type("3")
     proctor.keyboard.press("Enter")  # submits the Add time form
     proctor.wait_for_url(re.compile(r"/proctorwidget/Index/1\?"))
-    candidate.wait_for_function("document.getElementById('extra').textContent === '3 min'")
+    expect(candidate.locator("#extra")).to_have_text("3 min")
     screenshot(proctor, "proctor-keyboard")
