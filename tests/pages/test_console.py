@@ -8,7 +8,7 @@ import requests
 
 from mocks.core.app import Runtime
 from mocks.core.settings import Settings
-from tests.pages.conftest import expect, UNLABELLED, screenshot, serve
+from tests.pages.conftest import UNLABELLED, expect, screenshot, serve
 
 PATH = "/deliveryodata/400449/$metadata"
 

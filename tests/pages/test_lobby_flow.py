@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from tests.pages.conftest import expect, CUSTOMER, new_attempt, screenshot
+from tests.pages.conftest import CUSTOMER, expect, new_attempt, screenshot
 
 
 def test_proctored_launch_in_two_browsers(delivery: tuple[Any, str], new_page: Any) -> None:

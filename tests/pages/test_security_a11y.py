@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import requests
 
 from tests.conformance.check_helpers import served_wsgi
-from tests.pages.conftest import expect, CUSTOMER, UNLABELLED, new_attempt, screenshot
+from tests.pages.conftest import CUSTOMER, UNLABELLED, expect, new_attempt, screenshot
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
