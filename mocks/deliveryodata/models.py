@@ -83,6 +83,7 @@ ATTEMPT_PATCHABLE = ("LockStatus", "ParticipantSystemCheckUrl", "UnlockCode", "U
                      "ParticipantFacingProctorSystemWidgetUrl", "Disabled")
 RESULT_TRANSITIONS = frozenset({(1, 6), (1, 7), (6, 1), (6, 7)})
 IN_PROGRESS, PAUSED, TERMINATED = 1, 6, 7
+FINISHED_BY_USER = 5  # A_Result.Status 5: Finished at User Request (the delivery page's Finish)
 SEED_SETS = {"participants": "Participants", "assessments": "Assessments", "testCenters": "TestCenters",
              "monitoringTypes": "MonitoringTypes"}
 AUDIT_COLUMNS = ("Sequence", "Timestamp", "AttemptID", "ResultID", "Event", "Actor", "LockStatus", "ResultStatus",
@@ -866,6 +867,34 @@ class DeliveryOData:
                          .values(ResultID=result["ID"]))
             attempt = {**dict(row), "ResultID": result["ID"]}
             self._audit(conn, tenant, customer, attempt, "Started", "participant", now, result, detail)
+            return self._lobby_state(conn, tenant, customer, attempt, None)
+
+    def finish(self, tenant: str, customer: str, key: int, session: str | None) -> dict[str, Any]:
+        """The candidate finishes from the delivery page: an in-progress result becomes 5, Finished at User
+        Request (A_Result.Status); a paused or terminated one cannot be finished by the candidate."""
+        now = self.clock.now(tenant)
+        with self.store.begin() as conn:
+            # the attempt first, then its result (the proctor controls lock them in this order)
+            row = self._locked(conn, tenant, customer, "Attempts", key)
+            if row is None:
+                raise e.EntityNotFound(type="Attempt", key=key)
+            if not session or row["_session"] is None or not _same(session, row["_session"]):
+                raise e.SessionInvalid()
+            if row["ResultID"] is None:
+                raise e.AttemptStateConflict("The assessment has not been started (ResultID).", field="ResultID")
+            result = dict(self._locked(conn, tenant, customer, "Results", row["ResultID"]))
+            if result["Status"] != IN_PROGRESS:
+                raise e.AttemptStateConflict(f"Cannot finish a result in status {result['Status']} (Status).",
+                                             field="Status")
+            changes = {"Status": FINISHED_BY_USER, "WhenFinished": now, "StillGoing": False,
+                       "TimeTaken": int((now - _aware(result["WhenStarted"])).total_seconds())
+                       if result["WhenStarted"] else None}
+            results = self.t["Results"]
+            conn.execute(update(results).where(self._scope(results, tenant, customer),
+                                               results.c["ID"] == result["ID"]).values(**changes))
+            result.update(changes)
+            attempt = dict(row)
+            self._audit(conn, tenant, customer, attempt, "Finished", "participant", now, result, None)
             return self._lobby_state(conn, tenant, customer, attempt, None)
 
     # -- the proctor widget -------------------------------------------------------------------------------

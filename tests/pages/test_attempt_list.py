@@ -1,4 +1,4 @@
-"""The attempt-list control page (every attempt of a list, updating by itself) and starting with an unlock code."""
+"""The attempt-list control page (every attempt of a list, updating by itself); an unlock code; Finish."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_list_controls_every_attempt_and_updates_by_itself(delivery: tuple[Any, 
     assert "has not been started" in proctor.locator("#error").inner_text()
 
 
-def test_locked_lobby_starts_with_the_unlock_code(delivery: tuple[Any, str], new_page: Any) -> None:
+def test_locked_lobby_starts_with_the_unlock_code_and_finishes(delivery: tuple[Any, str], new_page: Any) -> None:
     model, base = delivery
     attempt = new_attempt(model, base, LockRequired=True, UnlockCode="4711")
     page = new_page()
@@ -52,3 +52,11 @@ def test_locked_lobby_starts_with_the_unlock_code(delivery: tuple[Any, str], new
     page.get_by_role("button", name="Start the assessment").click()
     page.wait_for_url(re.compile(r"/page/Delivery/1$"))
     assert page.locator("#status").inner_text() == "In progress"
+    screenshot(page, "delivery-in-progress-finish")
+    page.get_by_role("button", name="Finish the assessment").click()
+    page.wait_for_url(re.compile(r"/page/Delivery/1$"))
+    assert page.locator("#status").inner_text() == "Finished"
+    assert page.locator("#finish-form").is_hidden()
+    result = model.state("default", CUSTOMER, 1)["attempt"]["Result"]
+    assert (result["Status"], result["StillGoing"]) == (5, False)  # A_Result.Status 5: Finished at User Request
+    assert model.audit_rows("default", CUSTOMER, 1)[-1]["Event"] == "Finished"

@@ -20,6 +20,7 @@ PAGE_ROUTES: list[tuple[Rule, View]] = [
     (Rule(f"{LOBBY}/page/LobbyState/<int:key>", endpoint="pageLobbyState", methods=["GET"]), v.lobby_state),
     (Rule(f"{LOBBY}/page/Start/<int:key>", endpoint="pageStart", methods=["POST"]), v.GUARDED["start"]),
     (Rule(f"{LOBBY}/page/Delivery/<int:key>", endpoint="pageDelivery", methods=["GET"]), v.GUARDED["delivery"]),
+    (Rule(f"{LOBBY}/page/Finish/<int:key>", endpoint="pageFinish", methods=["POST"]), v.GUARDED["finish"]),
     (Rule("/lobby/_static/<name>", endpoint="pageStatic", methods=["GET"]), v.static_file),
 ]
 

@@ -25,7 +25,7 @@ from mocks.deliveryodata.models import PROCTOR_ACTIONS, DeliveryOData
 from mocks.deliveryodata.signing import Presented
 
 PACKAGE = "mocks.deliveryodata.pages"
-STATUS_NAMES = {1: "In progress", 6: "Paused", 7: "Terminated"}
+STATUS_NAMES = {1: "In progress", 5: "Finished", 6: "Paused", 7: "Terminated"}
 # what a candidate or proctor reads for each refusal (the status stays the JSON endpoint's)
 ERROR_TEXT = {
     "link_expired": ("This link has expired",
@@ -178,7 +178,18 @@ def delivery_page(ctx: Ctx, customer: str, key: int) -> Response:
     state = _status(ctx, customer, key)
     if state["ResultID"] is None:
         return redirect(f"/lobby/{customer}/page/Lobby/{key}", 303)
-    return pages.render(PACKAGE, "deliveryodata/delivery.html", state=state, customer=customer, key=key)
+    token = pages.csrf_token(_secret(ctx, customer), "lobby", str(key), _session(ctx, key) or "")
+    return pages.render(PACKAGE, "deliveryodata/delivery.html", state=state, customer=customer, key=key, csrf=token)
+
+
+def delivery_finish(ctx: Ctx, customer: str, key: int) -> Response:
+    """The Finish button: the model's ``finish`` (in progress → 5, Finished at User Request)."""
+    _known(ctx, customer)
+    session = _session(ctx, key)
+    if not pages.csrf_ok(_secret(ctx, customer), ctx.request.form.get("csrf"), "lobby", str(key), session or ""):
+        raise CsrfInvalid()
+    _model(ctx).finish(ctx.tenant, customer, key, session)
+    return redirect(f"/lobby/{customer}/page/Delivery/{key}", 303)
 
 
 # -- the proctor's side -----------------------------------------------------------------------------
@@ -281,4 +292,5 @@ def static_file(ctx: Ctx, name: str) -> Response:
 
 
 GUARDED = {name: _guarded(view) for name, view in
-           {"lobby": lobby_page, "start": lobby_start, "delivery": delivery_page}.items()}
+           {"lobby": lobby_page, "start": lobby_start, "delivery": delivery_page,
+            "finish": delivery_finish}.items()}

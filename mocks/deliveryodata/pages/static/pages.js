@@ -4,7 +4,7 @@
   var body = document.body;
   var page = body.getAttribute("data-page");
   var poll = body.getAttribute("data-poll");
-  var STATUS = { 1: "In progress", 6: "Paused", 7: "Terminated" };
+  var STATUS = { 1: "In progress", 5: "Finished", 6: "Paused", 7: "Terminated" };
   if (!page || !poll) { return; }
 
   function text(el, value) { if (el && el.textContent !== value) { el.textContent = value; } }
@@ -32,7 +32,10 @@
     text(document.getElementById("left"), clock(state.SecondsLeft));
     var notice = document.getElementById("notice");
     text(notice, state.ResultStatus === 6 ? "Your proctor has paused the assessment. Please wait."
-                 : state.ResultStatus === 7 ? "Your proctor has ended the assessment." : "");
+                 : state.ResultStatus === 7 ? "Your proctor has ended the assessment."
+                 : state.ResultStatus === 5 ? "You have finished the assessment." : "");
+    var finish = document.getElementById("finish-form");
+    if (finish) { finish.hidden = state.ResultStatus !== 1; }
   }
 
   function proctor(data) {
