@@ -45,6 +45,7 @@ class Settings:
     shared_control: bool | None = None  # None: shared when processes > 1 (docs/scale-out.md: set it on every host)
     control_poll_ms: int = 100  # across hosts: how often a process looks for a control change (staleness)
     tls: bool = False
+    console: bool = True  # the rig console at /_examrig/ui (mocks/core/console/); off with console = false
     tls_cert: str | None = None
     tls_key: str | None = None
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -72,7 +73,7 @@ _SCALARS: dict[str, type] = {
     "host": str, "port": int, "port_base": int, "db": str, "data_dir": str, "debug": bool,
     "seed": int, "max_body": int, "journal_capacity": int, "outbound_timeout": float, "body_timeout": float,
     "server_threads": int, "sqlite_synchronous": str, "processes": int, "shared_control": bool,
-    "control_poll_ms": int, "tls": bool, "tls_cert": str, "tls_key": str,
+    "control_poll_ms": int, "tls": bool, "tls_cert": str, "tls_key": str, "console": bool,
 }
 
 

@@ -83,6 +83,7 @@ ATTEMPT_PATCHABLE = ("LockStatus", "ParticipantSystemCheckUrl", "UnlockCode", "U
                      "ParticipantFacingProctorSystemWidgetUrl", "Disabled")
 RESULT_TRANSITIONS = frozenset({(1, 6), (1, 7), (6, 1), (6, 7)})
 IN_PROGRESS, PAUSED, TERMINATED = 1, 6, 7
+FINISHED_BY_USER = 5  # A_Result.Status 5: Finished at User Request (the delivery page's Finish)
 SEED_SETS = {"participants": "Participants", "assessments": "Assessments", "testCenters": "TestCenters",
              "monitoringTypes": "MonitoringTypes"}
 AUDIT_COLUMNS = ("Sequence", "Timestamp", "AttemptID", "ResultID", "Event", "Actor", "LockStatus", "ResultStatus",
@@ -815,6 +816,25 @@ class DeliveryOData:
             state["Session"] = session
         return state
 
+    def lobby_status(self, tenant: str, customer: str, key: int, session: str | None) -> dict[str, Any]:
+        """The lobby's state for the participant holding ``session`` (the lobby and delivery pages poll it)."""
+        with self.store.read() as conn:
+            row = self._exists(conn, tenant, customer, "Attempts", key)
+            if row is None:
+                raise e.EntityNotFound(type="Attempt", key=key)
+            if not session or row["_session"] is None or not _same(session, row["_session"]):
+                raise e.SessionInvalid()
+            state = self._lobby_state(conn, tenant, customer, dict(row), None)
+            assessment = self._exists(conn, tenant, customer, "Assessments", row["AssessmentID"])
+            result = (self._exists(conn, tenant, customer, "Results", row["ResultID"])
+                      if row["ResultID"] is not None else None)
+            participant = self._exists(conn, tenant, customer, "Participants", row["ParticipantID"])
+        state["AssessmentName"] = assessment["Name"] if assessment is not None else None
+        state["TimeLimit"] = assessment["TimeLimit"] if assessment is not None else None
+        state["WhenStarted"] = _aware(result["WhenStarted"]) if result is not None and result["WhenStarted"] else None
+        state["ParticipantName"] = participant["Name"] if participant is not None else None
+        return state
+
     def start(self, tenant: str, customer: str, key: int, session: str | None, unlock_code: str | None) \
             -> dict[str, Any]:
         """The participant starts the assessment: unlocked, or with a valid unlock code; creates the Result."""
@@ -847,6 +867,34 @@ class DeliveryOData:
                          .values(ResultID=result["ID"]))
             attempt = {**dict(row), "ResultID": result["ID"]}
             self._audit(conn, tenant, customer, attempt, "Started", "participant", now, result, detail)
+            return self._lobby_state(conn, tenant, customer, attempt, None)
+
+    def finish(self, tenant: str, customer: str, key: int, session: str | None) -> dict[str, Any]:
+        """The candidate finishes from the delivery page: an in-progress result becomes 5, Finished at User
+        Request (A_Result.Status); a paused or terminated one cannot be finished by the candidate."""
+        now = self.clock.now(tenant)
+        with self.store.begin() as conn:
+            # the attempt first, then its result (the proctor controls lock them in this order)
+            row = self._locked(conn, tenant, customer, "Attempts", key)
+            if row is None:
+                raise e.EntityNotFound(type="Attempt", key=key)
+            if not session or row["_session"] is None or not _same(session, row["_session"]):
+                raise e.SessionInvalid()
+            if row["ResultID"] is None:
+                raise e.AttemptStateConflict("The assessment has not been started (ResultID).", field="ResultID")
+            result = dict(self._locked(conn, tenant, customer, "Results", row["ResultID"]))
+            if result["Status"] != IN_PROGRESS:
+                raise e.AttemptStateConflict(f"Cannot finish a result in status {result['Status']} (Status).",
+                                             field="Status")
+            changes = {"Status": FINISHED_BY_USER, "WhenFinished": now, "StillGoing": False,
+                       "TimeTaken": int((now - _aware(result["WhenStarted"])).total_seconds())
+                       if result["WhenStarted"] else None}
+            results = self.t["Results"]
+            conn.execute(update(results).where(self._scope(results, tenant, customer),
+                                               results.c["ID"] == result["ID"]).values(**changes))
+            result.update(changes)
+            attempt = dict(row)
+            self._audit(conn, tenant, customer, attempt, "Finished", "participant", now, result, None)
             return self._lobby_state(conn, tenant, customer, attempt, None)
 
     # -- the proctor widget -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
 from contracts.odata.csdl import load
 from mocks.core.app import View
 from mocks.deliveryodata import views
+from mocks.deliveryodata.pages.urls import with_pages
 
 SETS = ",".join(load().sets)
 ENTITY_VERBS = ["GET", "PATCH", "MERGE", "DELETE", "PUT", "POST"]
@@ -64,3 +65,5 @@ ROUTES: list[tuple[Rule, View]] = [
     (Rule(f"{LOBBY}/attemptlist/<action>/<int:list_id>/<int:key>", endpoint="listAction", methods=["POST"]),
      views.list_widget),
 ]
+# the same signed URLs answer a browser with a page (mocks/deliveryodata/pages/)
+ROUTES = with_pages(ROUTES)

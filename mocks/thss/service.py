@@ -15,6 +15,7 @@ from mocks.core.app import Runtime, ServiceApp, View
 from mocks.core.errors import InvalidSeed, NotFound
 from mocks.thss.errors import render_webapi_error
 from mocks.thss.models import Delivery, InputError, Thss
+from mocks.thss.pages.urls import ROUTES as PAGE_ROUTES
 from mocks.thss.urls import ADMIN_ROUTES, ROUTES
 
 log = logging.getLogger("examrig.thss")
@@ -51,7 +52,7 @@ class Service(ServiceApp):
         return self.model.tables
 
     def routes(self) -> list[tuple[Rule, View]]:
-        return list(ROUTES)
+        return [*ROUTES, *PAGE_ROUTES]  # the teacher pages: mocks/thss/pages/
 
     def admin_routes(self) -> list[tuple[Rule, View]]:
         return list(ADMIN_ROUTES)
