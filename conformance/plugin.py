@@ -306,9 +306,36 @@ def _scenario_data(item: pytest.Item) -> dict[str, Any]:
             data["all_steps"] = [(st.keyword, st.name, st.line_number) for st in report.scenario.steps]
     except ImportError:  # pragma: no cover - pytest-bdd moved its reporting module
         pass
+    if "bdd" not in data:
+        data.update(_template_data(item))
     rig_data: dict[str, Any] = item.stash.get(_rig_key, {})
     data.update(rig_data)
     return data
+
+
+def _template_data(item: pytest.Item) -> dict[str, Any]:
+    """The scenario's name, tags and steps when it never started (skipped or broken in setup).
+
+    pytest-bdd reports a scenario only once its first step ran; a scenario that a fixture made
+    ``unsupported`` still deserves its name, tags and (skipped) steps in the reports.
+    """
+    try:
+        from pytest_bdd.scenario import scenario_wrapper_template_registry
+    except ImportError:  # pragma: no cover - pytest-bdd moved its registry
+        return {}
+    function = getattr(item, "function", None)
+    template = scenario_wrapper_template_registry.get(function) if function is not None else None
+    if template is None:
+        return {}
+    scenario: Any = template
+    callspec = getattr(item, "callspec", None)
+    example = callspec.params.get("_pytest_bdd_example") if callspec is not None else None
+    with contextlib.suppress(Exception):  # an outline's row fills its steps' placeholders
+        scenario = template.render(example or {})
+    feature = template.feature
+    return {"bdd": {"name": template.name, "line_number": template.line_number, "tags": sorted(template.tags),
+                    "steps": [], "feature": {"name": feature.name, "rel_filename": feature.rel_filename}},
+            "all_steps": [(st.keyword, st.name, st.line_number) for st in scenario.steps]}
 
 
 class _Writer:

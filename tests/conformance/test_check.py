@@ -407,7 +407,8 @@ def test_a_faithful_independent_tds_gets_no_false_fail(tmp_path: Path) -> None:
     for rid, verdict in verdicts.items():
         if verdict == "non-strict":
             assert reqs[rid]["assumed"] or reqs[rid]["level"] != "MUST", rid
-    assert sum(v == "pass" for v in verdicts.values()) >= 10, verdicts
+    passed = [rid for rid, v in verdicts.items() if v == "pass"]
+    assert len(passed) >= 10, (verdicts, result.stdout)
     examrig_only = [s for s in result.report["scenarios"] if "examrig" in s["tags"]]
     assert examrig_only and {s["verdict"] for s in examrig_only} == {"unsupported"}
 

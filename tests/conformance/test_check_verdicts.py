@@ -152,3 +152,31 @@ def test_a_failing_writer_is_reported_and_the_others_still_write(tmp_path: Path,
     assert problems == ["the md report writer failed: OSError: disk full"]
     assert (tmp_path / "junit.xml").is_file()
     assert "md report writer failed" in (tmp_path / "report.json").read_text(encoding="utf-8")
+
+
+def test_html_report_is_self_contained_filterable_and_escapes_what_a_target_answered(tmp_path: Path) -> None:
+    from lxml import html
+
+    from conformance.reports import html_report
+    from conformance.verdicts import Exchange
+
+    bad = scen("b", "failed", MUST.id)
+    bad.message = "expected 400, got 200"
+    bad.failed_step = "Then the response status is 400"
+    bad.exchanges = [Exchange(method="POST", url="http://target/x", status=200,
+                              response_body="<script>alert(1)</script>", curl="curl -X POST http://target/x")]
+    run = Run(started="2026-12-01T21:00:00+00:00", seed=5,
+              scenarios=[scen("a", "passed", SHOULD.id), bad])
+    aggregate(run, CATALOGUE, {})
+    text = html_report.write(run, tmp_path).read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    doc = html.fromstring(text)
+    assert not doc.xpath("//*[@src] | //link | //iframe"), "nothing is loaded from anywhere"
+    assert "default-src 'none'" in doc.xpath("//meta[@http-equiv='Content-Security-Policy']/@content")[0]
+    for name in ("service", "level", "verdict"):
+        assert doc.xpath(f"//select[@id='f-{name}']/option"), name
+    rows = doc.xpath("//table[@id='matrix']/tbody/tr")
+    assert [r.get("data-verdict") for r in rows] == ["fail", "pass", "not-run"]
+    evidence = rows[0].xpath(".//details")[0].text_content()
+    assert "Then the response status is 400" in evidence and "curl -X POST http://target/x" in evidence
+    assert "seed 5" in evidence
