@@ -73,15 +73,17 @@ class ClientRule:
     service: str
     name: str
     check: RuleFn
+    #: the rule also reads the mock's own outbound calls (a token TIS sent that a callback must echo)
+    outbound: bool = False
 
 
 RULES: dict[str, list[ClientRule]] = {}
 
 
-def rule(requirement: str, service: str, name: str) -> Callable[[RuleFn], RuleFn]:
+def rule(requirement: str, service: str, name: str, *, outbound: bool = False) -> Callable[[RuleFn], RuleFn]:
     """Register ``fn`` as the rule of ``requirement`` (the decorator of every rule module)."""
     def register(fn: RuleFn) -> RuleFn:
-        RULES.setdefault(service, []).append(ClientRule(requirement, service, name, fn))
+        RULES.setdefault(service, []).append(ClientRule(requirement, service, name, fn, outbound))
         return fn
     return register
 
@@ -160,18 +162,21 @@ def exchange(entry: Entry) -> Exchange:
 
 
 def run_rule(r: ClientRule, entries: Sequence[Entry]) -> Finding:
-    """One rule over one tenant's entries; a truncated body it needed makes it ``error``, never ``pass``."""
+    """One rule over one tenant's entries; a truncated body it needed makes it ``error``, never ``pass``.
+
+    A rule sees the client's exchanges (inbound to the mock) unless it asks for the mock's outbound ones too.
+    """
     try:
-        return r.check(entries)
+        return r.check(entries if r.outbound else [e for e in entries if e.direction == "in"])
     except Truncated as exc:
         return Finding("error", str(exc), [exc.entry])
 
 
 def by_tenant(entries: Iterable[Entry], service: str) -> dict[str, list[Entry]]:
-    """The inbound exchanges of ``service``, per tenant, in seq order."""
+    """The exchanges of ``service`` (in and out), per tenant, in seq order."""
     out: dict[str, list[Entry]] = {}
     for e in sorted(entries, key=lambda e: e.seq):
-        if e.direction == "in" and e.service == service:
+        if e.service == service:
             out.setdefault(e.tenant, []).append(e)
     return out
 
@@ -194,7 +199,7 @@ def evaluate(entries: Iterable[Entry], services: Sequence[str], *, overflow: Map
                 if overflow and overflow.get(service):
                     finding = Finding("error", "journal overflow: the window lost entries; raise journal_capacity "
                                       "or evaluate a shorter window")
-                elif not mine:
+                elif not any(e.direction == "in" for e in mine):
                     finding = not_exercised(f"no exchange with {service} in the window")
                 else:
                     finding = run_rule(r, mine)

@@ -131,7 +131,7 @@ def _token(e: Entry) -> str | None:
     return m.group(1).strip() if m else None
 
 
-@rule("TISC-SCORE-002", SERVICE, "the callback echoes the context token TIS sent, unchanged")
+@rule("TISC-SCORE-002", SERVICE, "the callback echoes the context token TIS sent, unchanged", outbound=True)
 def token_echoed(entries: Sequence[Entry]) -> Finding:
     made = callbacks(entries)
     if not made:
@@ -140,8 +140,7 @@ def token_echoed(entries: Sequence[Entry]) -> Finding:
     bad = []
     for e in made:
         tok = _token(e)
-        if tok is None:
-            bad.append(e)
+        if tok is None:  # no token at all is TISC-SCORE-001's (not a readable ItemScoreResponse)
             continue
         seen = False
         for out in sent:
