@@ -48,7 +48,7 @@ def _fail(message: str, code: int) -> int:
 
 def fetch_window(url: str, since: int, timeout: float) -> tuple[list[Entry], bool, str]:
     """The entries of a running mock's journal from ``since`` (every tenant), whether it overflowed, its service."""
-    with urllib.request.urlopen(f"{url.rstrip('/')}/_examrig/journal?since={since}&tenant=*",  # noqa: S310
+    with urllib.request.urlopen(f"{url.rstrip('/')}/_examrig/journal?since={since}&tenant=*",
                                 timeout=timeout) as resp:
         data = json.loads(resp.read())
     entries = [Entry(**{k: v for k, v in e.items() if k in Entry.__dataclass_fields__}) for e in data["entries"]]
@@ -89,18 +89,21 @@ def cmd_client_check(args: argparse.Namespace, command: list[str]) -> int:
             return _fail(f"cannot read the journal of {args.from_url}: {exc}", EXIT_INFRA)
         run.targets = {services[0]: args.from_url}
         overflow = {services[0]: overflow_one}
+        client_failed = False
     else:
         got = serve_and_run(services, command, args, run)
         if isinstance(got, int):
             run_dir.rmdir()
             return got
-        entries, overflow = got
+        entries, overflow, client_failed = got
     from conformance.catalogue import load
     from conformance.client import evaluate
     run.scenarios = evaluate(entries, services, overflow=overflow)
     catalogue = {rid: ReqInfo.of(req) for rid, req in load().items() if req.role == "client"}
     aggregate(run, catalogue, {}, services=services)
     code, reasons = exit_code(run)
+    if client_failed:
+        code = EXIT_INFRA  # a client that crashed or never ran cannot be called conformant
     run.problems = list(dict.fromkeys([*run.problems, *reasons]))
     run.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     run.exit_code = code
@@ -110,8 +113,9 @@ def cmd_client_check(args: argparse.Namespace, command: list[str]) -> int:
 
 
 def serve_and_run(services: list[str], command: list[str], args: argparse.Namespace,
-                  run: Run) -> tuple[list[Entry], dict[str, bool]] | int:
-    """Serve the mocks, run COMMAND (or wait), return every served mock's journal window and overflow."""
+                  run: Run) -> tuple[list[Entry], dict[str, bool], bool] | int:
+    """Serve the mocks, run COMMAND (or wait); every served mock's journal window, its overflow, and whether the
+    client command failed (exited non-zero or could not start)."""
     from mocks import registry
     from mocks.core.app import Runtime
     from mocks.core.server import ServeError, bind, start, stop
@@ -147,6 +151,7 @@ def serve_and_run(services: list[str], command: list[str], args: argparse.Namesp
         print(f"examrig: {s.name} listening on {s.url}", flush=True)
         env[f"EXAMRIG_URL_{s.name.upper()}"] = s.url
     run.targets = {s.name: s.url for s in served}
+    client_failed = False
     try:
         if command:
             print(f"examrig: running {' '.join(command)}", flush=True)
@@ -154,11 +159,14 @@ def serve_and_run(services: list[str], command: list[str], args: argparse.Namesp
                 done = subprocess.run(command, env=env, check=False,
                                       timeout=args.duration if args.duration else None)
                 if done.returncode != 0:
-                    run.warnings.append(f"the client command exited {done.returncode}")
+                    # the window then shows only part of what the client meant to do: not a verdict to trust
+                    run.problems.append(f"the client command exited {done.returncode}: the window is incomplete")
+                    client_failed = True
             except subprocess.TimeoutExpired:
                 run.warnings.append(f"the client command was stopped after --duration {args.duration} s")
             except OSError as exc:
                 run.problems.append(f"the client command could not start: {exc}")
+                client_failed = True
         else:
             wait(args.duration)
     finally:
@@ -169,7 +177,7 @@ def serve_and_run(services: list[str], command: list[str], args: argparse.Namesp
         runtime.store.dispose()
         tmp.cleanup()
     entries = [e for w in windows.values() for e in w.entries]
-    return entries, {name: w.overflow for name, w in windows.items()}
+    return entries, {name: w.overflow for name, w in windows.items()}, client_failed
 
 
 def wait(duration: float | None) -> None:

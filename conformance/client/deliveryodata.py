@@ -34,9 +34,18 @@ _WIDGET = re.compile(r"^/lobby/[^/]+/proctorwidget/Index/(\d+)$")
 IMMUTABLE = ("ID", "ExternalAttemptID", "ParticipantID", "AssessmentID", "AssessmentSnapshotID", "Language",
              "LockRequired", "ParticipantFacingQMLobbyUrl", "ProctorFacingQMControlsWidgetUrl", "ResultID",
              "AttemptNumber")
-# Int64 properties that $filter may compare (reference item 13: the L suffix)
-INT64 = ("AssessmentID",)
-_INT64_LITERAL = re.compile(r"\b(" + "|".join(INT64) + r")\s+(eq|ne|gt|ge|lt|le)\s+(-?\d+)(?![\dlL.])")
+# Int64 properties that $filter may compare, per entity set (reference item 13: the L suffix); Assessment.ID is
+# Int64, every other set's ID is Int32 (where the suffix is not needed)
+INT64 = {"Assessments": ("ID", "AssessmentID"), "*": ("AssessmentID",)}
+
+
+def _int64_props(e: Entry) -> tuple[str, ...]:
+    last = e.path.rsplit("/", 1)[-1].split("(", 1)[0]
+    return INT64.get(last, INT64["*"])
+
+
+def _compares(props: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(props) + r")\s+(eq|ne|gt|ge|lt|le)\s+(-?\d+)(?![\dlL.])")
 
 
 def creates(entries: Sequence[Entry]) -> list[tuple[Entry, dict[str, object]]]:
@@ -214,7 +223,9 @@ def within_lifetime(entries: Sequence[Entry]) -> Finding:
     visits = [e for e in entries if e.method == "GET" and (_LOBBY.match(e.path) or _WIDGET.match(e.path))]
     if not visits:
         return not_exercised("the client opened no lobby or proctor URL")
-    bad = [v for v in visits if v.status in (401, 403, 410) and not faulted(v)]
+    # a refusal for reuse (link_used) is DOC-URL-002's, a bad signature DOC-URL-001's: this rule is the lifetime's
+    bad = [v for v in visits if not faulted(v) and (v.status == 410 or (v.status in (401, 403)
+                                                                         and "expired" in response_body(v)))]
     if bad:
         return failed("a lobby or proctor URL was refused as expired or invalid", bad)
     return passed()
@@ -238,10 +249,11 @@ def no_immutable_patch(entries: Sequence[Entry]) -> Finding:
 @rule("DOC-FILTER-001", SERVICE, "Int64 literals in $filter carry the L suffix")
 def int64_suffix(entries: Sequence[Entry]) -> Finding:
     filters = [(e, f) for e in entries if e.method == "GET" for f in query(e).get("$filter", [])]
-    relevant = [(e, f) for e, f in filters if re.search(r"\b(" + "|".join(INT64) + r")\s+(eq|ne|gt|ge|lt|le)\s", f)]
+    relevant = [(e, f) for e, f in filters
+                if re.search(r"\b(" + "|".join(_int64_props(e)) + r")\s+(eq|ne|gt|ge|lt|le)\s", f)]
     if not relevant:
         return not_exercised("the client filtered on no Int64 property")
-    bad = [e for e, f in relevant if _INT64_LITERAL.search(f)]
+    bad = [e for e, f in relevant if _compares(_int64_props(e)).search(f)]
     if bad:
         return failed("a $filter compares an Int64 property with a literal without the L suffix", bad)
     return passed()
