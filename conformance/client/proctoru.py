@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 from urllib.parse import parse_qs
 
 from conformance.client.engine import (
     Finding,
+    Truncated,
     failed,
     faulted,
     header,
@@ -54,9 +56,23 @@ def params(e: Entry) -> dict[str, str]:
     return out
 
 
+_CODE = re.compile(r'"response_code"\s*:\s*(\d+)')
+_MESSAGE = re.compile(r'"message"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
 def answer(e: Entry) -> tuple[int | None, str, object]:
-    """(response_code, message, data) of the envelope; (None, '', None) when it is not one."""
-    body = json_response(e)
+    """(response_code, message, data) of the envelope; (None, '', None) when it is not one.
+
+    A body past the journal's limit still starts with the envelope's response_code and message (the mock writes
+    them before data): they are read from the kept prefix, and data is then None. Without them, Truncated.
+    """
+    try:
+        body = json_response(e)
+    except Truncated:
+        code, message = _CODE.search(e.response_body), _MESSAGE.search(e.response_body)
+        if code is None or message is None:
+            raise
+        return int(code.group(1)), str(json.loads(message.group(1))), None
     if not isinstance(body, dict):
         return None, "", None
     code = body.get("response_code")
@@ -130,7 +146,14 @@ def own_reservations(entries: Sequence[Entry]) -> Finding:
     uses = [e for e in calls(entries) if endpoint(e) in ("removeReservation", "moveReservation", "beginReservation")]
     if not uses:
         return not_exercised("the client rescheduled, cancelled or began no reservation")
-    bad = [e for e in uses if answer(e)[1].startswith("Reservation Not found")]
+    known = _reservations(entries)
+
+    def wrong_id_only(e: Entry) -> bool:  # a known reservation_no begun with another reservation_id: PUC-RES-002's
+        p = params(e)
+        made = known.get(p.get("reservation_no", ""))
+        return endpoint(e) == "beginReservation" and made is not None and p.get("reservation_id") != made[0]
+
+    bad = [e for e in uses if answer(e)[1].startswith("Reservation Not found") and not wrong_id_only(e)]
     return failed("a call names a reservation the institution does not hold", bad) if bad else passed()
 
 

@@ -47,3 +47,28 @@ def test_each_broken_portal_breaks_exactly_its_rule(tmp_path: Path, broken: str)
     code, verdicts, out = check(tmp_path, "deliveryodata", "deliveryodata_portal.py", "--break", broken)
     assert {k: v for k, v in verdicts.items() if v in ("fail", "non-strict", "error")} == {rid: verdict}, out
     assert code == (1 if verdict == "fail" else 0), out
+
+
+PROCTORU = {
+    "stale-time": ("fail", "PUC-TIME-002"),
+    "no-token": ("fail", "PUC-AUTH-001"),
+    "json-body": ("fail", "PUC-FORM-001"),
+    "fresh-id": ("fail", "PUC-RES-002"),
+    "blind-retry": ("fail", "PUC-ERR-001"),
+    "early-begin": ("non-strict", "PUC-BEGIN-001"),
+}
+
+
+def test_the_proctoru_lms_is_conformant(tmp_path: Path) -> None:
+    code, verdicts, out = check(tmp_path, "proctoru", "proctoru_lms.py")
+    assert code == 0, out
+    assert {k for k, v in verdicts.items() if v != "pass"} == {"PUC-ERR-001"}, verdicts
+    assert verdicts["PUC-ERR-001"] == "not-exercised"
+
+
+@pytest.mark.parametrize("broken", sorted(PROCTORU))
+def test_each_broken_lms_breaks_exactly_its_rule(tmp_path: Path, broken: str) -> None:
+    verdict, rid = PROCTORU[broken]
+    code, verdicts, out = check(tmp_path, "proctoru", "proctoru_lms.py", "--break", broken)
+    assert {k: v for k, v in verdicts.items() if v in ("fail", "non-strict", "error")} == {rid: verdict}, out
+    assert code == (1 if verdict == "fail" else 0), out
