@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import signal
@@ -21,7 +22,6 @@ import sys
 import tempfile
 import threading
 import urllib.request
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +30,6 @@ from mocks.core.journal import Entry
 
 # the mocks a client's service calls while it serves the client (served alongside so the flow completes)
 PEERS: dict[str, tuple[str, ...]] = {"tis": ("openam", "thss", "dw", "tds")}
-
-
-def split_command(argv: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(the examrig arguments, the COMMAND after the first ``--``)."""
-    argv = list(argv)
-    if "--" in argv:
-        i = argv.index("--")
-        return argv[:i], argv[i + 1:]
-    return argv, []
 
 
 def _fail(message: str, code: int) -> int:
@@ -96,11 +87,9 @@ def cmd_client_check(args: argparse.Namespace, command: list[str]) -> int:
             run_dir.rmdir()
             return got
         entries, overflow, client_failed = got
-    from conformance.catalogue import load
     from conformance.client import evaluate
     run.scenarios = evaluate(entries, services, overflow=overflow)
-    catalogue = {rid: ReqInfo.of(req) for rid, req in load().items() if req.role == "client"}
-    aggregate(run, catalogue, {}, services=services)
+    aggregate(run, _client_catalogue(), {}, services=services)
     code, reasons = exit_code(run)
     if client_failed:
         code = EXIT_INFRA  # a client that crashed or never ran cannot be called conformant
@@ -121,6 +110,7 @@ def serve_and_run(services: list[str], command: list[str], args: argparse.Namesp
     from mocks.core.server import ServeError, bind, start, stop
     from mocks.core.settings import Settings
 
+    install_live()
     known = registry.available()
     names = list(dict.fromkeys([*services, *(p for s in services for p in PEERS.get(s, ()))]))
     names = [n for n in names if n in known]
@@ -193,6 +183,31 @@ def wait(duration: float | None) -> None:
             signal.signal(sig, handler)
 
 
+@functools.lru_cache(maxsize=1)
+def _client_catalogue() -> dict[str, ReqInfo]:
+    from conformance.catalogue import load
+    return {rid: ReqInfo.of(req) for rid, req in load().items() if req.role == "client"}
+
+
+def live_verdicts(entries: list[Entry], service: str, overflow: bool) -> dict[str, Any]:
+    """The evaluator behind ``GET /_examrig/client-check``: one tenant's window, as a report's JSON data."""
+    from conformance.client import RULES, evaluate
+    if service not in RULES:
+        return {"requirements": [], "scenarios": [], "counts": {}, "note": f"no client rules for {service}"}
+    run = Run(started="", label=f"client-{service}", mode="client-live", services=[service])
+    run.scenarios = evaluate(entries, [service], overflow={service: overflow})
+    aggregate(run, _client_catalogue(), {}, services=[service])
+    data = run.to_dict()
+    return {"requirements": data["requirements"], "scenarios": data["scenarios"],
+            "counts": data["counts"]["requirements"]}
+
+
+def install_live() -> None:
+    """Give the mocks of this process the client rules for ``GET /_examrig/client-check``."""
+    from mocks.core import client_check_route
+    client_check_route.install(live_verdicts)
+
+
 def add_client_options(p: Any) -> None:
     """The ``--client`` options of ``examrig check``."""
     p.add_argument("--client", action="append", default=[], metavar="SERVICE",
@@ -203,4 +218,4 @@ def add_client_options(p: Any) -> None:
     p.add_argument("--since", type=int, metavar="N", help="with --from: the first journal seq of the window")
 
 
-__all__ = ["PEERS", "add_client_options", "cmd_client_check", "fetch_window", "split_command"]
+__all__ = ["PEERS", "add_client_options", "cmd_client_check", "fetch_window", "install_live", "live_verdicts"]
