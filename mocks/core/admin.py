@@ -19,6 +19,8 @@ from mocks.core.store import StoreUnavailable
 if TYPE_CHECKING:
     from mocks.core.app import Ctx, ServiceApp
 
+#: the state hook version the admin door implements (conformance/targets.py speaks the same)
+STATE_HOOK_VERSION = 1
 VERSION = "0.1.0"
 
 
@@ -88,9 +90,11 @@ def _health(app: ServiceApp, ctx: Ctx) -> Response:
         app.store.check()
     except StoreUnavailable as exc:
         return json_response({"status": "unavailable", "service": app.name, "database": str(exc)}, status=503)
-    # process: which process of the mock answered (several serve one mock with --processes N)
+    # process: which process of the mock answered (several serve one mock with --processes N);
+    # state_hook: the state hook version this admin door implements (docs/state-hook.md), so examrig's own
+    # mock served as an integrator's target is recognised as one
     return json_response({"status": "ok", "service": app.name, "journal": app.journal.stats(),
-                          "process": app.runtime.control.token})
+                          "process": app.runtime.control.token, "state_hook": STATE_HOOK_VERSION})
 
 
 def _version(app: ServiceApp, ctx: Ctx) -> Response:

@@ -112,6 +112,20 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
+#: Web API's default ``MaxNodeCount`` (ODataValidationSettings), and its message when a filter has more
+#: nodes (System.Web.OData's FilterQueryValidator; each comparison counts its two operands too)
+MAX_NODE_COUNT = 100
+NODE_COUNT_EXCEEDED = (f"The node count limit of '{MAX_NODE_COUNT}' has been exceeded. To increase the limit, set "
+                       "the 'MaxNodeCount' property on EnableQueryAttribute or ODataValidationSettings.")
+#: nesting (parentheses, ``not``) before ODataLib's parser gives up; ODataLib v3 allows 800, but Python's
+#: recursion would not (a filter of 100,000 '(' raised RecursionError, a 500), and a tree this deep
+#: has passed the node count long before; the message is ODataLib's (UriQueryExpressionParser_TooDeep)
+MAX_DEPTH = 100
+TOO_DEEP = "Recursion depth exceeded allowed limit."
+#: an Int64 has 19 digits: a longer literal is refused before int() (Python refuses 4,300 digits and more)
+_MAX_DIGITS = 19
+
+
 class _FilterParser:
     def __init__(self, text: str, etype: EntityType, qualified: str, filterable: tuple[str, ...]) -> None:
         self.text = text
@@ -120,6 +134,18 @@ class _FilterParser:
         self.filterable = filterable
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
+        self.nodes = 0
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(TOO_DEEP)
+
+    def count(self, nodes: int) -> None:
+        self.nodes += nodes
+        if self.nodes > MAX_NODE_COUNT:
+            raise self.fail(NODE_COUNT_EXCEEDED)
 
     def fail(self, message: str) -> InvalidQuery:
         return InvalidQuery(detail=message, field="$filter")
@@ -145,6 +171,7 @@ class _FilterParser:
         node = self.and_expr()
         while (tok := self.peek()) is not None and tok[:2] == ("word", "or"):
             self.i += 1
+            self.count(1)
             node = Logical("or", node, self.and_expr())
         return node
 
@@ -152,6 +179,7 @@ class _FilterParser:
         node = self.not_expr()
         while (tok := self.peek()) is not None and tok[:2] == ("word", "and"):
             self.i += 1
+            self.count(1)
             node = Logical("and", node, self.not_expr())
         return node
 
@@ -159,14 +187,20 @@ class _FilterParser:
         tok = self.peek()
         if tok is not None and tok[:2] == ("word", "not"):
             self.i += 1
-            return Logical("not", self.not_expr())
+            self.count(1)
+            self.enter()
+            node = Logical("not", self.not_expr())
+            self.depth -= 1
+            return node
         return self.comparison()
 
     def comparison(self) -> Node:
         tok = self.peek()
         if tok is not None and tok[0] == "lp":
             self.i += 1
+            self.enter()
             node = self.or_expr()
+            self.depth -= 1
             close = self.take()
             if close[0] != "rp":
                 raise self.fail(f"')' or operator expected at position {close[2]} in '{self.text}'.")
@@ -177,6 +211,7 @@ class _FilterParser:
             raise self.fail(f"Syntax error at position {op_tok[2]} in '{self.text}'.")
         right = self.operand()
         self.check_types(op_tok[1], left, right)
+        self.count(3)
         return Compare(op_tok[1], left, right)
 
     def operand(self) -> Prop | Lit:
@@ -189,6 +224,10 @@ class _FilterParser:
             except ValueError:
                 raise self.fail(f"Unrecognized 'Edm.DateTime' literal '{text}' at '{pos}' in '{self.text}'.") from None
         if kind == "num":
+            if len(text.lstrip("-").rstrip("lL")) > _MAX_DIGITS or not text.isascii():
+                kind_name = "Edm.Int64" if text[-1] in "lL" else "Edm.Int32"
+                shown = text if len(text) <= 40 else text[:40] + "..."
+                raise self.fail(f"Unrecognized '{kind_name}' literal '{shown}' at '{pos}' in the $filter.")
             if text[-1] in "lL":
                 value = int(text[:-1])
                 if not INT64[0] <= value <= INT64[1]:

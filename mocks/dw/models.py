@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -133,10 +134,12 @@ class Verdict:
 
 
 def _number(value: str | None) -> float | None:
+    """A finite number, or None: "INF" and "NaN" are not scores (int(inf) raised OverflowError, a 500)."""
     try:
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except ValueError:
         return None
+    return number if number is None or math.isfinite(number) else None
 
 
 class Warehouse:

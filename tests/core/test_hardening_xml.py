@@ -109,3 +109,13 @@ def test_tis_receiver_answers_a_hostile_trt(apps: dict[str, ServiceApp]) -> None
     response = Client(apps["tis"]).post("/api/testresult", data=unknown_attributes(10_000),
                                         content_type="application/xml")
     assert response.status_code < 500
+
+
+@pytest.mark.parametrize("value", ["INF", "-INF", "NaN"])
+def test_dw_refuses_non_finite_scores_without_a_500(apps: dict[str, ServiceApp], value: str) -> None:
+    doc = generate_trt(1, kind="scored")
+    # a PerformanceLevel of INF used to reach int(inf): OverflowError, a 500
+    import re
+    doc = re.sub(rb'(measureLabel="PerformanceLevel" value=")[^"]*', rb"\g<1>" + value.encode(), doc, count=1)
+    response = Client(apps["dw"]).post("/dw1/services/xml", data=doc, content_type="application/xml")
+    assert response.status_code < 500

@@ -56,13 +56,23 @@ filters = st.one_of(
     _sizes(50, 500, 1000, 3000).map(lambda n: "(" * n + "ID eq 1" + ")" * n),
     _sizes(50, 500, 1000, 3000).map(lambda n: "not " * n + "ID eq 1"),
     _sizes(50, 500, 1500).map(lambda n: " and ".join(["ID eq 1"] * n)),
-    _sizes(25, 19, 20, 4300, 4301, 6000).map(lambda n: "ID eq " + "9" * n),
 )
+# long literals apart: hypothesis reports one failure per test, and the int-string limit is its own class
+long_literals = _sizes(25, 19, 20, 4300, 4301, 6000).map(lambda n: "ID eq " + "9" * n)
 
 
 @PROPS
 @given(entity_set=st.sampled_from(SETS), text=filters)
 def test_filter_parses_or_refuses_with_an_odata_error(entity_set: str, text: str) -> None:
+    try:
+        parse_filter(text, CSDL, entity_set)
+    except ServiceError as exc:
+        assert 400 <= exc.status < 500, (text[:200], exc.status, exc.message)
+
+
+@PROPS
+@given(entity_set=st.sampled_from(SETS), text=long_literals)
+def test_filter_long_literals_are_refused_with_an_odata_error(entity_set: str, text: str) -> None:
     try:
         parse_filter(text, CSDL, entity_set)
     except ServiceError as exc:
@@ -232,7 +242,7 @@ odata_keys = st.one_of(st.integers(min_value=-(2**70), max_value=2**70).map(str)
 
 @BODIES
 @given(entity_set=st.sampled_from(["Attempts", "AttemptLists", "Participants", "Assessments", "Appointments"]),
-       key=odata_keys, text=filters)
+       key=odata_keys, text=st.one_of(filters, long_literals))
 def test_odata_keys_and_filters_over_http_never_a_server_error(entity_set: str, key: str, text: str) -> None:
     """The same inputs through the served OData feed: a documented 4xx in OData's error format, never a 5xx."""
     import base64

@@ -7,15 +7,30 @@ tests skip with the reason, and fail under ``CI=true``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mocks.core.store import Store
 from tests.dbs import fresh_schema, require_postgres
 
 N = 20  # concurrent requests per race
+_OPEN: list[Store] = []
+
+
+def track(store: Store) -> Store:
+    """``store``, disposed when the test ends (20 racing threads leave 20 pooled connections open per store)."""
+    _OPEN.append(store)
+    return store
+
+
+@pytest.fixture(autouse=True)
+def _dispose_stores() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().dispose()
 
 
 # the PostgreSQL half carries the ``postgresql`` marker: tox's ``py`` env (SQLite) deselects it, ``py-pg`` runs it

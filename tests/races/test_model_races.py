@@ -28,7 +28,7 @@ from mocks.proctoru.models import AdHoc, Institution, Options, ProctorU
 from mocks.tds.models import Tds, TisReply
 from mocks.thss.models import StateError, Thss
 from mocks.tis.models import Tis
-from tests.races.conftest import N, errors, race
+from tests.races.conftest import N, errors, race, track
 
 T, C = "t", "400449"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ def _count(store: Store, table: Any, *where: Any) -> int:
 
 
 def _delivery(url: str) -> DeliveryOData:
-    store = Store(url)
+    store = track(Store(url))
     clock = Clock()
     clock.freeze(T, NOW)
     model = DeliveryOData(store, clock, IdSource(7), load_config({}, "secret"))
@@ -144,7 +144,7 @@ OPP = "aa19a641-c782-4426-8586-e7d77edf2d02"
 
 
 def _tds(url: str) -> Tds:
-    store = Store(url)
+    store = track(Store(url))
     clock = Clock()
     clock.freeze(T, NOW)
     model = Tds(store, clock)
@@ -183,7 +183,7 @@ def test_tds_one_idempotency_key_applies_once(db_url: str) -> None:
 
 
 def _tis(url: str) -> Tis:
-    store = Store(url)
+    store = track(Store(url))
     clock = Clock()
     clock.freeze(T, NOW)
     model = Tis(store, clock, IdSource(3), {})
@@ -219,7 +219,7 @@ THSS_OPP = "71a3ee01-f215-4ccd-b74d-df1097a01a0c"
 
 
 def _thss(url: str) -> Thss:
-    store = Store(url)
+    store = track(Store(url))
     clock = Clock()
     clock.freeze(T, NOW)
     model = Thss(store, clock, IdSource(3), {})
@@ -263,7 +263,7 @@ ADA = AdHoc(student_id="42", first_name="Ada", last_name="Lovelace", email="ada@
 
 
 def _proctoru(url: str) -> ProctorU:
-    store = Store(url)
+    store = track(Store(url))
     clock = Clock()
     clock.freeze(T, NOW)
     model = ProctorU(store, clock, IdSource(7), Options())
@@ -294,7 +294,7 @@ FORM = {"realm": "/sbac", "grant_type": "password", "username": "tis-admin@examp
 
 
 def test_openam_concurrent_issues_give_distinct_working_tokens(db_url: str) -> None:
-    store = Store(db_url)
+    store = track(Store(db_url))
     clock = Clock()
     clock.freeze(T, NOW)
     model = OpenAm(store, clock, IdSource(7), {})
@@ -310,7 +310,7 @@ def test_openam_concurrent_issues_give_distinct_working_tokens(db_url: str) -> N
 
 
 def test_rdw_import_of_one_payload_is_recorded_once(db_url: str) -> None:
-    store = Store(db_url)
+    store = track(Store(db_url))
     clock = Clock()
     clock.freeze(T, NOW)
     model = Warehouse(store, clock, {})
@@ -324,7 +324,7 @@ def test_rdw_import_of_one_payload_is_recorded_once(db_url: str) -> None:
 
 
 def test_rdw_imports_of_one_opportunity_keep_one_exam(db_url: str) -> None:
-    store = Store(db_url)
+    store = track(Store(db_url))
     clock = Clock()
     clock.freeze(T, NOW)
     model = Warehouse(store, clock, {})

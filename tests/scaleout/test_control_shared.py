@@ -168,3 +168,22 @@ def test_across_hosts_a_change_is_seen_after_the_poll_window(tmp_path: Path) -> 
         for app in apps:
             app.runtime.control.close()
             app.runtime.store.dispose()
+
+
+def test_tis_receiver_setting_changed_through_one_process_applies_in_the_other(tmp_path: Path) -> None:
+    from mocks.tis.service import Service as TisService
+    services = []
+    for _ in range(2):
+        settings = Settings(seed=2, shared_control=True)
+        runtime = Runtime.create(settings, db=f"sqlite:///{tmp_path / 'tis.db'}")
+        services.append(TisService(runtime, {"worker": False}))
+    try:
+        first, second = services
+        assert second.model.config("t", cached=True).oauth is False  # cached in the second process
+        assert Client(first).post("/_examrig/seed", json={"config": [{"oauth": True}]},
+                                  headers={T: "t"}).status_code == 201
+        assert second.model.config("t", cached=True).oauth is True
+    finally:
+        for service in services:
+            service.runtime.control.close()
+            service.runtime.store.dispose()

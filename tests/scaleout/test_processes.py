@@ -229,3 +229,19 @@ def test_the_corpus_passes_with_requests_spread_over_the_processes(mocks: dict[s
     tail = "\n".join(run.stdout.splitlines()[-30:])
     assert run.returncode == 0, tail
     assert re.search(r"\b\d{2,} passed\b", tail) and "failed" not in tail, tail
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_every_process_and_the_urls_are_printed_once(tmp_path: Path, sig: int) -> None:
+    served = Served("openam", tmp_path, None, None)
+    parent = served.proc.pid
+    children = [int(p) for p in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()]
+    assert len(children) == 2
+    assert get(served.url, "/_examrig/health").status_code == 200
+    served.proc.send_signal(sig)
+    assert served.proc.wait(timeout=60) == 0
+    assert served.proc.stdout is not None
+    rest = served.proc.stdout.read()
+    assert "listening on" not in rest  # the one URL line was read by Served; no child printed its own
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
