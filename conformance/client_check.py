@@ -93,6 +93,10 @@ def cmd_client_check(args: argparse.Namespace, command: list[str]) -> int:
     code, reasons = exit_code(run)
     if client_failed:
         code = EXIT_INFRA  # a client that crashed or never ran cannot be called conformant
+    if not any(e.direction == "in" and e.service in services for e in entries):
+        # as check's "zero scenarios": a window without one exchange of the client judges nothing
+        run.problems.append(f"the client made no request to {', '.join(services)} in the window: nothing to judge")
+        code = EXIT_INFRA
     run.problems = list(dict.fromkeys([*run.problems, *reasons]))
     run.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     run.exit_code = code
