@@ -80,6 +80,8 @@ def add_check_parser(sub: Any) -> None:
                    help="the scenario corpus (default: examrig's features/; for a corpus of your own)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"upper bound of every request to a target or mock (default {DEFAULT_TIMEOUT:g})")
+    from conformance.client_check import add_client_options
+    add_client_options(p)  # examrig check --client SERVICE -- COMMAND (issue 15, conformance/client_check.py)
     p.set_defaults(func=cmd_check)
 
 
@@ -220,6 +222,10 @@ def pytest_command(args: argparse.Namespace, cfg: dict[str, Any], out: Path) -> 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run the check; the exit code of :func:`conformance.verdicts.exit_code` (or 2 for usage)."""
+    if getattr(args, "client", None):
+        from conformance.client_check import cmd_client_check
+        # in client mode the positional words are the COMMAND after `--` (argparse hands them to SERVICE)
+        return cmd_client_check(args, list(args.services))
     try:
         cfg = _validate(args)
     except UsageProblem as exc:

@@ -62,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.shared_control is None and settings.db and settings.db.startswith("postgresql"):
         # other hosts (or other `examrig serve` commands) may serve this mock on the same database
         settings.shared_control = True
+    _install_client_rules()  # GET /_examrig/client-check (issue 15)
     try:
         runtime = Runtime.create(settings)
         runtime.store.check()
@@ -108,6 +109,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         runtime.store.dispose()
 
     return run_until_signal(servers, on_ready=announce, on_stop=on_stop, final=True)
+
+
+def _install_client_rules() -> None:
+    """The client rules behind the mocks' live ``/_examrig/client-check`` (conformance/client_check.py)."""
+    from conformance.client_check import install_live
+    install_live()
 
 
 def _settings_problem(settings: Any, names: list[str], known: dict[str, Any]) -> str | None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from mocks.core import console, errors, jsonbody, openapi_route
+from mocks.core import client_check_route, console, errors, jsonbody, openapi_route
 from mocks.core.clock import ClockRangeError, check_instant, check_step, parse_iso
 from mocks.core.faults import FaultSpecError
 from mocks.core.journal import FILTER_KEYS
@@ -41,6 +41,7 @@ def admin_rules(prefix: str) -> list[Rule]:
         ("/metrics", "metrics", ["GET"]),
         ("/openapi.json", "openapi", ["GET"]),
         ("/ui", "console", ["GET"]), ("/ui/static/<name>", "consoleStatic", ["GET"]),  # mocks/core/console/
+        ("/client-check", "client-check", ["GET"]),  # issue 15: mocks/core/client_check_route.py
     ]
     return [Rule(prefix + path, endpoint=f"admin:{name}", methods=methods) for path, name, methods in spec]
 
@@ -262,6 +263,6 @@ def _metrics(app: ServiceApp, ctx: Ctx) -> Response:
 _HANDLERS: dict[str, Any] = {
     "health": _health, "version": _version, "reset": _reset, "clock": _clock, "faults": _faults,
     "fault": _fault, "journal": _journal, "verify": _verify, "seed": _seed, "state": _state,
-    "config": _config, "metrics": _metrics, "openapi": openapi_route.serve,
+    "config": _config, "metrics": _metrics, "openapi": openapi_route.serve, "client-check": client_check_route.serve,
     "console": console.page, "consoleStatic": console.static_file,
 }

@@ -196,10 +196,18 @@ class ProctorU:
         return None
 
     def check_fresh(self, tenant: str, sent: datetime | None) -> None:
-        """``stale request`` when ``time_sent`` is further than ``stale_seconds`` from the clock."""
+        """``stale request`` when ``time_sent`` is further than ``stale_seconds`` from the real clock and from the
+        tenant's clock alike.
+
+        ``time_sent`` is the client's wall clock (the xBlock's ``utcnow()``): a client cannot know the tenant's
+        simulated time, so once a tester advanced it (to reach a reservation's start or a no-show) comparing with
+        it alone refused every call as stale (issue 15 item 5). The real clock is what a real client's time_sent
+        tracks; the tenant's clock stays accepted for a scenario whose client stamps the simulated time.
+        """
         if sent is None or self.options.stale_seconds <= 0:
             return
-        skew = abs((self.clock.now(tenant) - _aware(sent)).total_seconds())
+        at = _aware(sent)
+        skew = min(abs((self.clock.wall() - at).total_seconds()), abs((self.clock.now(tenant) - at).total_seconds()))
         if skew > self.options.stale_seconds:
             raise errors.StaleRequest(field="time_sent")
 

@@ -16,7 +16,7 @@ TAG = re.compile(r"@req_(PU-[A-Z0-9-]+)")
 
 
 def _catalogue() -> dict[str, Requirement]:
-    return {rid: req for rid, req in load().items() if req.service == "proctoru"}
+    return {rid: req for rid, req in load().items() if req.service == "proctoru" and req.role == "server"}
 
 
 def _scenario_claims() -> set[str]:
