@@ -66,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     zone = zones["data"][0]["Id"] if zones.get("data") else "UTC"
     if b == "no-token":
         api.call("getTimeZoneList", token=False, refusable=True)
+    # slots from noon UTC tomorrow: always 12 h or more ahead, so the reservation is never inside its begin window
+    # (slots from midnight were minutes away when the example ran shortly before midnight UTC)
     tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
     slots = api.call("getScheduleInfoAvailableTimesList", time_zone_id=zone, duration=60,
-                     start_date=tomorrow.replace(hour=0).isoformat(), takeitnow="N", isadhoc="Y",
+                     start_date=tomorrow.isoformat(), takeitnow="N", isadhoc="Y",
                      json_body=b == "json-body")
     start = slots["data"][0]["start_date"] if slots.get("data") else tomorrow.isoformat()
 
