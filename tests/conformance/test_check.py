@@ -76,9 +76,14 @@ def cucumber_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if npm is None:
         _missing_tool("npm is not installed: cannot run the cucumber report tools")
     prefix = tmp_path_factory.mktemp("cucumber-tools")
-    done = subprocess.run([str(npm), "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                           "multiple-cucumber-html-reporter", "cucumber-html-reporter"],
-                          capture_output=True, text=True, timeout=600)
+    # a cache of its own (no lock contention with another npm install of the same run, seen to stall for
+    # ten minutes on a loaded host) and a fetch timeout with retries instead of a stalled socket
+    cmd = [str(npm), "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--cache", str(prefix / ".npm"),
+           "--fetch-timeout=60000", "--fetch-retries=4", "multiple-cucumber-html-reporter", "cucumber-html-reporter"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        _missing_tool("npm install of the cucumber report tools took over 600 s")
     if done.returncode != 0:
         _missing_tool(f"npm install of the cucumber report tools failed: {done.stderr.strip()[-300:]}")
     return prefix / "node_modules"
