@@ -38,6 +38,7 @@ from tests.conformance.check_helpers import (
     served_wsgi,
     wait_for,
 )
+from tests.npm import npm_install
 
 pytestmark = pytest.mark.slow
 REPORTS = ("report.json", "summary.md", "report.html", "junit.xml", "cucumber.json")
@@ -72,20 +73,10 @@ def junit_xsd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def cucumber_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """multiple-cucumber-html-reporter and cucumber-html-reporter, npm-installed into a temporary prefix."""
-    npm = shutil.which("npm")
-    if npm is None:
-        _missing_tool("npm is not installed: cannot run the cucumber report tools")
     prefix = tmp_path_factory.mktemp("cucumber-tools")
-    # a cache of its own (no lock contention with another npm install of the same run, seen to stall for
-    # ten minutes on a loaded host) and a fetch timeout with retries instead of a stalled socket
-    cmd = [str(npm), "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--cache", str(prefix / ".npm"),
-           "--fetch-timeout=60000", "--fetch-retries=4", "multiple-cucumber-html-reporter", "cucumber-html-reporter"]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired:
-        _missing_tool("npm install of the cucumber report tools took over 600 s")
-    if done.returncode != 0:
-        _missing_tool(f"npm install of the cucumber report tools failed: {done.stderr.strip()[-300:]}")
+    reason = npm_install(prefix, ["multiple-cucumber-html-reporter", "cucumber-html-reporter"])
+    if reason is not None:
+        _missing_tool(f"cannot install the cucumber report tools: {reason}")
     return prefix / "node_modules"
 
 

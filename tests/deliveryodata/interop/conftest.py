@@ -1,7 +1,7 @@
 """Real OData clients against ``examrig serve deliveryodata`` on port 0: the server, the seed, the installers.
 
 The clients are installed at test time into a temporary directory (never vendored): Pyslet from
-PyPI with ``pip install --target``, datajs from npm with ``npm install --prefix``. When one cannot
+PyPI with ``pip install --target``, datajs from npm (tests/npm.py). When one cannot
 be installed the test fails under ``CI=true`` and is skipped elsewhere, with the reason.
 """
 
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.npm import npm_install
 
 ROOT = Path(__file__).resolve().parents[3]
 CUSTOMER = "400449"
@@ -102,12 +104,10 @@ def pyslet_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def datajs_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """datajs 1.0.3 and its shims (xmlhttprequest, @xmldom/xmldom) installed from npm into a temporary directory."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        unavailable("node and npm are needed for datajs (apt-get install nodejs npm)")
+    if shutil.which("node") is None:
+        unavailable("node is needed for datajs (apt-get install nodejs npm)")
     prefix = tmp_path_factory.mktemp("datajs")
-    done = subprocess.run([str(npm), "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix),
-                           DATAJS, XHR, XMLDOM], capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        unavailable(f"npm could not install {DATAJS} {XHR} {XMLDOM}: {done.stderr.strip()[-400:]}")
+    reason = npm_install(prefix, [DATAJS, XHR, XMLDOM])
+    if reason is not None:
+        unavailable(reason)
     return prefix
