@@ -33,7 +33,7 @@ from mocks.core.ids import IdSource
 from mocks.core.journal import BODY_LIMIT, SECRET_HEADERS, Entry, body_digest, redact_headers
 from mocks.core.metrics import Metrics
 from mocks.core.outbound import TENANT_HEADER, Outbound
-from mocks.core.render import ErrorRenderer, render_json_error
+from mocks.core.render import ErrorRenderer, header_list, render_json_error
 from mocks.core.routing import ShapeRouter
 from mocks.core.settings import Settings
 from mocks.core.store import Store
@@ -467,7 +467,7 @@ class ServiceApp:
         environ = {k: v for k, v in incoming.environ.items() if type(v) is str}
         wall = time.time()
         method, path, status = incoming.method, incoming.path, response.status_code
-        response_headers = tuple(response.headers.to_wsgi_list())
+        response_headers = tuple(header_list(response))
         req_kept = req_body if len(req_body) <= BODY_LIMIT else body_digest(req_body)
         resp_kept = body if len(body) <= BODY_LIMIT else body_digest(body)
         self.journal.record_deferred(tenant, _inbound_entry, self.name, tenant, wall, environ, method, path, route,

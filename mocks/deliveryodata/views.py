@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from mocks.core import jsonbody
 from mocks.core.app import Ctx
 from mocks.core.errors import MethodNotAllowed, ServiceError, UnsupportedMediaType
-from mocks.core.render import empty_response, json_response
+from mocks.core.render import BufferedResponse, empty_response, json_response
 from mocks.deliveryodata import errors as e
 from mocks.deliveryodata import fmt_atom, fmt_jsonlight, fmt_verbose
 from mocks.deliveryodata import negotiate as n
@@ -26,7 +26,7 @@ from mocks.deliveryodata.fmt_common import Feed
 from mocks.deliveryodata.models import PROCTOR_ACTIONS, DeliveryOData
 from mocks.deliveryodata.odata import parse_options
 from mocks.deliveryodata.signing import Presented
-from mocks.deliveryodata.wire import VERSION_HEADERS, BufferedResponse, encode_entity, odata_json
+from mocks.deliveryodata.wire import VERSION_HEADERS, encode_entity, odata_json
 
 COLLECTION_METHODS = {"Attempts": ("GET", "POST"), "AttemptLists": ("GET", "POST"), "AttemptMetadata": ("GET", "POST"),
                       "Appointments": ("GET", "POST")}

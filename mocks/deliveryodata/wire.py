@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Response
 
 from contracts.odata.csdl import CsdlModel, format_datetime
 from mocks.core.errors import ServiceError
-from mocks.core.render import render_json_error
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+from mocks.core.render import BufferedResponse, plain_location, render_json_error
 
 JSON_LIGHT = "application/json; odata=minimalmetadata; streaming=true; charset=utf-8"
 VERSION_HEADERS = {"DataServiceVersion": "3.0"}
@@ -76,36 +71,16 @@ def encode_entity(model: CsdlModel, type_name: str, entity: dict[str, Any],
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-class BufferedResponse(Response):
-    """A response with a buffered body and headers sent as built.
-
-    werkzeug's ``Response.__call__`` copies the headers and scans them for Location,
-    Content-Location and Content-Length on every response; none of that applies to a
-    buffered body whose Location (if any) is a plain ASCII URL werkzeug would send
-    unchanged (the Content-Length is set with the body), so the headers go out as they
-    are. HEAD still gets no body.
-    """
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        start_response(self.status, self.headers.to_wsgi_list())
-        if environ["REQUEST_METHOD"] == "HEAD":
-            return []
-        return [self.get_data()]
-
-
 def odata_json(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON Light response with the DataServiceVersion header."""
+    """A JSON Light response with the DataServiceVersion header (a core BufferedResponse: headers sent as built,
+    so only with a Location werkzeug would send unchanged)."""
     hdrs = [("Content-Type", JSON_LIGHT), ("DataServiceVersion", "3.0")]
     if headers:
         hdrs.extend(headers.items())
     body = _DUMPS(data).encode("utf-8")
-    if headers and "Location" in headers and not _PLAIN_URL.match(headers["Location"]):
+    if headers and "Location" in headers and not plain_location(headers["Location"]):
         return Response(body, status=status, headers=hdrs)  # werkzeug turns an IRI into a URI
     return BufferedResponse(body, status=status, headers=hdrs)
-
-
-# a Location werkzeug would send unchanged (its iri_to_uri leaves these characters alone)
-_PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._()\-/$]*)?$")
 
 
 def render_error(error: ServiceError, path: str, now: datetime) -> Response:
