@@ -81,6 +81,13 @@ def _depth_at(data: bytes, limit: int) -> int | None:
     return None
 
 
+def _too_deep(data: bytes, limit: int) -> int | None:
+    """:func:`_depth_at`, skipped when the body has no more openers than ``limit`` (no deeper than that)."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return None
+    return _depth_at(data, limit)
+
+
 def _member(path: list[str | int]) -> str:
     """``Minutes``, ``items[2].score``: the member's path as the error's ``field``."""
     if not path:
@@ -123,6 +130,35 @@ def _check(value: Any) -> None:
             raise JsonRefused(_member(path), "string holds a lone surrogate (not UTF-8)")
 
 
+def _fine(value: Any, strings: bool) -> bool:
+    """Whether :func:`_check` finds nothing to refuse in ``value``, without keeping paths (the common case, so
+    cheaply: exact types, one stack); ``strings`` false skips the surrogate search (no ``\\u`` escape in the
+    text, and a decoded text holds no surrogate otherwise)."""
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is str:
+            if strings and _SURROGATE.search(node):
+                return False
+        elif kind is int:
+            if not INT64_MIN <= node <= INT64_MAX:
+                return False
+        elif kind is dict:
+            if strings and any(_SURROGATE.search(key) for key in node):
+                return False
+            extend(node.values())
+        elif kind is list:
+            extend(node)
+        elif kind is float:
+            if not math.isfinite(node):
+                return False
+        elif node is not None and kind is not bool:  # _Huge, _Constant
+            return False
+    return True
+
+
 def loads(body: bytes | str, *, max_depth: int = MAX_DEPTH, max_bytes: int | None = None,
           empty: Any = ...) -> Any:
     """Decode one JSON document from a request body, bounded.
@@ -147,7 +183,7 @@ def loads(body: bytes | str, *, max_depth: int = MAX_DEPTH, max_bytes: int | Non
         if empty is not ...:
             return empty
         raise JsonRefused("body", "a JSON body is required")
-    deep = _depth_at(data, max_depth)
+    deep = _too_deep(data, max_depth)
     if deep is not None:
         raise JsonRefused("body", f"nested deeper than {max_depth} levels at offset {deep}")
     try:
@@ -163,5 +199,6 @@ def loads(body: bytes | str, *, max_depth: int = MAX_DEPTH, max_bytes: int | Non
     except (ValueError, RecursionError) as exc:  # a last guard: the depth scan keeps the decoder shallow
         raise JsonRefused("body", f"is not valid JSON: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}") \
             from None
-    _check(value)
+    if not _fine(value, "\\u" in text):
+        _check(value)  # names the member it refuses
     return value
