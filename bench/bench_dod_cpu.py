@@ -170,12 +170,18 @@ class Side:
         statuses: dict[str, int] = {}
         lock = threading.Lock()
         stamp = time.time_ns()
-        conns = [socket.create_connection(("127.0.0.1", self.port), timeout=60) for _ in range(connections)]
+        conns: list[socket.socket | None] = [socket.create_connection(("127.0.0.1", self.port), timeout=60)
+                                             for _ in range(connections)]
 
         def drive(c: int) -> None:
-            sock = conns[c]
-            reader = sock.makefile("rb")
+            sock: socket.socket | None = conns[c]
+            reader = sock.makefile("rb") if sock is not None else None
             for i in range(c, n, connections):
+                if sock is None:  # reconnected only when there is a request to send: cheroot gives a new
+                    # connection a worker that waits for its first request (up to its 10 s timeout)
+                    sock = conns[c] = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+                    reader = sock.makefile("rb")
+                assert reader is not None
                 if kind == "get":
                     head, body = f"GET /deliveryodata/400449/Attempts({i % STORED + 1}) HTTP/1.1\r\n", b""
                 else:
@@ -191,14 +197,14 @@ class Side:
                 else:  # as wrk (and curl, for a small body) send it: one write
                     sock.sendall(head.encode() + body)
                 status, close = _read_response(reader)
-                if close:
+                if close:  # cheroot keeps at most keep_alive_conn_limit idle connections
                     reader.close()
                     sock.close()
-                    sock = conns[c] = socket.create_connection(("127.0.0.1", self.port), timeout=60)
-                    reader = sock.makefile("rb")
+                    sock = reader = None
                 with lock:
                     statuses[status] = statuses.get(status, 0) + 1
-            reader.close()
+            if reader is not None:
+                reader.close()
 
         before = self.ask("cpu")
         threads = [threading.Thread(target=drive, args=(c,)) for c in range(connections)]
@@ -207,8 +213,9 @@ class Side:
         for t in threads:
             t.join()
         after = self.ask("cpu")
-        for sock in conns:
-            sock.close()
+        for open_sock in conns:
+            if open_sock is not None:
+                open_sock.close()
         return {"us": (after["cpu"] - before["cpu"]) / n * 1e6,
                 "switches": (after["switches"] - before["switches"]) / n, "statuses": statuses}
 
