@@ -9,6 +9,7 @@ nothing changes: a mock's model calls :func:`on` in a single line at the rule it
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 
 ENV = "EXAMRIG_SABOTAGE"
@@ -22,7 +23,26 @@ SWITCHES: dict[str, str] = {
     "openam.expires-in-off": "OAM-TOK-006",
     "openam.chain-dropped": "OAM-INFO-001",
     "openam.revoked-token-valid": "OAM-INFO-002",
+    "thss.form-field-taken": "THSS-UP-004",
+    "thss.scored-items-taken": "THSS-UP-002",
+    "thss.upload-schema-skipped": "THSS-UP-003",
+    "thss.reset-keeps-work": "THSS-UP-005",
+    "thss.rubric-items-dropped": "THSS-ITEM-001",
+    "thss.bad-item-taken": "THSS-ITEM-002",
+    "thss.policy-type-ignored": "THSS-POL-001",
+    "thss.delay-ignored": "THSS-POL-002",
+    "thss.unconfigured-type-scored": "THSS-POL-003",
+    "thss.callback-not-form": "THSS-CB-001",
+    "thss.overall-not-sum": "THSS-CB-002",
+    "thss.failed-callback-sent": "THSS-CB-003",
 }
+
+
+#: Test-only: called with the switch's name each time :func:`on` is asked about one (on or off). The variant
+#: runner (``tests/conformance/independent/corpus_run.py``) records which scenarios reach which switch: a
+#: scenario that never asks about a switch runs the same with it on, so that switch's pass need not rerun it.
+#: A switch must therefore sit in code that runs on every call, never in a cached computation.
+observer: Callable[[str], None] | None = None
 
 
 @cache
@@ -38,8 +58,10 @@ def on(name: str) -> bool:
     """Whether the switch ``name`` is on (only ever with ``EXAMRIG_SABOTAGE`` set)."""
     if name not in SWITCHES:
         raise KeyError(f"sabotage switch {name!r} is not declared in mocks/core/sabotage.py")
+    if observer is not None:
+        observer(name)
     raw = os.environ.get(ENV)
     return bool(raw) and name in _switches(raw)
 
 
-__all__ = ["ENV", "SWITCHES", "on"]
+__all__ = ["ENV", "SWITCHES", "observer", "on"]
