@@ -17,6 +17,7 @@ variant's outcomes equal those of a separate :func:`run_corpus`.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -31,7 +32,7 @@ from conformance.outcomes import UNSUPPORTED_PREFIX
 ROOT = Path(__file__).resolve().parents[3]
 
 PLUGIN = '''
-import copy, json, os
+import contextlib, copy, importlib, json, os
 
 import pytest
 
@@ -97,13 +98,21 @@ def pytest_runtestloop(session):
         reference = variant.get("reference")
         if reference is not None:
             # only the scenarios that asked about one of this variant's switches in the reference pass can differ
-            switches = set(filter(None, variant["env"].get("EXAMRIG_SABOTAGE", "").split(",")))
+            switches = set(variant["switches"])
             for item in items:
                 if not reached[reference].get(item.nodeid, switches) & switches:
                     run[item.nodeid] = {**copy.deepcopy(_runs[reference][item.nodeid]), "rerun": False}
             items = [i for i in items if i.nodeid not in run]
         restore()
         os.environ.update(variant["env"])
+        stack = contextlib.ExitStack()
+        if variant["serve"] is not None:
+            # a system under test served in this process for the pass (its own observer hook, like sabotage's)
+            module_name, _, function = variant["serve"].partition(":")
+            module = importlib.import_module(module_name)
+            if hasattr(module, "observer"):
+                module.observer = asked.add
+            os.environ.update(stack.enter_context(getattr(module, function)(**variant["serve_args"])))
         try:
             for index, item in enumerate(items):
                 nextitem = items[index + 1] if index + 1 < len(items) else None
@@ -116,6 +125,7 @@ def pytest_runtestloop(session):
                 if session.shouldstop:
                     raise session.Interrupted(session.shouldstop)
         finally:
+            stack.close()
             restore()
     sabotage.observer = None
     return True
@@ -143,6 +153,18 @@ class Variant:
     #: asked about one of its ``EXAMRIG_SABOTAGE`` switches there, the others keep that variant's outcome
     #: (``"rerun": False``): a scenario that never asks about a switch runs the same with it on.
     reference: str | None = None
+    #: The switches whose reach decides what a ``reference`` variant reruns (default: its ``EXAMRIG_SABOTAGE``).
+    switches: tuple[str, ...] | None = None
+    #: ``module:function`` of a context manager that serves a system under test for the pass (in the corpus's
+    #: process) and yields environment variables pointing the corpus at it; called with ``serve_args``.
+    serve: str | None = None
+    serve_args: Mapping[str, Any] = field(default_factory=dict)
+
+    def pruned_by(self) -> list[str]:
+        """The switch names whose reach in the reference pass decides which scenarios this variant reruns."""
+        if self.switches is not None:
+            return list(self.switches)
+        return [n for n in self.env.get("EXAMRIG_SABOTAGE", "").split(",") if n]
 
 
 def _subprocess(tmp_path: Path, name: str, paths: Sequence[str], args: Sequence[str],
@@ -183,10 +205,34 @@ def run_variants(tmp_path: Path, paths: Sequence[str], variants: Iterable[Varian
     assert len(set(names)) == len(names), f"variant names repeat: {names}"
     for i, v in enumerate(chosen):
         assert v.reference is None or v.reference in names[:i], f"{v.name}: reference {v.reference} must run before it"
-    spec = [{"name": v.name, "env": dict(v.env), "paths": list(v.paths), "reference": v.reference} for v in chosen]
+    spec = [{"name": v.name, "env": dict(v.env), "paths": list(v.paths), "reference": v.reference,
+             "switches": v.pruned_by(), "serve": v.serve, "serve_args": dict(v.serve_args)} for v in chosen]
     runs: dict[str, Outcomes] = _subprocess(tmp_path, "variants", paths, args, {"EXAMRIG_VARIANTS": json.dumps(spec)})
     assert set(runs) == set(names), f"variants that did not run: {sorted(set(names) - set(runs))}"
     return {name: _complete(runs[name], name) for name in names}
+
+
+def shared_run(tmp_path_factory: Any, name: str, paths: Sequence[str], variants: Iterable[Variant],
+               args: Sequence[str] = ()) -> dict[str, Outcomes]:
+    """:func:`run_variants` once per test session, under pytest-xdist too.
+
+    A module-scoped fixture runs once per xdist worker that gets one of the module's tests: two workers would
+    run the same subprocess twice. Under xdist the first worker runs it and the others wait for its result
+    (an ``flock`` in the session's base directory, which every worker of the session shares).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return run_variants(tmp_path_factory.mktemp(name), paths, variants, args)
+    shared = Path(tmp_path_factory.getbasetemp()).parent / f"examrig-variants-{name}"
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "runs.json"
+        if done.exists():
+            runs: dict[str, Outcomes] = json.loads(done.read_text())
+            return runs
+        runs = run_variants(shared, paths, variants, args)
+        done.write_text(json.dumps(runs))
+        return runs
 
 
 def failed(outcomes: Outcomes) -> set[str]:
@@ -199,4 +245,4 @@ def unsupported(outcomes: Outcomes) -> set[str]:
     return {k for k, o in outcomes.items() if o["outcome"] == "skipped" and UNSUPPORTED_PREFIX in o["reason"]}
 
 
-__all__ = ["Outcomes", "Variant", "failed", "run_corpus", "run_variants", "unsupported"]
+__all__ = ["Outcomes", "Variant", "failed", "run_corpus", "run_variants", "shared_run", "unsupported"]
