@@ -60,6 +60,8 @@ SWITCHES: dict[str, str] = {
     "thss.policy-type-ignored": "THSS-POL-001",
     "thss.delay-ignored": "THSS-POL-002",
     "thss.unconfigured-type-scored": "THSS-POL-003",
+    "thss.admin-scorer-dropped": "THSS-ADM-001",
+    "thss.admin-range-unchecked": "THSS-ADM-002",
     "thss.callback-not-form": "THSS-CB-001",
     "thss.overall-not-sum": "THSS-CB-002",
     "thss.failed-callback-sent": "THSS-CB-003",

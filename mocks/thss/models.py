@@ -735,6 +735,7 @@ class Thss:
             raise InputError("assignment", f"item {row['bank_key']}-{row['item_id']} is no longer configured")
         dims = cfg.scoring_dimensions
         scorer = payload.get("scorerId") or row["teacher_id"] or "teacher"
+        scorer = "teacher" if sabotage.on("thss.admin-scorer-dropped") else scorer
         if not isinstance(scorer, str):
             raise InputError("scorerId", "must be a string")
         raw = payload.get("dimensions")
@@ -760,6 +761,7 @@ class Thss:
             value = d.get("score")
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InputError(f"{where}.score", "must be an integer")
+            value = min(max(value, dim.min_points), dim.max_points) if sabotage.on("thss.admin-range-unchecked") else value  # noqa: E501
             if not dim.min_points <= value <= dim.max_points:
                 raise InputError(f"{where}.score", f"must be within {dim.min_points}..{dim.max_points}")
             cond = d.get("conditionCode")
