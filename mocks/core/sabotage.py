@@ -1,9 +1,10 @@
 """Test-only sabotage switches: break one rule of one mock, so a test can show its checks fail.
 
 ``tests/conformance/test_checks_can_fail.py`` runs a service's scenarios with ``EXAMRIG_SABOTAGE`` set
-to one switch and demands that the scenarios that fail are exactly scenarios of that switch's
-requirement. Without the variable (every normal serve, every normal run) :func:`on` is false and
-nothing changes: a mock's model calls :func:`on` in a single line at the rule it breaks.
+to one switch (every switch in one pytest session, docs/state-hook.md) and demands that the scenarios
+that fail are exactly scenarios of that switch's requirement. Without the variable (every normal serve,
+every normal run) :func:`on` is false and nothing changes: a mock's model (or view) calls :func:`on` in a
+single line at the rule it breaks, asking only where the break would change something.
 """
 
 from __future__ import annotations

@@ -8,11 +8,15 @@ deviations cost one interpreter start, one import of the mocks and one collectio
 plugin's ``pytest_runtestloop`` runs every collected scenario of a variant through
 ``item.ihook.pytest_runtest_protocol`` with ``nextitem=None`` after the variant's last one, so every fixture,
 the session's rig (and with it every mock, its store and its clock) included, is torn down between passes and
-the next pass starts from nothing, as a new process would. A variant is a set of environment variables applied
-for its pass (and undone after it): ``EXAMRIG_SABOTAGE`` (``mocks/core/sabotage.py`` reads it on every call) or
-``EXAMRIG_TARGETS`` (the rig fixture reads it when it is set up, i.e. once per pass). Each variant may name the
-node id prefixes it runs (a dw switch runs ``features/dw`` only). ``test_corpus_run.py`` shows once that a
-variant's outcomes equal those of a separate :func:`run_corpus`.
+the next pass starts from nothing, as a new process would. A variant is the environment of its pass (undone
+after it): ``EXAMRIG_SABOTAGE`` (``mocks/core/sabotage.py`` reads it on every call) or ``EXAMRIG_TARGETS`` (the
+rig fixture reads it when it is set up, i.e. once per pass), optionally with a system under test served in this
+process for the pass (``serve``: the independent TDS receiver). Each variant may name the node id prefixes it
+runs (a dw switch runs ``features/dw`` only), and a ``reference`` variant run before it (the baseline): it then
+reruns only the scenarios that asked about one of its switches there (``sabotage.observer``, or the served
+module's ``observer``), and keeps the reference's outcome for the others, which cannot differ. The test
+``test_a_variant_pass_gives_what_a_separate_run_gives`` shows once that a variant's outcomes equal those of a
+separate :func:`run_corpus`. See docs/state-hook.md, "How the variants run".
 """
 
 from __future__ import annotations
