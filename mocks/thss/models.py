@@ -471,7 +471,7 @@ class Thss:
                 return self.policy(tenant, item_type, own)
         row = conn.execute(self._q_policy, {"b_tenant": tenant, "b_type": item_type}).first()
         row = conn.execute(select(self.policies.c.data).where(self.policies.c.tenant == tenant).order_by(
-            self.policies.c.item_type.desc())).first() if sabotage.on("thss.policy-type-ignored") else row
+            self.policies.c.item_type.desc())).first() if row is not None and sabotage.on("thss.policy-type-ignored") else row  # noqa: E501
         if row is not None:
             return parse_policy(json.loads(row[0]), "policy")
         if sabotage.on("thss.unconfigured-type-scored"): return Policy(item_type, "fixed", score=1)  # noqa: E701

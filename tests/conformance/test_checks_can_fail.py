@@ -3,7 +3,6 @@ and per requirement: under a sabotage switch that breaks one rule, only that rul
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from mocks.core import sabotage
 from mocks.core.sabotage import ENV as SABOTAGE_ENV
 from mocks.core.sabotage import SWITCHES, on
 from tests.conformance.independent.corpus_run import Outcomes, Variant, failed, run_corpus, shared_run
+from tests.subpytest import pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = load()
@@ -28,10 +28,10 @@ def test_no_scenario_passes_against_sabotaged_mocks() -> None:
     Scenarios tagged ``@harness`` check examrig's own admin door (seeding, reset, faults, the
     journal), which the sabotage leaves working on purpose, and are left out of this run.
     """
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = pytest_env()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider", "--examrig-sabotage",
-         "-m", "not harness", "-rp", "--no-header"],
+         "-m", "not harness", "-rp", "--no-header", "--tb=no"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-2000:]
     passed = [line for line in result.stdout.splitlines() if line.startswith("PASSED")]

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.outcomes import UNSUPPORTED_PREFIX
+from tests.subpytest import pytest_env
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -177,7 +178,8 @@ def _subprocess(tmp_path: Path, name: str, paths: Sequence[str], args: Sequence[
     plugin_dir.mkdir(exist_ok=True)
     (plugin_dir / "outcome_recorder.py").write_text(PLUGIN)
     out = tmp_path / f"{name}.json"
-    full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(plugin_dir)]), "EXAMRIG_OUTCOMES": str(out)}
+    full = pytest_env(EXAMRIG_OUTCOMES=str(out))  # without the pytest plugins a corpus run does not use
+    full["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(plugin_dir)])
     for var in (*CLEARED, "EXAMRIG_VARIANTS"):
         full.pop(var, None)
     full.update(env)
