@@ -85,7 +85,8 @@ def _user(ctx: Ctx) -> str:
         return loader_mail(token, status, info)
     except AccessRefused as exc:
         error = MissingRole if exc.status == 403 else NoToken
-        raise error(field="token" if sabotage.on("dw.refusal-field-renamed") else "Authorization", reason=exc.reason) from None  # noqa: E501
+        if sabotage.on("dw.refusal-field-renamed"): raise error(field="token", reason=exc.reason) from None  # noqa: E701
+        raise error(field="Authorization", reason=exc.reason) from None
 
 
 def exam_imports(ctx: Ctx) -> Response:

@@ -423,8 +423,7 @@ class Thss:
         if not isinstance(data, list):
             raise InputError("body", "must be a JSON array of item configurations")
         configs = [parse_item_config(x, f"[{i}]") for i, x in enumerate(data)]
-        configs = [c for c in configs if not c.rubric_list] if any(c.rubric_list for c in configs) and sabotage.on(
-            "thss.rubric-items-dropped") else configs
+        configs = [c for c in configs if not c.rubric_list] if any(c.rubric_list for c in configs) and sabotage.on("thss.rubric-items-dropped") else configs  # noqa: E501
         now = self.clock.now(tenant)
         t = self.items
         with self.store.begin() as conn:
@@ -470,8 +469,7 @@ class Thss:
             with self.store.read() as own:
                 return self.policy(tenant, item_type, own)
         row = conn.execute(self._q_policy, {"b_tenant": tenant, "b_type": item_type}).first()
-        row = conn.execute(select(self.policies.c.data).where(self.policies.c.tenant == tenant).order_by(
-            self.policies.c.item_type.desc())).first() if row is not None and sabotage.on("thss.policy-type-ignored") else row  # noqa: E501
+        row = conn.execute(select(self.policies.c.data).where(self.policies.c.tenant == tenant).order_by(self.policies.c.item_type.desc())).first() if row is not None and sabotage.on("thss.policy-type-ignored") else row  # noqa: E501
         if row is not None:
             return parse_policy(json.loads(row[0]), "policy")
         if sabotage.on("thss.unconfigured-type-scored"): return Policy(item_type, "fixed", score=1)  # noqa: E701
@@ -656,8 +654,7 @@ class Thss:
         """The rows of pending work whose policy delay has passed on its tenant's clock, oldest due first."""
         with self.store.read() as conn:
             rows = conn.execute(self._q_due).mappings().all()
-        if any(_aware(r["due"]) > self.clock.now(str(r["tenant"])) for r in rows) and sabotage.on(
-                "thss.delay-ignored"): return [dict(r) for r in rows]  # noqa: E701
+        if any(_aware(r["due"]) > self.clock.now(str(r["tenant"])) for r in rows) and sabotage.on("thss.delay-ignored"): return [dict(r) for r in rows]  # noqa: E501, E701
         return [dict(r) for r in rows if _aware(r["due"]) <= self.clock.now(str(r["tenant"]))]
 
     def claim_policy(self, tenant: str, assignment_id: str, memo: dict[Any, Any] | None = None) -> Delivery | None:
