@@ -9,7 +9,6 @@ the signature (proctor), so a cross-site page can neither send nor forge them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -131,12 +130,6 @@ def lobby_enter(ctx: Ctx, customer: str, key: int) -> Response:
 
 def _status(ctx: Ctx, customer: str, key: int) -> dict[str, Any]:
     state = _model(ctx).lobby_status(ctx.tenant, customer, key, _session(ctx, key))
-    started: datetime | None = state.pop("WhenStarted")
-    left = None
-    if started is not None and state["TimeLimit"] is not None:
-        allowed = (state["TimeLimit"] + (state["ExtraTime"] or 0)) * 60
-        left = max(0, allowed - int((ctx.now() - started).total_seconds()))
-    state["SecondsLeft"] = left
     state["ResultStatusName"] = STATUS_NAMES.get(state["ResultStatus"]) if state["ResultStatus"] else None
     return state
 
