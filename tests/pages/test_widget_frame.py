@@ -5,6 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
+from mocks import registry
+from mocks.core import pages
+from mocks.core.app import Runtime
+from mocks.core.errors import InputError
+from mocks.core.settings import Settings
 from tests.conformance.check_helpers import served_wsgi
 from tests.pages.conftest import CUSTOMER, expect, new_attempt, screenshot
 
@@ -76,3 +83,25 @@ def test_the_widget_works_in_an_allowed_origins_iframe_and_is_refused_by_default
         screenshot(page, "widget-frame-allowed")
     assert model.state("default", CUSTOMER, 1)["attempt"]["LockStatus"] is False
     assert any("frame-ancestors 'none'" in text for text in refusals), refusals
+
+
+@pytest.mark.parametrize(("value", "sources"), [
+    (None, "'none'"), ("", "'none'"), ([], "'none'"), ("https://proctoring.example", "https://proctoring.example"),
+    ("https://a.example  'self'", "https://a.example 'self'"),
+    (["https://a.example", "'self'"], "https://a.example 'self'"),
+])
+def test_frame_ancestors_sources_from_the_option(value: object, sources: str) -> None:
+    assert pages.frame_ancestors(value, "proctor_frame_ancestors") == sources
+
+
+@pytest.mark.parametrize("value", ["https://a.example; script-src *", ["https://a.example,https://b"], [1],
+                                   ["https://a.example\n"], {"origin": "https://a.example"}])
+def test_a_source_that_could_add_directives_is_refused_at_start(value: object) -> None:
+    with pytest.raises(InputError) as refused:
+        pages.frame_ancestors(value, "proctor_frame_ancestors")
+    assert refused.value.field == "proctor_frame_ancestors"
+    runtime = Runtime.create(Settings(seed=7, services={"deliveryodata": {"proctor_frame_ancestors": value}}),
+                             db="sqlite://")
+    with pytest.raises(InputError):
+        registry.available()["deliveryodata"].cls(runtime)
+    runtime.store.dispose()
