@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from werkzeug.wrappers import Request, Response
 
-from mocks.core.errors import InputError, NotFound
+from mocks.core.errors import Forbidden, InputError, NotFound
 
 
 @cache
@@ -69,6 +69,13 @@ def wants_html(request: Request) -> bool:
     """Whether the client prefers a page: ``text/html`` ranked above JSON in its Accept (a browser's navigation)."""
     # a browser sends text/html first and */* at a lower quality; "*/*" alone (curl, API clients) picks JSON
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+class CsrfInvalid(Forbidden):
+    """A page's form without the token this server gave the page (a cross-site or stale form)."""
+
+    code = "csrf_invalid"
+    template = "The form's token is missing or not valid (csrf): reload the page and try again."
 
 
 def csrf_token(secret: bytes, *parts: str) -> str:

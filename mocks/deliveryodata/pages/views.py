@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from mocks.core import pages
 from mocks.core.app import Ctx, View
-from mocks.core.errors import Forbidden, ServiceError
+from mocks.core.errors import ServiceError
 from mocks.core.render import json_response
 from mocks.deliveryodata import errors as e
 from mocks.deliveryodata.models import PROCTOR_ACTIONS, DeliveryOData
@@ -46,13 +46,6 @@ ERROR_TEXT = {
                      "The page that sent this form is not the one this server gave you. Reload the page and "
                      "try again."),
 }
-
-
-class CsrfInvalid(Forbidden):
-    """A page form without the token this server gave its page (a cross-site or stale form)."""
-
-    code = "csrf_invalid"
-    template = "The form's token is missing or not valid (csrf)."
 
 
 def _model(ctx: Ctx) -> DeliveryOData:
@@ -146,7 +139,7 @@ def lobby_start(ctx: Ctx, customer: str, key: int) -> Response:
     _known(ctx, customer)
     session = _session(ctx, key)
     if not pages.csrf_ok(_secret(ctx, customer), ctx.request.form.get("csrf"), "lobby", str(key), session or ""):
-        raise CsrfInvalid()
+        raise pages.CsrfInvalid()
     code = ctx.request.form.get("UnlockCode", "").strip() or None
     try:
         _model(ctx).start(ctx.tenant, customer, key, session, code)
@@ -170,7 +163,7 @@ def delivery_finish(ctx: Ctx, customer: str, key: int) -> Response:
     _known(ctx, customer)
     session = _session(ctx, key)
     if not pages.csrf_ok(_secret(ctx, customer), ctx.request.form.get("csrf"), "lobby", str(key), session or ""):
-        raise CsrfInvalid()
+        raise pages.CsrfInvalid()
     _model(ctx).finish(ctx.tenant, customer, key, session)
     return redirect(f"/lobby/{customer}/page/Delivery/{key}", 303)
 
@@ -269,7 +262,7 @@ def _proctor_act(ctx: Ctx, customer: str, key: int, action: str, presented: Pres
     if action not in PROCTOR_ACTIONS:
         raise e.AttemptStateConflict(f"Unknown control '{action}'.", field="action")
     if not pages.csrf_ok(_secret(ctx, customer), ctx.request.form.get("csrf"), "proctor", presented.signature):
-        raise CsrfInvalid()
+        raise pages.CsrfInvalid()
     back = (f"/lobby/{customer}/attemptlist/Index/{list_id}" if list_id is not None
             else f"/lobby/{customer}/proctorwidget/Index/{key}") + f"?{_signed_query(ctx)}"
     try:
