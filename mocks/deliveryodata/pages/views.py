@@ -201,7 +201,8 @@ def _attempt_views(ctx: Ctx, customer: str, presented: Presented, key: int | Non
     """The widget's attempt, or every attempt of the list, as the page shows them (the signature checked)."""
     model = _model(ctx)
     if list_id is None:
-        assert key is not None
+        if key is None:
+            raise TypeError("the widget's attempt or a list is needed")
         return [_attempt_view(ctx, customer, key, model.proctor(ctx.tenant, customer, key, presented, "Index"))]
     lst = model.get(ctx.tenant, customer, "AttemptLists", list_id, [["Attempts"]])
     if not lst["Attempts"]:
