@@ -8,26 +8,22 @@ import pytest
 
 from mocks.deliveryodata import errors as e
 from mocks.deliveryodata.models import FINISHED_BY_USER
-from tests.deliveryodata.test_pause_time import LIMIT, NOW, C, Exam, T, _presented, make
+from tests.deliveryodata.test_pause_time import LIMIT, NOW, C, Exam, T, make
 
 REQUIREMENTS = ("DOD-PAGE-001",)
 
 
 def test_lobby_status_before_and_after_the_start() -> None:
-    model = make()
-    att = model.create_attempt(T, C, {"ExternalAttemptID": "ext-1", "ParticipantID": 987654321,
-                                      "AssessmentID": "1234567890876543", "LockRequired": True})
-    urls = model.attempt_with_urls(T, C, att["ID"], "http://h")
-    session = model.enter_lobby(T, C, att["ID"], _presented(urls["ParticipantFacingQMLobbyUrl"]))["Session"]
-    waiting = model.lobby_status(T, C, att["ID"], session)
+    exam = Exam(make(), locked=True, start=False)
+    waiting = exam.model.lobby_status(T, C, exam.key, exam.session)
     assert (waiting["LockStatus"], waiting["ResultID"], waiting["ResultStatus"], waiting["SecondsLeft"]) == \
         (True, None, None, None)
     assert (waiting["AssessmentName"], waiting["TimeLimit"], waiting["ParticipantName"]) == ("Maths", LIMIT, "ada")
     assert "Session" not in waiting  # the polling read never hands the session out again
-    model.proctor(T, C, att["ID"], _presented(urls["ProctorFacingQMControlsWidgetUrl"]), "Unlock")
-    assert model.lobby_status(T, C, att["ID"], session)["LockStatus"] is False
-    started = model.start(T, C, att["ID"], session, None)
-    running = model.lobby_status(T, C, att["ID"], session)
+    exam.proctor("Unlock")
+    assert exam.model.lobby_status(T, C, exam.key, exam.session)["LockStatus"] is False
+    started = exam.start()
+    running = exam.model.lobby_status(T, C, exam.key, exam.session)
     assert (running["ResultID"], running["ResultStatus"], running["SecondsLeft"]) == \
         (started["ResultID"], 1, LIMIT * 60)
 
@@ -74,17 +70,14 @@ def test_finish_is_refused_unless_in_progress(action: str) -> None:
 
 
 def test_finish_needs_a_start_and_the_session() -> None:
-    model = make()
-    att = model.create_attempt(T, C, {"ExternalAttemptID": "ext-9", "ParticipantID": 987654321,
-                                      "AssessmentID": "1234567890876543", "LockRequired": False})
-    urls = model.attempt_with_urls(T, C, att["ID"], "http://h")
-    session = model.enter_lobby(T, C, att["ID"], _presented(urls["ParticipantFacingQMLobbyUrl"]))["Session"]
+    exam = Exam(make(), start=False)
+    model = exam.model
     with pytest.raises(e.AttemptStateConflict) as not_started:
-        model.finish(T, C, att["ID"], session)
+        model.finish(T, C, exam.key, exam.session)
     assert not_started.value.field == "ResultID"
-    model.start(T, C, att["ID"], session, None)
+    exam.start()
     with pytest.raises(e.SessionInvalid):
-        model.finish(T, C, att["ID"], "someone-else")
+        model.finish(T, C, exam.key, "someone-else")
     with pytest.raises(e.EntityNotFound):
-        model.finish(T, C, 99, session)
-    assert model.lobby_status(T, C, att["ID"], session)["ResultStatus"] == 1
+        model.finish(T, C, 99, exam.session)
+    assert model.lobby_status(T, C, exam.key, exam.session)["ResultStatus"] == 1

@@ -39,17 +39,26 @@ def _presented(url: str) -> signing.Presented:
 
 
 class Exam:
-    """One started attempt: the candidate's session and the proctor's signed URL."""
+    """One attempt whose candidate is in the lobby (started unless ``start`` is false): the candidate's session and
+    the proctor's signed URL."""
 
-    def __init__(self, model: DeliveryOData, external: str = "ext-1") -> None:
+    def __init__(self, model: DeliveryOData, external: str = "ext-1", *, locked: bool = False,
+                 start: bool = True) -> None:
         self.model = model
         att = model.create_attempt(T, C, {"ExternalAttemptID": external, "ParticipantID": 987654321,
-                                          "AssessmentID": "1234567890876543"})
+                                          "AssessmentID": "1234567890876543", "LockRequired": locked})
         self.key = int(att["ID"])
         urls = model.attempt_with_urls(T, C, self.key, "http://h")
         self.proctor_url = _presented(urls["ProctorFacingQMControlsWidgetUrl"])
         self.session = model.enter_lobby(T, C, self.key, _presented(urls["ParticipantFacingQMLobbyUrl"]))["Session"]
-        self.result = int(model.start(T, C, self.key, self.session, None)["ResultID"])
+        self.result = 0
+        if start:
+            self.start()
+
+    def start(self) -> dict[str, Any]:
+        started = self.model.start(T, C, self.key, self.session, None)
+        self.result = int(started["ResultID"])
+        return started
 
     def proctor(self, action: str, minutes: int | None = None) -> dict[str, Any]:
         return self.model.proctor(T, C, self.key, self.proctor_url, action, minutes)
