@@ -41,6 +41,9 @@ from mocks.tis.package import Blueprint, LoadedPackage, PackageError, parse_pack
 from mocks.tis.trt import FieldError, key_fields
 
 COMBINED_OPPID_BASE = 5_000_000
+# PostgreSQL NOTIFY channel: a row became claimable (one per database; a wake of another schema's processors only
+# costs them a claim that finds nothing)
+NOTIFY_CHANNEL = "examrig_tis_claimable"
 WAITING = ("WaitingForHandScore", "WaitingForMachineScore")
 ACCEPTING = ("handscoring", "appeal", "invalidated")
 SD_STATUSES = ("NotScored", "Scored", "WaitingForMachineScore", "NoScoringEngine", "ScoringError")
@@ -294,6 +297,14 @@ class Tis:
         self.p_lock_scores = Prepared(eng, self.q_lock_scores)
         self.p_reopen_file = Prepared(eng, self.q_reopen_file)
         self.p_requeue_file = Prepared(eng, self.q_requeue_file)
+        self.p_notify = Prepared(eng, select(func.pg_notify(NOTIFY_CHANNEL, ""))) if self.store.is_postgres else None
+
+    def notify_claimable(self, conn: Connection) -> None:
+        """Tell the processors of every process that a row became claimable, delivered when ``conn``'s transaction
+        commits (PostgreSQL ``NOTIFY``; their listeners wake a worker instead of waiting for its next poll). On
+        SQLite nothing: the processors of the receiving process are woken directly, others poll."""
+        if self.p_notify is not None:
+            self.p_notify.run(conn, {})
 
     def upgrade(self) -> None:
         """Bring a database made by an earlier examrig up to date: the columns added since (nullable, so old rows
@@ -397,6 +408,7 @@ class Tis:
             pk = result.inserted_primary_key
             assert pk is not None
             fileid = int(pk[0])
+            self.notify_claimable(conn)
         return fileid
 
     def resubmit(self, tenant: str, opp_key: str) -> int:
@@ -415,6 +427,7 @@ class Tis:
                                  .values(location="source", plan=None, requeue=False)).rowcount
             if not moved:
                 raise KeyError(opp_key)
+            self.notify_claimable(conn)
             return int(row[0])
 
     # -- test packages ----------------------------------------------------------------
@@ -554,6 +567,7 @@ class Tis:
         row = self._open_file(conn, tenant, key)
         if row is not None and row["location"] == "destination":
             self.p_reopen_file.execute(conn, {"b_fileid": row["fileid"]})
+            self.notify_claimable(conn)
         elif row is not None:
             # still being routed by the worker: it re-queues the file when it finishes
             self.p_requeue_file.execute(conn, {"b_fileid": row["fileid"]})
