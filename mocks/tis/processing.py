@@ -159,6 +159,7 @@ class Processor:
         self._beat: threading.Thread | None = None
         self._listener: threading.Thread | None = None
         self._listen_stop = threading.Event()
+        self._listen_ready = threading.Event()
         self._claim_statements()
 
     # -- the worker thread ----------------------------------------------------------------
@@ -210,8 +211,11 @@ class Processor:
         if not self.store.is_postgres or self._listener is not None:
             return self._listener is not None
         self._listen_stop.clear()
+        self._listen_ready.clear()
         self._listener = threading.Thread(target=self._listen_loop, name="tis-listen", daemon=True)
         self._listener.start()
+        # a row made claimable before LISTEN ran is found by the first look for work, or by the poll
+        self._listen_ready.wait(10)
         return True
 
     def _listen_loop(self) -> None:
@@ -219,10 +223,12 @@ class Processor:
             raw: Any = None
             try:
                 raw = self.store.engine.raw_connection()
-                raw.detach()  # its own session for good: LISTEN belongs to the connection, never back to the pool
                 pg: Any = raw.driver_connection
+                raw.detach()  # its own session for good: LISTEN belongs to the connection, never back to the pool
+                pg.rollback()
                 pg.autocommit = True
                 pg.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                self._listen_ready.set()
                 while not self._listen_stop.is_set():
                     # a second at most between looks at the stop flag; each notification wakes one worker
                     for _ in pg.notifies(timeout=1.0):
