@@ -451,6 +451,7 @@ class Tis:
             for name in dict.fromkeys(pkg.item_names):
                 if name not in existing:
                     conn.execute(ib.insert().values(tenant=tenant, itemname=name, packagekey=pkg.key))
+            self.notify_claimable(conn)  # TRTs waiting for this test's package can be claimed now
         return sorted(existing)
 
     def _delete(self, conn: Connection, tenant: str, key: str) -> int:

@@ -39,6 +39,7 @@ MSG_FAIL_VALIDATION = ("failed while either updating the Response Bank, storing 
 MSG_UNKNOWN = "An unknown exception occurred"
 MSG_RULES = "Failed rules validation"
 CANDIDATES = 4  # claimable rows a SQLite claim reads at once (it takes the first still free)
+LISTEN_POLL = 1.0  # seconds between an idle worker's looks while it listens for notifications (PostgreSQL)
 LEASE_SECONDS = 30.0  # a processor's lease in tis_worker; its heartbeat renews it three times a lease
 
 
@@ -286,7 +287,11 @@ class Processor:
                 # the last ack's outcome rides on the next pass's commit; after a whole poll without work it is
                 # written alone (a transaction less per pass while work keeps coming)
                 self._flush_quietly()
-            self._sleep(poll_interval)
+            # listening (PostgreSQL), every receipt, re-queue and package load anywhere wakes a worker: the poll only
+            # covers a notification lost with a broken connection and rows that became claimable without one (a
+            # testee's next file once the one before was finished elsewhere), so it looks far less often; the
+            # first idle look keeps the short interval (the pending ack outcome is flushed after it)
+            self._sleep(poll_interval if idle <= 1 or self._listener is None else max(poll_interval, LISTEN_POLL))
         self._flush_quietly()
 
     def _flush_quietly(self) -> None:
