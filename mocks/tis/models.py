@@ -323,6 +323,25 @@ class Tis:
                 except OperationalError:  # SQLite: another process starting at once added it first
                     if column not in {c["name"] for c in inspect(self.store.engine).get_columns(table)}:
                         raise
+        if self.store.is_postgres:
+            self._store_documents_uncompressed()
+
+    def _store_documents_uncompressed(self) -> None:
+        """PostgreSQL: the TRT documents (~30 kB each, written two or three times and read per TRT) stored out of
+        line without pglz compression (``STORAGE EXTERNAL``): compressing and decompressing them cost the server
+        ~0.3 ms of CPU per write and read (measured: 1.1 -> 0.77 ms per insert and select of a 40-item TRT), disk
+        the mock can spare. Changed only where not yet set (the ALTER takes a short exclusive lock); rows written
+        before keep their compressed form and read as before."""
+        targets = ((self.repo.name, "contents"), (self.outbox.name, "body"))
+        with self.store.read() as conn:
+            current = {(str(r[0]), str(r[1])): str(r[2]) for r in conn.execute(text(
+                "SELECT c.relname, a.attname, a.attstorage FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                "WHERE c.oid IN (to_regclass(:repo), to_regclass(:outbox)) AND a.attname IN ('contents', 'body')"),
+                {"repo": self.repo.name, "outbox": self.outbox.name})}
+        for table, column in targets:
+            if current.get((table, column), "e") != "e":
+                with self.store.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL"))
 
     @property
     def tables(self) -> list[Table]:
