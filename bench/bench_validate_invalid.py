@@ -2,9 +2,10 @@
 
 Issue 12's bar: refusing costs at most 3x validating, at every size. Both sides go through
 ``contracts.validate.validate`` as the receivers call it (parse, lxml verdict, the described
-problems), measured in the same run. Invalid documents of three shapes, each the size of the valid
-one: every Item carrying an undeclared attribute (errors throughout), the root carrying thousands of
-undeclared attributes (the document that stalled dw for minutes), and nothing but empty ``<Item/>``.
+problems), measured in the same run. Invalid documents of four shapes, each the size of the valid
+one: every Item carrying an undeclared attribute (errors throughout), one bad value in the last Item
+(an error deep in a large document), the root carrying thousands of undeclared attributes (the
+document that stalled dw for minutes), and nothing but empty ``<Item/>`` (many bad elements).
 Prints one line per size and shape; exits 1 if a ratio is over 3.
 """
 
@@ -48,8 +49,12 @@ def valid_of_size(size: int) -> bytes:
 def invalid_shapes(valid: bytes) -> dict[str, bytes]:
     size = len(valid)
     root_attrs = " ".join(f'a{i}="x"' for i in range(max(1, size // 9)))
+    # the last Item's numberVisits (an xs:int) made a word: one error, found only at the end of the document
+    at = valid.rindex(b' numberVisits="') + len(b' numberVisits="')
+    deep = valid[:at] + b"many" + valid[valid.index(b'"', at):]
     return {
         "bad attribute on every Item": valid.replace(b"<Item ", b'<Item bogus="1" '),
+        "bad value in the last Item": deep,
         "undeclared root attributes": f'<TDSReport {root_attrs}><Test name="x"/></TDSReport>'.encode(),
         "only empty <Item/>": b"<TDSReport>" + b"<Item/>" * max(1, (size - 23) // 7) + b"</TDSReport>",
     }

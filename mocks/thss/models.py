@@ -506,14 +506,11 @@ class Thss:
         if not data.strip():
             result = FileResult(file_name, False, ERR_NO_DATA)
         else:
-            # parsed once: lxml's verdict on the tree, the first problem described only for a refusal
-            try:
-                root = parse_xml(data)
-                valid = validate(root, "thss-upload", detailed=False).valid
-            except XmlError:
-                root, valid = None, False
-            if not valid or root is None:
-                verdict = validate(data, "thss-upload", max_errors=1)
+            # parsed once, validated as it is parsed (linear in the document: contracts.validate); the first
+            # problem described for a refusal
+            verdict = validate(data, "thss-upload", max_errors=1)
+            root = verdict.root
+            if not verdict.valid or root is None:
                 first = verdict.errors[0] if verdict.errors else None
                 result = FileResult(file_name, False, f"{ERR_FORMAT}{first.reason if first else 'invalid'}")
             else:
@@ -603,7 +600,7 @@ class Thss:
         if not verdict.valid:
             first = verdict.errors[0]
             raise InputError(first.path or "body", first.reason)
-        root = parse_xml(data)
+        root = verdict.root if verdict.root is not None else parse_xml(data)
         callback = root.get("callbackUrl", "")
         if not callback.startswith(("http://", "https://")):
             raise InputError("callbackUrl", f"'{callback}' is not an absolute http(s) URL")
