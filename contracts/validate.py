@@ -391,8 +391,6 @@ def _to_root(doc: Any, max_bytes: int, max_depth: int) -> tuple[Any, list[bytes]
 # parse's and the validation's, linear in the document. It gives the verdict and the count; the tree is
 # validated again only to place the first problems, when that costs at most _PLACE_BUDGET sibling steps.
 
-_local_parsers = threading.local()
-
 #: Sibling steps the placing of problems may cost, per byte of the document (a step is a few ns; validating
 #: costs about 100 ns a byte): past it the first problems are described by lxml's messages without a place.
 _PLACE_STEPS_PER_BYTE: Final = 4
@@ -401,24 +399,14 @@ _SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s+|<\?(?:(?!\?>).)*\?>|<!--(?:(?!-
                     rb"([A-Za-z_][\w.-]*)", re.DOTALL)
 
 
-def _validating_parser(name: str) -> Any:
-    """This thread's validating parser for schema ``name`` (a parser is not shared between threads; the
-    compiled schema is only read by it)."""
-    parsers: dict[str, Any] | None = getattr(_local_parsers, "parsers", None)
-    if parsers is None:
-        parsers = _local_parsers.parsers = {}
-    parser = parsers.get(name)
-    if parser is None:
-        parser = parsers[name] = hardened_parser(lxml_schema(name))
-    return parser
+def _root_name(data: bytes) -> str | None:
+    found = _SNIFF.match(data[:65536])
+    return found.group(1).decode("ascii", "replace") if found is not None else None
 
 
 def _sniff_kind(data: bytes) -> str | None:
     """The schema a document's root element names, read from its first bytes (None when not plain)."""
-    found = _SNIFF.match(data[:65536])
-    if found is None:
-        return None
-    name = found.group(1).decode("ascii", "replace")
+    name = _root_name(data)
     if name in _ROOT_KINDS:
         return _ROOT_KINDS[name]
     if name == "ItemScoreRequest":  # confirmed on the tree by detect_kind (a TDSReport child, not any)
@@ -435,8 +423,33 @@ class _Streamed:
     messages: list[str] = field(default_factory=list)
     schema_only: bool = True  # every problem a validity one (False: not well-formed or refused by libxml2)
 
+    @property
+    def valid(self) -> bool:
+        return self.root is not None
+
+
+_local_parsers = threading.local()
+
+
+def _validating_parser(name: str) -> Any:
+    """This thread's validating parser for schema ``name`` (a parser is not shared between threads; the
+    compiled schema is only read by it)."""
+    parsers: dict[str, Any] | None = getattr(_local_parsers, "parsers", None)
+    if parsers is None:
+        parsers = _local_parsers.parsers = {}
+    parser = parsers.get(name)
+    if parser is None:
+        parser = parsers[name] = hardened_parser(lxml_schema(name))
+    return parser
+
 
 def _stream(name: str, data: bytes, limit: int) -> _Streamed:
+    """Parse ``data`` validating it against schema ``name`` as it is parsed: the tree when it is valid.
+
+    (A validating parser drops the tree of an invalid document; etree.iterparse and XMLPullParser keep it,
+    but report a document that is not well-formed as merely invalid, without the parse error: the tree of
+    an invalid document is parsed again, by parse_xml.)
+    """
     parser = _validating_parser(name)
     try:
         return _Streamed(root=etree.fromstring(data, parser))
@@ -541,7 +554,9 @@ def _validate_bytes(data: bytes, schema: str | None, kind: str, limit: int, max_
         if crowded is not None:
             return crowded
     streamed = _stream(kind, data, limit)
-    if streamed.root is not None:
+    if not streamed.schema_only:
+        return None  # not well-formed, or beyond a libxml2 limit: parse_xml names the problem
+    if streamed.valid:
         root = streamed.root
         tree = root.getroottree()
         if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
@@ -552,8 +567,6 @@ def _validate_bytes(data: bytes, schema: str | None, kind: str, limit: int, max_
         if schema is None and detect_kind(root) != kind:
             return None
         return ValidationResult(True, kind, root=root)
-    if not streamed.schema_only:
-        return None  # not well-formed, or beyond a libxml2 limit: parse_xml names the problem
     try:
         root = parse_xml(data, max_bytes=max_bytes, max_depth=max_depth)
     except XmlError as exc:
@@ -645,8 +658,8 @@ def validate(
         data = etree.tostring(root.getroottree())
         size = len(data)
         streamed = _stream(schema, data, limit)
-        if streamed.root is not None:
-            return ValidationResult(True, schema, root=root if raw else None)
+        if streamed.valid:
+            return ValidationResult(True, schema)
         if not streamed.schema_only:
             streamed = None  # refused by libxml2 only when reparsed: the tree's own validation decides
     if streamed is None:

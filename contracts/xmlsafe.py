@@ -11,6 +11,7 @@ from lxml import etree  # type: ignore[import-untyped]
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DEPTH",
+    "HARDENED_OPTIONS",
     "UnsafeXmlError",
     "XmlError",
     "XmlParseError",
@@ -57,25 +58,27 @@ class UnsafeXmlError(XmlError):
     """The input uses a feature refused for untrusted XML (DTD, entities) or exceeds a size or depth bound."""
 
 
+#: libxml2's options for untrusted XML, for etree.XMLParser and etree.iterparse alike. huge_tree=False keeps
+#: libxml2's own limits (depth 256, text node size, entity amplification); the DOCTYPE is refused before
+#: parsing (check_untrusted), so no entity is ever declared or expanded.
+HARDENED_OPTIONS: Final[dict[str, bool]] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_blank_text": False,
+    "collect_ids": False,
+}
+
+
 def hardened_parser(schema: Any = None) -> Any:
     """A parser with :func:`parse_xml`'s options; given an ``etree.XMLSchema``, one that validates as it parses.
 
-    A validating parser reports a document's problems without a node (so without lxml's per-problem path,
-    whose cost grows with the problem's preceding siblings: contracts.validate), and must be used with
-    :func:`check_untrusted` before and the DOCTYPE and depth checks after, as :func:`parse_xml` does.
+    A validating parser must be used with :func:`check_untrusted` before and the DOCTYPE and depth checks
+    after, as :func:`parse_xml` does.
     """
-    # huge_tree=False keeps libxml2's own limits (depth 256, text node size, entity amplification);
-    # the DOCTYPE is refused before parsing, so no entity is ever declared or expanded.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_blank_text=False,
-        collect_ids=False,
-        schema=schema,
-    )
+    return etree.XMLParser(schema=schema, **HARDENED_OPTIONS)
 
 
 _PARSER: Final = hardened_parser()
