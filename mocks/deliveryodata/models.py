@@ -60,8 +60,9 @@ NAME_MAX_LENGTH = 256
 TEXT_MAX_LENGTH = 4000
 STRING_MAX_LENGTH: dict[str, int] = {
     "ExternalAttemptID": 64, "ExternalAttemptListID": 64, "ExternalID": NAME_MAX_LENGTH, "UnlockCode": 64, "Key": 200,
-    "Language": 35, "PreferredLang": 35, "TimeZoneID": 128, "Status": NAME_MAX_LENGTH, "TimezoneTime_Title": NAME_MAX_LENGTH,
-    "Name": NAME_MAX_LENGTH, "FirstName": NAME_MAX_LENGTH, "LastName": NAME_MAX_LENGTH,
+    "Language": 35, "PreferredLang": 35, "TimeZoneID": 128, "Status": NAME_MAX_LENGTH,
+    "TimezoneTime_Title": NAME_MAX_LENGTH, "Name": NAME_MAX_LENGTH, "FirstName": NAME_MAX_LENGTH,
+    "LastName": NAME_MAX_LENGTH,
     "ParticipantName": NAME_MAX_LENGTH, "GroupName": NAME_MAX_LENGTH, "TestCenterName": NAME_MAX_LENGTH,
     "PrimaryEmail": 254, "Password": NAME_MAX_LENGTH, "Author": NAME_MAX_LENGTH, "Editor": NAME_MAX_LENGTH,
 }  # (254: RFC 5321's longest forward path, less its angle brackets)

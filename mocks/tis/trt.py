@@ -53,6 +53,11 @@ def _long(el: Any, where: str, attr: str) -> int:
         raise FieldError(f"{where}@{attr}", f"'{raw}' is not a long" if raw is not None else "missing") from None
 
 
+#: the widths of the columns the key fields are stored in (mocks/tis/models.py)
+TESTNAME_WIDTH = 255
+OPPKEY_WIDTH = 64
+
+
 def key_fields(root: Any) -> KeyFields:
     """``XMLAdapterOSS.GetKeyValues``: Test name, oppId, statusDate, Examinee key (raises :class:`FieldError`)."""
     test = root.find("Test")
@@ -61,6 +66,8 @@ def key_fields(root: Any) -> KeyFields:
     name = test.get("name") or ""
     if not name:
         raise FieldError("Test@name", "empty")
+    if len(name) > TESTNAME_WIDTH:  # stored in String(255) columns (PostgreSQL refuses a wider value: a DataError)
+        raise FieldError("Test@name", f"longer than {TESTNAME_WIDTH} characters")
     opp = root.find("Opportunity")
     if opp is None:
         raise FieldError("TDSReport/Opportunity", "missing")
@@ -76,7 +83,10 @@ def key_fields(root: Any) -> KeyFields:
     testee = _long(examinee, "Examinee", "key")
     # Convert.ToBoolean: only "true"/"false" parse; anything else is stored as false
     is_demo = (examinee.get("isDemo") or "").strip().lower() == "true"
-    return KeyFields(name, opp_id, status_date, testee, is_demo, (opp.get("key") or "").strip().lower())
+    opp_key = (opp.get("key") or "").strip().lower()
+    if len(opp_key) > OPPKEY_WIDTH:  # a Guid is 36; the oppkey columns are String(64)
+        raise FieldError("Opportunity@key", f"longer than {OPPKEY_WIDTH} characters")
+    return KeyFields(name, opp_id, status_date, testee, is_demo, opp_key)
 
 
 _INT_ATTRS = {
