@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from contracts.validate import validate
+from mocks.core import bounds
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.idempotency import Answer, Applied, Keyed, Ledger
@@ -209,7 +210,10 @@ class Warehouse:
             parts = item.split("-") if isinstance(item, str) else []
             if len(parts) != 2 or not all(p.isdigit() for p in parts):
                 raise SeedError(f"items[{i}]", "must be 'bankKey-itemKey'")
-            pairs.append((int(parts[0]), int(parts[1])))
+            pair = (bounds.ascii_int(parts[0]), bounds.ascii_int(parts[1]))  # stored in BigInteger columns
+            if pair[0] is None or pair[1] is None:
+                raise SeedError(f"items[{i}]", f"'{item}': each key must be within Int64")
+            pairs.append((pair[0], pair[1]))
         c = self.catalogue
         with self.store.begin() as conn:
             for bank, key in pairs:  # an item known already stays (an atomic insert-or-nothing under races)
@@ -251,6 +255,11 @@ class Warehouse:
         if not result.valid or result.root is None:
             return Verdict("BAD_FORMAT", result.messages() or ["body: not a valid TRT"]), None
         root = result.root
+        opp_el = root.find("Opportunity")
+        for attr, width in (("key", 64), ("oppId", 64), ("status", 40)):  # the receipt's and exam's columns
+            value = opp_el.get(attr) if opp_el is not None else None
+            if value is not None and len(value) > width:
+                return Verdict("BAD_FORMAT", [f"Opportunity@{attr}: longer than {width} characters"]), None
         messages: list[str] = []
         test = root.find("Test")
         opp = root.find("Opportunity")
@@ -320,8 +329,10 @@ class Warehouse:
             verdict, _ = self._with_catalogue(tenant, document, opp, conn)
             # only imports are de-duplicated; DW1/DW2 keep every receipt (NULLs never collide)
             values = {"tenant": tenant, "receiver": receiver, "digest": digest,
-                      "dedup": digest if receiver == "imports" else None, "content_type": content_type,
-                      "creator": creator, "opp_key": opp_key, "status": verdict.status,
+                      "dedup": digest if receiver == "imports" else None,
+                      # request headers, recorded as far as their columns hold (String(200))
+                      "content_type": content_type[:200] if content_type else content_type,
+                      "creator": creator[:200] if creator else creator, "opp_key": opp_key, "status": verdict.status,
                       "messages": json.dumps(verdict.messages), "body": body.decode("utf-8", "replace"),
                       "received": now}
             key = conn.execute(self._q_insert_receipt, values).inserted_primary_key

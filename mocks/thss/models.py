@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
+from mocks.core import bounds
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
@@ -94,7 +95,7 @@ def _int_field(obj: dict[str, Any], key: str, where: str, *, required: bool = Tr
         raise InputError(f"{where}.{key}", f"'{value}' is not an integer") from None
     if minimum is not None and number < minimum:
         raise InputError(f"{where}.{key}", f"must be at least {minimum}")
-    return number
+    return bounds.check_int(number, f"{where}.{key}")  # every integer column is 64 bits wide
 
 
 def parse_item_config(obj: Any, where: str) -> ItemConfig:
@@ -522,7 +523,8 @@ class Thss:
         with self.store.begin() as conn:
             if opp_key is not None and rows is not None:
                 self._replace_in(conn, tenant, opp_key, rows)
-            conn.execute(self._q_insert_upload, {"tenant": tenant, "file_name": file_name, "opp_key": opp_key,
+            conn.execute(self._q_insert_upload, {"tenant": tenant, "opp_key": opp_key,
+                                                 "file_name": file_name[:300] if file_name else file_name,  # (300 wide)
                                                  "success": int(result.success), "error": result.error,
                                                  "items": len(rows or ()), "received": now})
         return result
@@ -539,15 +541,26 @@ class Thss:
         opp_key = (opp.get("key") or "").strip().lower()
         if not opp_key:
             raise InputError("Opportunity@key", "required")
+        if len(opp_key) > 64:  # String(64) columns
+            raise InputError("Opportunity@key", "longer than 64 characters")
         status = (opp.get("status") or "").strip()
         if status in DROP_STATUSES:
             return opp_key, []
         keyed: list[tuple[Any, tuple[int, int]]] = []
-        for elem in opp.findall("Item"):
+        for position, elem in enumerate(opp.findall("Item"), 1):
             try:
-                keyed.append((elem, (int(elem.get("bankKey", "")), int(elem.get("key", "")))))
+                bank, key = int(elem.get("bankKey", "")), int(elem.get("key", ""))
             except ValueError:
                 continue
+            # the keys are looked up in BigInteger columns: 2**63 raised OverflowError in SQLite's driver (a 500)
+            for attr, value in (("bankKey", bank), ("key", key)):
+                bounds.check_int(value, f"Item[{position}]@{attr}")
+            if len(elem.get("format") or "") > 40:  # the strings stored with each work item: their columns' widths
+                raise InputError(f"Item[{position}]@format", "longer than 40 characters")
+            keyed.append((elem, (bank, key)))
+        for attr, width in (("oppId", 64), ("clientName", 100)):
+            if len(opp.get(attr) or "") > width:
+                raise InputError(f"Opportunity@{attr}", f"longer than {width} characters")
         with self.store.read() as conn:  # one read for every item of the upload and their policies
             return opp_key, self._rows_of(conn, tenant, opp, keyed, callback, now)
 
@@ -612,6 +625,8 @@ class Thss:
             if match is None:
                 raise InputError(f"ResponseInfo[{i + 1}]@itemIdentifier", f"'{ident}' is not '[I-]bank-item'")
             bank, key = int(match.group(1)), int(match.group(2))
+            for part, value in (("bank", bank), ("item", key)):  # looked up in BigInteger columns
+                bounds.check_int(value, f"ResponseInfo[{i + 1}]@itemIdentifier ({part})")
             cfg = self.item(tenant, bank, key)
             if cfg is None or not cfg.hand_scored:
                 raise InputError(f"ResponseInfo[{i + 1}]@itemIdentifier", f"item {bank}-{key} is not configured "
