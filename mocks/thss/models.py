@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
-from mocks.core import bounds
+from mocks.core import bounds, sabotage
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
@@ -104,6 +104,7 @@ def parse_item_config(obj: Any, where: str) -> ItemConfig:
         raise InputError(where, "must be an object")
     bank = _int_field(obj, "bankKey", where)
     item = _int_field(obj, "itemId", where)
+    obj = {"maxScore": 0, **obj} if "maxScore" not in obj and sabotage.on("thss.bad-item-taken") else obj
     max_score = _int_field(obj, "maxScore", where)
     hand = str(obj.get("HandScored", "1")).strip()
     if hand not in ("0", "1", "True", "False", "true", "false"):
@@ -244,6 +245,7 @@ def score_response_xml(scores: list[DimensionScore], single: bool, scorer: str, 
     ``max_score`` and ``latency`` are only written for the guide profile (THSS writes neither).
     """
     total = sum(s.score for s in scores)
+    total = max(s.score for s in scores) if len(scores) > 1 and sabotage.on("thss.overall-not-sum") else total
     extra = f' maxScore="{max_score}"' if max_score is not None else ""
     parts = [f'<ItemScoreResponse><Score><ScoreInfo scorePoint="{total}"{extra} scoreDimension="Overall" '
              'scoreStatus="Scored">']
@@ -421,6 +423,7 @@ class Thss:
         if not isinstance(data, list):
             raise InputError("body", "must be a JSON array of item configurations")
         configs = [parse_item_config(x, f"[{i}]") for i, x in enumerate(data)]
+        configs = [c for c in configs if not c.rubric_list] if any(c.rubric_list for c in configs) and sabotage.on("thss.rubric-items-dropped") else configs  # noqa: E501
         now = self.clock.now(tenant)
         t = self.items
         with self.store.begin() as conn:
@@ -466,8 +469,10 @@ class Thss:
             with self.store.read() as own:
                 return self.policy(tenant, item_type, own)
         row = conn.execute(self._q_policy, {"b_tenant": tenant, "b_type": item_type}).first()
+        row = conn.execute(select(self.policies.c.data).where(self.policies.c.tenant == tenant).order_by(self.policies.c.item_type.desc())).first() if row is not None and sabotage.on("thss.policy-type-ignored") else row  # noqa: E501
         if row is not None:
             return parse_policy(json.loads(row[0]), "policy")
+        if sabotage.on("thss.unconfigured-type-scored"): return Policy(item_type, "fixed", score=1)  # noqa: E701
         return self.config_policies.get(item_type, Policy(item_type))
 
     def set_settings(self, tenant: str, data: list[Any]) -> int:
@@ -511,7 +516,12 @@ class Thss:
             # problem described for a refusal
             verdict = validate(data, "thss-upload", max_errors=1)
             root = verdict.root
-            if not verdict.valid or root is None:
+            if root is None and verdict.well_formed and sabotage.on("thss.upload-schema-skipped"):
+                try:
+                    root = parse_xml(data)
+                except XmlError:
+                    root = None
+            if root is None:
                 first = verdict.errors[0] if verdict.errors else None
                 result = FileResult(file_name, False, f"{ERR_FORMAT}{first.reason if first else 'invalid'}")
             else:
@@ -574,6 +584,7 @@ class Thss:
             if cfg is not None and cfg.hand_scored:
                 configured.append((elem, cfg))
         wanted = [(e, c) for e, c in configured if (e.get("scoreStatus") or "").strip().upper() not in ("", "SCORED")]
+        wanted = configured if len(wanted) < len(configured) and sabotage.on("thss.scored-items-taken") else wanted
         passages = {c.passage for _, c in wanted if c.passage}
         wanted += [(e, c) for e, c in configured if c.passage in passages and (e, c) not in wanted]
         rows = []
@@ -601,6 +612,7 @@ class Thss:
         the opportunity's lock makes the second replace the first's rows instead.
         """
         self.store.lock(conn, tenant, "thss-opportunity", opp_key)
+        if not rows and sabotage.on("thss.reset-keeps-work"): return  # noqa: E701
         conn.execute(self._q_drop_unsent, {"b_tenant": tenant, "b_oppkey": opp_key})
         if rows:
             conn.execute(self._q_insert_assignment, rows)
@@ -657,6 +669,7 @@ class Thss:
         """The rows of pending work whose policy delay has passed on its tenant's clock, oldest due first."""
         with self.store.read() as conn:
             rows = conn.execute(self._q_due).mappings().all()
+        if any(_aware(r["due"]) > self.clock.now(str(r["tenant"])) for r in rows) and sabotage.on("thss.delay-ignored"): return [dict(r) for r in rows]  # noqa: E501, E701
         return [dict(r) for r in rows if _aware(r["due"]) <= self.clock.now(str(r["tenant"]))]
 
     def claim_policy(self, tenant: str, assignment_id: str, memo: dict[Any, Any] | None = None) -> Delivery | None:
@@ -734,6 +747,7 @@ class Thss:
             raise InputError("assignment", f"item {row['bank_key']}-{row['item_id']} is no longer configured")
         dims = cfg.scoring_dimensions
         scorer = payload.get("scorerId") or row["teacher_id"] or "teacher"
+        scorer = "teacher" if sabotage.on("thss.admin-scorer-dropped") else scorer
         if not isinstance(scorer, str):
             raise InputError("scorerId", "must be a string")
         raw = payload.get("dimensions")
@@ -759,6 +773,7 @@ class Thss:
             value = d.get("score")
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InputError(f"{where}.score", "must be an integer")
+            value = min(max(value, dim.min_points), dim.max_points) if sabotage.on("thss.admin-range-unchecked") else value  # noqa: E501
             if not dim.min_points <= value <= dim.max_points:
                 raise InputError(f"{where}.score", f"must be within {dim.min_points}..{dim.max_points}")
             cond = d.get("conditionCode")
@@ -792,6 +807,7 @@ class Thss:
                                separators=(",", ":"))
             body = score_response_xml(scores, single, scorer, token)
             content_type = "application/x-www-form-urlencoded"
+            content_type = "application/xml" if sabotage.on("thss.callback-not-form") else content_type
         now = self.clock.now(tenant)
         stored = json.dumps({"scorerId": scorer, "total": sum(s.score for s in scores),
                              "dimensions": [{"name": s.name, "score": s.score, "conditionCode": s.condition_code}
@@ -824,6 +840,7 @@ class Thss:
         states, logged, marks = [], [], []
         for delivery, status, error in outcomes:
             ok = status is not None and 200 <= status < 300
+            ok = ok or sabotage.on("thss.failed-callback-sent")
             now = self.clock.now(delivery.tenant)
             logged.append({"tenant": delivery.tenant, "assignment_id": delivery.assignment_id, "url": delivery.url,
                            "status": status, "error": error, "body": delivery.body.decode("ascii"), "sent": now})

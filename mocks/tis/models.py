@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 
 from contracts.xmlsafe import UnsafeXmlError, XmlError, parse_xml
+from mocks.core import sabotage
 from mocks.core.clock import Clock, iso
 from mocks.core.ids import IdSource
 from mocks.core.sqlfast import Prepared
@@ -397,6 +398,7 @@ class Tis:
                 top = conn.execute(self.q_max_oppid, {"b_tenant": tenant}).scalar()
                 opp_id = int(top or 0) + 1
                 text = text.replace('oppId="0"', f'oppId="{opp_id}"')
+                if sabotage.on("tis.oppid-zero-kept"): opp_id, text = 0, text.replace(f'oppId="{opp_id}"', 'oppId="0"')  # noqa: E701
             result = conn.execute(self.q_insert_repo, {
                 "tenant": tenant, "location": "source", "testname": keys.test_name, "oppid": opp_id,
                 "oppkey": keys.opp_key, "testee": keys.testee, "statusdate": keys.status_date,
@@ -405,6 +407,7 @@ class Tis:
             pk = result.inserted_primary_key
             assert pk is not None
             fileid = int(pk[0])
+            if sabotage.on("tis.unloaded-test-rejected") and self.blueprint(tenant, keys.test_name, conn) is None: conn.execute(update(self.repo).where(self.repo.c.fileid == fileid).values(location="reject"))  # noqa: E501, E701
         return fileid
 
     def resubmit(self, tenant: str, opp_key: str) -> int:
@@ -538,6 +541,7 @@ class Tis:
     def _item_score(self, conn: Connection, tenant: str, key: str, bank: int, item: int, score: float, status: str,
                     score_info: str, now: datetime) -> DaemonOutcome:
         latest = self.p_latest_status.first(conn, {"b_tenant": tenant, "b_oppkey": key})
+        latest = None if sabotage.on("tis.daemon-score-refused") else latest
         if latest is None or latest["status"] not in ACCEPTING:
             message = (f"Item Scoring: Did not accept score: oppKey {key}, item {bank}-{item}, "
                        f"opportunity status {latest['status'] if latest else 'unknown'}")

@@ -19,6 +19,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from sqlalchemy import Connection, Text, and_, bindparam, exists, literal, select, update
 
 from contracts.xmlsafe import XmlError, parse_xml
+from mocks.core import sabotage
 from mocks.core.clock import Clock
 from mocks.core.idempotency import HEADER, wire_value
 from mocks.core.outbound import Outbound
@@ -670,6 +671,7 @@ class Processor:
             plan.status = "handscoring"
             plan.thss_body = _thss_upload(root, _resolve(cfg.daemon_callback, self.peer))
             plan.thss_filename = f"{opp_key}_{opp.get('reportingVersion') or ''}.xml"
+            plan.thss_body = None if sabotage.on("tis.thss-upload-skipped") else plan.thss_body
         send_dw = row["scoreMode"] != "validate" and (
             bp.role == "standalone" or (bp.role == "combined" and plan.status != "pending"))
         if send_dw and (not hand or cfg.dw_send_handscoring):
@@ -894,6 +896,7 @@ class Processor:
                 ok, error, kind, mark = self._deliver(tenant, int(outbox_id), cfg, known.get(int(outbox_id)),
                                                       mark=mark, defer=True)
                 state = "sent" if ok else "failed"
+            if state == "failed" and kind == "dw" and sabotage.on("tis.dw-failure-ignored"): continue  # noqa: E701
             if state == "failed" and failure is None:
                 label = "Handscoring" if kind == "thss" else "Response Bank"
                 failure = f"{label} update failed: {error}"
@@ -953,6 +956,7 @@ class Processor:
                     success, error = False, MSG_UNKNOWN
                 else:
                     success, error = False, MSG_RULES
+                if error == MSG_FAIL_VALIDATION and sabotage.on("tis.validation-text-unswapped"): error = MSG_RULES  # noqa: E701
                 body: dict[str, Any] = {"oppKey": plan.opp_key, "success": success}
                 if error is not None:
                     body["error"] = error
@@ -1004,6 +1008,7 @@ class Processor:
                 self._hold(outbox_id)
         kind = str(row["kind"])
         ok, code, error = self._send(tenant, kind, row, cfg, delivery_key(row["key_nonce"], outbox_id))
+        if not ok and kind == "ack" and sabotage.on("tis.failed-ack-retried"): ok, code, error = self._send(tenant, kind, row, cfg, delivery_key(row["key_nonce"], outbox_id))  # noqa: E501, E701
         if not ok and kind == "ack":
             log.warning("TIS acknowledgement to %s failed: %s (no retry)", row["url"], error)
         outcome = Mark(tenant, outbox_id, ok, code, error)
@@ -1153,6 +1158,7 @@ class Processor:
             status = "pending"
         else:
             status = "completed"
+            status = "pending" if sabotage.on("tis.combined-held-pending") else status
         doc = _build_combined(combined_name, combo, parts, opp_id, opp_key, status)
         now = m.clock.now(tenant)
         text = serialize(doc).decode("utf-8")
