@@ -110,7 +110,7 @@ def testresult(ctx: Ctx) -> Response:
         raise errors.CouldNotPersist(field=exc.field, detail=exc.detail) from None
     ctx.notes["note"] = json.dumps({"fileId": fileid})
     processor: Processor = ctx.app.processor  # type: ignore[attr-defined]
-    processor.wake()
+    processor.arrived()
     return empty_response(200)
 
 
@@ -124,7 +124,7 @@ def item_scoring_callback(ctx: Ctx) -> Response:
         ctx.notes["error"] = outcome.get("message")
     elif outcome.get("action") == "handscored":  # the file went back to source: a worker can take it now
         processor: Processor = ctx.app.processor  # type: ignore[attr-defined]
-        processor.wake()
+        processor.arrived()
     return empty_response(200)
 
 
