@@ -134,6 +134,11 @@ def _settings_problem(settings: Any, names: list[str], known: dict[str, Any]) ->
     for name in settings.services:
         if name not in known:
             return f"unknown service table [services.{name}] (services: {', '.join(known)})"
+    from mocks.core.settings import SettingsError, check_service_options
+    try:  # a misspelt option did nothing, silently
+        check_service_options(settings, {name: entry.cls.declared_options for name, entry in known.items()})
+    except SettingsError as exc:
+        return str(exc)
     for name, url in settings.topology.items():
         if name not in known:
             return f"unknown service [topology].{name} (services: {', '.join(known)})"

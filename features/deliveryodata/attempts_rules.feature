@@ -52,7 +52,7 @@ Feature: deliveryodata refuses what the real service refuses, naming the propert
     Then exactly one racing POST was answered 201 and the other 409
     And the deliveryodata feed "/deliveryodata/400449/Attempts?$filter=ExternalAttemptID eq 'race-1'" has 1 entities
 
-  @req_DOD-ATT-002 @req_DOD-ATT-004 @req_DOD-ATT-009 @req_DOD-ATT-011 @req_DOD-ATT-006 @req_DOD-FMT-003
+  @req_DOD-ATT-002 @req_DOD-ATT-004 @req_DOD-ATT-009 @req_DOD-ATT-011 @req_DOD-ATT-006 @req_DOD-FMT-003 @req_DOD-LEN-001
   Scenario Outline: A bad attempt is refused with 400 naming the property
     When I POST to deliveryodata "/deliveryodata/400449/Attempts" as the API user with JSON:
       """
@@ -81,6 +81,7 @@ Feature: deliveryodata refuses what the real service refuses, naming the propert
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "LockRequired": "true"}       | LockRequired         |
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "Colour": "red"}              | Colour               |
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "Language": "de-DE"}          | Language             |
+      | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "Language": "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"} | Language must be a string with a maximum length of 35 |
       | {"ExternalAttemptID": "a1", "ParticipantID": 4294967296, "AssessmentID": "1234567890876543"}                              | ParticipantID        |
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "AttemptMetadata": [{"Key": "S1"}]} | Value          |
 

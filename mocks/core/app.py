@@ -146,6 +146,9 @@ class ServiceApp:
 
     name: ClassVar[str] = "service"
     error_renderer: ClassVar[ErrorRenderer] = staticmethod(render_json_error)
+    #: the ``[services.<name>]`` options the service reads beyond the core's (mocks.core.settings.COMMON_OPTIONS):
+    #: any other name there is refused at start-up, with the nearest known one (check_service_options)
+    declared_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, runtime: Runtime, options: dict[str, Any] | None = None) -> None:
         self.runtime = runtime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -75,6 +76,33 @@ _SCALARS: dict[str, type] = {
     "server_threads": int, "sqlite_synchronous": str, "processes": int, "shared_control": bool,
     "control_poll_ms": int, "tls": bool, "tls_cert": str, "tls_key": str, "console": bool,
 }
+
+
+#: the ``[services.<name>]`` options every service takes: read by the core (mocks/core/app.py, settings, the CLI)
+COMMON_OPTIONS: frozenset[str] = frozenset({
+    "port", "tls", "server_threads", "journal_capacity", "max_body", "outbound_timeout", "body_timeout"})
+
+
+def check_service_options(settings: Settings, declared: Mapping[str, frozenset[str]]) -> None:
+    """Refuse an option a service does not read (a misspelling was taken silently and did nothing).
+
+    ``declared`` maps each service to the options it reads beyond :data:`COMMON_OPTIONS`
+    (``ServiceApp.declared_options``); tables of services not in it are left to the caller.
+
+    Raises:
+        SettingsError: the first unknown option, named with the nearest known one (difflib).
+    """
+    for name, table in settings.services.items():
+        own = declared.get(name)
+        if own is None:
+            continue
+        known = COMMON_OPTIONS | own
+        for option in table:
+            if option in known:
+                continue
+            nearest = difflib.get_close_matches(str(option), sorted(known), n=1)
+            hint = f" (did you mean {nearest[0]!r}?)" if nearest else f" ({name} takes: {', '.join(sorted(known))})"
+            raise SettingsError(f"[services.{name}].{option}: not an option of {name}{hint}")
 
 
 def redact(value: Any, key: str = "") -> Any:

@@ -52,6 +52,33 @@ from mocks.deliveryodata.sqlfast import Prepared, Readers, read_one
 
 SQL_TYPES: dict[str, Any] = {"Edm.Int32": Integer, "Edm.Int64": BigInteger, "Edm.Int16": SmallInteger,
                              "Edm.Boolean": Boolean, "Edm.String": Text, "Edm.DateTime": DateTime(timezone=True)}
+#: Longest string each property takes (characters). Neither the CSDL nor the reference gives a MaxLength, so
+#: these are examrig's, marked assumed in the catalogue (DOD-LEN-001, docs/deliveryodata.md "Limits"):
+#: URLs as long as IIS's request filtering lets a URL be (maxUrl, 4096 bytes by default: the participant's
+#: browser opens them through the service's own pages), the ids and keys as examrig already held them,
+#: language tags at RFC 5646's 35 (4.4.1), names at 256, anything else at 4000 (SQL Server's longest
+#: non-MAX nvarchar, what the AttemptMetadata Value column already allowed).
+URL_MAX_LENGTH = 4096
+NAME_MAX_LENGTH = 256
+TEXT_MAX_LENGTH = 4000
+STRING_MAX_LENGTH: dict[str, int] = {
+    "ExternalAttemptID": 64, "ExternalAttemptListID": 64, "ExternalID": NAME_MAX_LENGTH, "UnlockCode": 64, "Key": 200,
+    "Language": 35, "PreferredLang": 35, "TimeZoneID": 128, "Status": NAME_MAX_LENGTH,
+    "TimezoneTime_Title": NAME_MAX_LENGTH, "Name": NAME_MAX_LENGTH, "FirstName": NAME_MAX_LENGTH,
+    "LastName": NAME_MAX_LENGTH,
+    "ParticipantName": NAME_MAX_LENGTH, "GroupName": NAME_MAX_LENGTH, "TestCenterName": NAME_MAX_LENGTH,
+    "PrimaryEmail": 254, "Password": NAME_MAX_LENGTH, "Author": NAME_MAX_LENGTH, "Editor": NAME_MAX_LENGTH,
+}  # (254: RFC 5321's longest forward path, less its angle brackets)
+
+
+def string_max_length(name: str) -> int:
+    """The longest value property ``name`` takes (:data:`STRING_MAX_LENGTH`, URLs, else the text limit)."""
+    limit = STRING_MAX_LENGTH.get(name)
+    if limit is not None:
+        return limit
+    return URL_MAX_LENGTH if name.endswith("Url") else TEXT_MAX_LENGTH
+
+
 RANGES = {"Edm.Int16": (-(2**15), 2**15 - 1), "Edm.Int32": (-(2**31), 2**31 - 1), "Edm.Int64": (-(2**63), 2**63 - 1)}
 TABLE_SETS = ("Participants", "Assessments", "TestCenters", "MonitoringTypes", "AttemptLists", "Attempts",
               "AttemptMetadata", "Appointments", "Results", "SessionAuditLogs")
@@ -290,6 +317,9 @@ class DeliveryOData:
         if kind == "Edm.String":
             if not isinstance(value, str):
                 raise bad
+            limit = string_max_length(name)
+            if len(value) > limit:  # at the boundary, before anything is stored (a 2 MB widget URL was)
+                raise e.TooLong(field=name, limit=limit)
             return value
         if kind == "Edm.Boolean":
             if not isinstance(value, bool):

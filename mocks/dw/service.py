@@ -19,6 +19,7 @@ class Service(ServiceApp):
     """DW1/DW2 (``POST /dw1/services/xml``) and RDW ``POST /exams/imports`` (role check through openam)."""
 
     name = "dw"
+    declared_options = frozenset({"scale_score_min", "scale_score_max", "performance_level_max", "token_cache_size"})
     error_renderer = staticmethod(render_spring_error_epoch)
 
     def define_tables(self) -> list[Table]:

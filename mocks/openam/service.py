@@ -18,6 +18,7 @@ class Service(ServiceApp):
     """OpenAM 11/12's ``/auth/oauth2/access_token``, ``tokeninfo`` and ``token/revoke``."""
 
     name = "openam"
+    declared_options = frozenset({"token_lifetime", "realms", "clients", "users"})
     error_renderer = staticmethod(render_oauth_error)
 
     def define_tables(self) -> list[Table]:

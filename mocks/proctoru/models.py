@@ -624,8 +624,12 @@ class ProctorU:
                 raise SeedError(f"{where}.token", "must be a non-empty string")
             if not isinstance(ident, str) or not ident:
                 raise SeedError(f"{where}.institution", "must be a non-empty string")
-            inst_rows.append({"tenant": tenant, "token": token, "institution": ident,
-                              "name": str(item.get("name") or ident)})
+            name = str(item.get("name") or ident)
+            # the columns' widths (token String(100), institution String(100), name String(200))
+            for column, value, width in (("token", token, 100), ("institution", ident, 100), ("name", name, 200)):
+                if len(value) > width:
+                    raise SeedError(f"{where}.{column}", f"is longer than {width} characters")
+            inst_rows.append({"tenant": tenant, "token": token, "institution": ident, "name": name})
         slot_rows: list[dict[str, Any]] = []
         for i, item in enumerate(availability):
             where = f"availability[{i}]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import Table
@@ -19,6 +20,9 @@ class Service(ServiceApp):
     """Institutions, students, availability and reservations; begins linked to deliveryodata when asked."""
 
     name = "proctoru"
+    # the rules' numbers (models.Options) and the deliveryodata link's account (link.py)
+    declared_options = frozenset({f.name for f in fields(Options)} |
+                                 {"deliveryodata_customer", "deliveryodata_user", "deliveryodata_password"})
     error_renderer = staticmethod(render_proctoru_error)
 
     def define_tables(self) -> list[Table]:

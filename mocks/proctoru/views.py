@@ -19,8 +19,12 @@ from mocks.proctoru.models import AdHoc, Institution, ProctorU
 
 TOKEN_HEADER = "Authorization-Token"
 # maximum lengths ProctorU documents for addAdHocProcess fields (the xBlock truncates to them)
+# the documented limits (reference/proctoring.md 2.3, addAdHocProcess), then the stored columns' widths where no
+# source gives one: state and zipcode String(255), notes (a Text column) at 4000 (issue 12: a string of any length
+# was stored; PostgreSQL refuses one wider than its VARCHAR with a DataError, a 500)
 MAX_LEN = {"student_id": 50, "last_name": 50, "first_name": 50, "email": 50, "address1": 100, "city": 50,
-           "country": 2, "phone1": 15, "time_zone_id": 60, "description": 255, "reservation_id": 50}
+           "country": 2, "phone1": 15, "time_zone_id": 60, "description": 255, "reservation_id": 50,
+           "state": 255, "zipcode": 255, "notes": 4000}
 PROFILE_FIELDS = ("address1", "city", "state", "country", "zipcode", "phone1")
 
 Params = dict[str, str]
@@ -91,6 +95,12 @@ def _length(name: str, value: str) -> None:
     limit = MAX_LEN.get(name)
     if limit is not None and len(value) > limit:
         raise errors.InvalidValue(field=name, reason=f"is longer than {limit} characters")
+
+
+def _notes(params: Params) -> str:
+    value = params.get("notes", "")  # kept as sent (the xBlock's "Password is - …\nExam Notes - …")
+    _length("notes", value)
+    return value
 
 
 def _date(params: Params, name: str, *, required: bool = True) -> datetime | None:
@@ -195,7 +205,7 @@ def add_adhoc_process(ctx: Ctx, model: ProctorU, inst: Institution, params: Para
     attempt = _int(params, "deliveryodata_attempt_id", required=False)
     request = AdHoc(start=None if takeitnow else start, duration=duration,
                     reservation_no=_int(params, "reservation_no", required=False),
-                    description=_optional(params, "description") or "", notes=params.get("notes", ""),
+                    description=_optional(params, "description") or "", notes=_notes(params),
                     profile=profile, attempt_id=attempt, **fields)
     return model.add_adhoc(ctx.tenant, inst, request)
 

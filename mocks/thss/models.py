@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
-from mocks.core import sabotage
+from mocks.core import bounds, sabotage
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
@@ -95,7 +95,7 @@ def _int_field(obj: dict[str, Any], key: str, where: str, *, required: bool = Tr
         raise InputError(f"{where}.{key}", f"'{value}' is not an integer") from None
     if minimum is not None and number < minimum:
         raise InputError(f"{where}.{key}", f"must be at least {minimum}")
-    return number
+    return bounds.check_int(number, f"{where}.{key}")  # every integer column is 64 bits wide
 
 
 def parse_item_config(obj: Any, where: str) -> ItemConfig:
@@ -512,15 +512,16 @@ class Thss:
         if not data.strip():
             result = FileResult(file_name, False, ERR_NO_DATA)
         else:
-            # parsed once: lxml's verdict on the tree, the first problem described only for a refusal
-            try:
-                root = parse_xml(data)
-                valid = validate(root, "thss-upload", detailed=False).valid
-                valid = valid or sabotage.on("thss.upload-schema-skipped")
-            except XmlError:
-                root, valid = None, False
-            if not valid or root is None:
-                verdict = validate(data, "thss-upload", max_errors=1)
+            # parsed once, validated as it is parsed (linear in the document: contracts.validate); the first
+            # problem described for a refusal
+            verdict = validate(data, "thss-upload", max_errors=1)
+            root = verdict.root
+            if root is None and verdict.well_formed and sabotage.on("thss.upload-schema-skipped"):
+                try:
+                    root = parse_xml(data)
+                except XmlError:
+                    root = None
+            if root is None:
                 first = verdict.errors[0] if verdict.errors else None
                 result = FileResult(file_name, False, f"{ERR_FORMAT}{first.reason if first else 'invalid'}")
             else:
@@ -532,7 +533,8 @@ class Thss:
         with self.store.begin() as conn:
             if opp_key is not None and rows is not None:
                 self._replace_in(conn, tenant, opp_key, rows)
-            conn.execute(self._q_insert_upload, {"tenant": tenant, "file_name": file_name, "opp_key": opp_key,
+            conn.execute(self._q_insert_upload, {"tenant": tenant, "opp_key": opp_key,
+                                                 "file_name": file_name[:300] if file_name else file_name,  # (300 wide)
                                                  "success": int(result.success), "error": result.error,
                                                  "items": len(rows or ()), "received": now})
         return result
@@ -549,15 +551,26 @@ class Thss:
         opp_key = (opp.get("key") or "").strip().lower()
         if not opp_key:
             raise InputError("Opportunity@key", "required")
+        if len(opp_key) > 64:  # String(64) columns
+            raise InputError("Opportunity@key", "longer than 64 characters")
         status = (opp.get("status") or "").strip()
         if status in DROP_STATUSES:
             return opp_key, []
         keyed: list[tuple[Any, tuple[int, int]]] = []
-        for elem in opp.findall("Item"):
+        for position, elem in enumerate(opp.findall("Item"), 1):
             try:
-                keyed.append((elem, (int(elem.get("bankKey", "")), int(elem.get("key", "")))))
+                bank, key = int(elem.get("bankKey", "")), int(elem.get("key", ""))
             except ValueError:
                 continue
+            # the keys are looked up in BigInteger columns: 2**63 raised OverflowError in SQLite's driver (a 500)
+            for attr, value in (("bankKey", bank), ("key", key)):
+                bounds.check_int(value, f"Item[{position}]@{attr}")
+            if len(elem.get("format") or "") > 40:  # the strings stored with each work item: their columns' widths
+                raise InputError(f"Item[{position}]@format", "longer than 40 characters")
+            keyed.append((elem, (bank, key)))
+        for attr, width in (("oppId", 64), ("clientName", 100)):
+            if len(opp.get(attr) or "") > width:
+                raise InputError(f"Opportunity@{attr}", f"longer than {width} characters")
         with self.store.read() as conn:  # one read for every item of the upload and their policies
             return opp_key, self._rows_of(conn, tenant, opp, keyed, callback, now)
 
@@ -612,7 +625,7 @@ class Thss:
         if not verdict.valid:
             first = verdict.errors[0]
             raise InputError(first.path or "body", first.reason)
-        root = parse_xml(data)
+        root = verdict.root if verdict.root is not None else parse_xml(data)
         callback = root.get("callbackUrl", "")
         if not callback.startswith(("http://", "https://")):
             raise InputError("callbackUrl", f"'{callback}' is not an absolute http(s) URL")
@@ -624,6 +637,8 @@ class Thss:
             if match is None:
                 raise InputError(f"ResponseInfo[{i + 1}]@itemIdentifier", f"'{ident}' is not '[I-]bank-item'")
             bank, key = int(match.group(1)), int(match.group(2))
+            for part, value in (("bank", bank), ("item", key)):  # looked up in BigInteger columns
+                bounds.check_int(value, f"ResponseInfo[{i + 1}]@itemIdentifier ({part})")
             cfg = self.item(tenant, bank, key)
             if cfg is None or not cfg.hand_scored:
                 raise InputError(f"ResponseInfo[{i + 1}]@itemIdentifier", f"item {bank}-{key} is not configured "

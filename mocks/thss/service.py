@@ -32,6 +32,7 @@ class Service(ServiceApp):
     """
 
     name = "thss"
+    declared_options = frozenset({"policies", "profile", "poll_interval", "callback_concurrency"})
     error_renderer = staticmethod(render_webapi_error)
 
     def __init__(self, runtime: Runtime, options: dict[str, Any] | None = None) -> None:

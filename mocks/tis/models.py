@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,9 @@ from mocks.tis.package import Blueprint, LoadedPackage, PackageError, parse_pack
 from mocks.tis.trt import FieldError, key_fields
 
 COMBINED_OPPID_BASE = 5_000_000
+#: tenants whose configuration a process keeps built (docs/reliability.md); past it the least recently used is
+#: dropped and built again from the database when its tenant comes back (about 340 bytes each: 0.35 MiB in all)
+CONFIG_CACHE_SIZE = 1024
 # PostgreSQL NOTIFY channel: a row became claimable (one per database; a wake of another schema's processors only
 # costs them a claim that finds nothing)
 NOTIFY_CHANNEL = "examrig_tis_claimable"
@@ -102,8 +106,10 @@ class Tis:
         self.options = options
         self._cache: dict[tuple[str, str, str], LoadedPackage] = {}
         self._cache_lock = threading.Lock()
-        self._configs: dict[str, tis_config.TisConfig] = {}
-        self._config_texts: dict[str, str | None] = {}  # the stored settings each cached configuration was built from
+        # tenant -> (its configuration, the stored settings it was built from), least recently used first: at most
+        # CONFIG_CACHE_SIZE tenants (tenants come from a request header: a client that sends a new one each time
+        # grew an unbounded dict by about 340 bytes a tenant)
+        self._configs: OrderedDict[str, tuple[tis_config.TisConfig, str | None]] = OrderedDict()
         # several processes serve this TIS (shared control state): the receiver's cached settings could be
         # another process's old copy, so it reads the stored ones like everyone else (one indexed read)
         self.shared_settings = False
@@ -359,29 +365,32 @@ class Tis:
         """
         if cached and not self.shared_settings:
             with self._cache_lock:
-                hit = self._configs.get(tenant)
-            if hit is not None:
-                return hit
+                entry = self._configs.get(tenant)
+                if entry is not None:
+                    self._configs.move_to_end(tenant)
+                    return entry[0]
         if conn is None:
             with self.store.read() as own:
                 return self.config(tenant, conn=own)
         row = conn.execute(self.q_config, {"b_tenant": tenant}).first()
         text = str(row[0]) if row else None
         with self._cache_lock:
-            hit, seen = self._configs.get(tenant), self._config_texts.get(tenant, "")
-        if hit is not None and seen == text:
-            return hit
+            entry = self._configs.get(tenant)
+            if entry is not None and entry[1] == text:
+                self._configs.move_to_end(tenant)
+                return entry[0]
         built = tis_config.build(self.options, json.loads(text) if text else None)
         with self._cache_lock:
-            self._configs[tenant] = built
-            self._config_texts[tenant] = text
+            self._configs[tenant] = (built, text)
+            self._configs.move_to_end(tenant)
+            while len(self._configs) > CONFIG_CACHE_SIZE:
+                self._configs.popitem(last=False)  # the least recently used tenant: read again when it comes back
         return built
 
     def forget_cached(self) -> None:
         """Drop the cached configurations and parsed packages (after a reset)."""
         with self._cache_lock:
             self._configs.clear()
-            self._config_texts.clear()
             self._cache.clear()
 
     def set_config(self, tenant: str, values: dict[str, Any]) -> None:
@@ -393,7 +402,6 @@ class Tis:
                               ("tenant", "name"))
         with self._cache_lock:
             self._configs.pop(tenant, None)
-            self._config_texts.pop(tenant, None)
 
     # -- receiver ---------------------------------------------------------------------
 

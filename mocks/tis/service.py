@@ -13,7 +13,7 @@ from mocks.core import bounds
 from mocks.core.app import Runtime, ServiceApp, View
 from mocks.core.errors import NotFound
 from mocks.core.settings import Settings
-from mocks.tis.config import ConfigError
+from mocks.tis.config import DEFAULTS, ConfigError
 from mocks.tis.errors import InvalidSeed, render_tis_error
 from mocks.tis.models import Tis
 from mocks.tis.processing import LEASE_SECONDS, Processor
@@ -33,6 +33,8 @@ class Service(ServiceApp):
     """
 
     name = "tis"
+    # the processing service's (worker, workers, poll_interval, lease_seconds) and the configuration's (config.py)
+    declared_options = frozenset({"worker", "workers", "poll_interval", "lease_seconds", *DEFAULTS})
     error_renderer = staticmethod(render_tis_error)
 
     def __init__(self, runtime: Runtime, options: dict[str, Any] | None = None) -> None:

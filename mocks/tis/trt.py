@@ -10,6 +10,8 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from mocks.core import bounds
+
 _DT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2})?$")
 _XS_DT_RE = re.compile(r"^-?\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 
@@ -45,12 +47,26 @@ def parse_datetime(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _xml_int(raw: str, lo: int = bounds.INT64_MIN, hi: int = bounds.INT64_MAX) -> int | None:
+    """``raw`` as XmlConvert reads an integer (white space and a leading sign allowed) within [lo, hi], else None."""
+    text = raw.strip()
+    if text.startswith("+") and text[1:2].isdigit():
+        text = text[1:]
+    return bounds.ascii_int(text, lo, hi)
+
+
 def _long(el: Any, where: str, attr: str) -> int:
     raw = el.get(attr)
-    try:
-        return int(str(raw).strip())
-    except (TypeError, ValueError):
-        raise FieldError(f"{where}@{attr}", f"'{raw}' is not a long" if raw is not None else "missing") from None
+    # long.Parse: ASCII digits within Int64 (int() took 2**63, which SQLite's INTEGER then refused: a 500)
+    value = _xml_int(str(raw)) if raw is not None else None
+    if value is None:
+        raise FieldError(f"{where}@{attr}", f"'{raw}' is not a long" if raw is not None else "missing")
+    return value
+
+
+#: the widths of the columns the key fields are stored in (mocks/tis/models.py)
+TESTNAME_WIDTH = 255
+OPPKEY_WIDTH = 64
 
 
 def key_fields(root: Any) -> KeyFields:
@@ -61,6 +77,8 @@ def key_fields(root: Any) -> KeyFields:
     name = test.get("name") or ""
     if not name:
         raise FieldError("Test@name", "empty")
+    if len(name) > TESTNAME_WIDTH:  # stored in String(255) columns (PostgreSQL refuses a wider value: a DataError)
+        raise FieldError("Test@name", f"longer than {TESTNAME_WIDTH} characters")
     opp = root.find("Opportunity")
     if opp is None:
         raise FieldError("TDSReport/Opportunity", "missing")
@@ -76,7 +94,10 @@ def key_fields(root: Any) -> KeyFields:
     testee = _long(examinee, "Examinee", "key")
     # Convert.ToBoolean: only "true"/"false" parse; anything else is stored as false
     is_demo = (examinee.get("isDemo") or "").strip().lower() == "true"
-    return KeyFields(name, opp_id, status_date, testee, is_demo, (opp.get("key") or "").strip().lower())
+    opp_key = (opp.get("key") or "").strip().lower()
+    if len(opp_key) > OPPKEY_WIDTH:  # a Guid is 36; the oppkey columns are String(64)
+        raise FieldError("Opportunity@key", f"longer than {OPPKEY_WIDTH} characters")
+    return KeyFields(name, opp_id, status_date, testee, is_demo, opp_key)
 
 
 _INT_ATTRS = {
@@ -106,11 +127,9 @@ def typed_check(root: Any) -> None:
     for el in root.iter(*_TYPED_TAGS):  # in document order, only the elements with typed attributes
         for attr in _INT_ATTRS.get(el.tag, ()):
             raw = el.get(attr)
-            if raw is not None:
-                try:
-                    int(raw)
-                except ValueError:
-                    raise FieldError(f"{el.tag}@{attr}", f"'{raw}' is not an int") from None
+            # the XmlSerializer's int: Int32 (the bank and item keys are stored, in BigInteger columns)
+            if raw is not None and _xml_int(raw, bounds.INT32_MIN, bounds.INT32_MAX) is None:
+                raise FieldError(f"{el.tag}@{attr}", f"'{raw}' is not an int")
         for attr in _DATE_ATTRS.get(el.tag, ()):
             raw = el.get(attr)
             if raw and not _XS_DT_RE.match(raw):

@@ -71,6 +71,12 @@ def _check_token(ctx: Ctx) -> Response | None:
     return None
 
 
+#: the longest statusCallback kept (a Text column; assumed: IIS's default maxUrl, as deliveryodata's URLs) and
+#: the scoremode column's width
+CALLBACK_MAX_LENGTH = 4096
+SCOREMODE_WIDTH = 32
+
+
 def testresult(ctx: Ctx) -> Response:
     """``POST /api/testresult?statusCallback=…[&scoremode=…]``: 200 once the TRT is committed as ``source``."""
     model = _model(ctx)
@@ -86,7 +92,11 @@ def testresult(ctx: Ctx) -> Response:
     if not parts.scheme or not parts.netloc:
         if sabotage.on("tis.relative-callback-misreported"): raise errors.NotProperlyFormatted(field="statusCallback")  # noqa: E701
         raise errors.IllegalCallback(field="statusCallback", detail=f"'{callback}' is not an absolute URI")
+    if len(callback) > CALLBACK_MAX_LENGTH:
+        raise errors.IllegalCallback(field="statusCallback", detail=f"longer than {CALLBACK_MAX_LENGTH} characters")
     scoremode = _arg(ctx, "scoremode") or "default"
+    if len(scoremode) > SCOREMODE_WIDTH:  # a String(32) column
+        raise errors.NotProperlyFormatted(field="scoremode")
     try:
         fileid = model.receive(ctx.tenant, ctx.body, callback, scoremode)
     except ReceiveError as exc:

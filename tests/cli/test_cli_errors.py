@@ -33,6 +33,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     ('[topology]\ntis = "not a url"\n', "[topology].tis"),
     ('[topology]\ntis = "http://h:notaport"\n', "[topology].tis"),
     ('[topology]\nnosuch = "http://h:1"\n', "[topology].nosuch"),
+    ("[services.tis]\nworkrs = 2\n", "[services.tis].workrs: not an option of tis (did you mean 'workers'?)"),
 ])
 def test_bad_settings_files_are_one_line_exit_2(tmp_path: Path, toml: str, needle: str) -> None:
     (tmp_path / "examrig.toml").write_text(toml)

@@ -166,3 +166,69 @@ def test_first_compiles_from_many_threads_at_once_are_safe(monkeypatch: pytest.M
         t.join()
     assert not failures, failures
     assert len({id(r) for r in results}) == len(v.SCHEMA_NAMES)  # each schema compiled exactly once
+
+
+def _lxml_count(doc: bytes, name: str) -> tuple[int, list[str]]:
+    """The oracle: lxml's own tree validation (quadratic in the problems among siblings; small documents only)."""
+    schema = lxml_schema(name)
+    assert not schema.validate(parse_xml(doc).getroottree())
+    return len(schema.error_log), [" ".join(e.message.split()) for e in schema.error_log]
+
+
+def test_a_valid_document_given_as_bytes_comes_back_parsed() -> None:
+    from contracts.generate import generate_trt
+
+    result = validate(generate_trt(3, kind="scored"), "trt")
+    assert result.valid and result.root is not None and result.root.tag == "TDSReport"
+    assert validate(b"<TDSReport/>", "trt").root is None
+
+
+def test_many_problems_among_many_siblings_are_counted_as_lxml_counts_them() -> None:
+    """1,500 Items each with an undeclared attribute: the validating parse counts what lxml's tree validation
+    finds, in the same order, and describes the first MAX_ERRORS (placing them costs too much here)."""
+    from contracts.generate import generate_trt
+    from contracts.validate import MAX_ERRORS
+
+    doc = generate_trt(2, kind="scored", items=1_500).replace(b"<Item ", b'<Item bogus="1" ')
+    total, messages = _lxml_count(doc, "trt")
+    result = validate(doc, "trt")
+    assert not result.valid and result.error_count == total == 1_500
+    assert [issue.reason for issue in result.errors] == messages[:MAX_ERRORS]
+
+
+def test_few_problems_keep_their_place_and_count() -> None:
+    from contracts.generate import generate_trt
+
+    doc = generate_trt(2, kind="scored", items=300)
+    at = doc.rindex(b' numberVisits="') + len(b' numberVisits="')
+    doc = doc[:at] + b"many" + doc[doc.index(b'"', at):]
+    total, messages = _lxml_count(doc, "trt")
+    result = validate(doc, "trt")
+    assert result.error_count == total == 1 and result.errors[0].reason == messages[0]
+    issue = result.errors[0]
+    assert issue.path.endswith("/Item[300]") and issue.line and issue.column
+    assert doc.split(b"\n")[issue.line - 1][issue.column - 1:].startswith(b"<Item ")
+
+
+def test_a_wide_tree_handed_in_is_counted_as_lxml_counts_it() -> None:
+    """An already parsed tree with more than 256 siblings goes through its serialisation (linear)."""
+    from contracts.generate import generate_trt
+
+    doc = generate_trt(2, kind="scored", items=400).replace(b"<Item ", b'<Item bogus="1" ')
+    total, messages = _lxml_count(doc, "trt")
+    result = validate(parse_xml(doc), "trt")
+    assert result.error_count == total == 400 and result.errors[0].reason == messages[0]
+    assert validate(parse_xml(generate_trt(2, kind="scored", items=400)), "trt").valid
+
+
+def test_a_crowded_start_tag_is_refused_before_the_validating_parse() -> None:
+    import contracts.validate as v
+
+    crowded = ('<TDSReport><Test name="x" ' + " ".join(f'a{i}="x"' for i in range(300)) + "/></TDSReport>").encode()
+    assert v._maybe_crowded(crowded)
+    result = validate(crowded, "trt")
+    assert result.error_count == 301 and result.errors[0].path == "/TDSReport/Test"
+    # a long text with many '=' is only a candidate: the tree decides, and the document is validated as usual
+    text = b"<TDSReport><Test>" + b"a=b " * 400 + b"</Test></TDSReport>"
+    assert v._maybe_crowded(text)
+    assert "attributes on one element" not in validate(text, "trt").errors[0].reason
