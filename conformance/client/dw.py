@@ -76,8 +76,9 @@ def bearer(entries: Sequence[Entry]) -> Finding:
         return not_exercised("the client posted nothing to /exams/imports")
     bad = [e for e in made if header(e, "Authorization") is None]
     for e in made:
-        if e.status in (401, 403) and not faulted(e) and not any(
-                x.seq > e.seq and x.path == e.path and x.request_sha256 == e.request_sha256 and x.status == 202 for x in made):
+        taken_later = any(x.seq > e.seq and x.path == e.path and x.request_sha256 == e.request_sha256
+                          and x.status == 202 for x in made)
+        if e.status in (401, 403) and not faulted(e) and not taken_later:
             bad.append(e)  # refused, and never taken with a fresh token afterwards
     return failed("an import carried no bearer token, or one RDW refused and no fresh token replaced", bad) if bad \
         else passed()

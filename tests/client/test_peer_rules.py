@@ -41,7 +41,10 @@ def trt(opp: str = OPP, tail: str = "") -> str:
 # --- thss ---------------------------------------------------------------------------------------------
 
 
-def upload_body(opp: str = OPP, callback: str = "http://127.0.0.1:3/ItemScoringCallbackRcv.axd", extra: str = "") -> str:
+DAEMON = "http://127.0.0.1:3/ItemScoringCallbackRcv.axd"
+
+
+def upload_body(opp: str = OPP, callback: str = DAEMON, extra: str = "") -> str:
     return (f'--b\r\nContent-Disposition: form-data; name=""; filename="{opp}_1.xml"\r\nContent-Type: text/xml\r\n\r\n'
             f'<?xml version="1.0" encoding="utf-8"?>\n<ItemScoreRequest callbackUrl="{callback}">'
             f"{trt(opp, extra)}</ItemScoreRequest>\r\n--b--\r\n")
