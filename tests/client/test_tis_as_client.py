@@ -125,7 +125,7 @@ def _text_plain_ack(entries: list[Entry]) -> list[Entry]:
 
 
 def _dw_resend_new_key(entries: list[Entry]) -> list[Entry]:
-    post = [e for e in entries if e.tenant == "e2e" and e.service == "dw" and e.path == "/exams/imports"][0]
+    post = next(e for e in entries if e.tenant == "e2e" and e.service == "dw" and e.path == "/exams/imports")
     return _append(entries, post, request_headers={**post.request_headers, "Idempotency-Key": '"tis-0-999999"'})
 
 
