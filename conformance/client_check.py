@@ -146,6 +146,7 @@ def serve_and_run(services: list[str], command: list[str], args: argparse.Namesp
     starts = {s.name: s.app.journal.next_seq for s in served}
     runtime.control.start()
     for s in served:
+        s.app.start()  # the mocks' workers (TIS's processing, THSS's policy), as examrig serve starts them
         start(s)
     env = dict(os.environ)
     for s in served:

@@ -4,7 +4,8 @@ examrig's extension) and the evidence, in TIS's own journal, that TIS processed 
 A peer's journal shows what TIS delivered; only TIS's journal (served in the same run: ``examrig check
 --client tis --client dw ...``) shows why: an accepted TRT or the last hand score of an opportunity starts
 a new processing pass, whose deliveries rightly carry new keys even when their bytes repeat an earlier
-pass's (a hand-scored opportunity's second acknowledgement is byte for byte its first).
+pass's (a hand-scored opportunity's second acknowledgement is byte for byte its first). Journals are
+compared by real-clock arrival (``ts`` less ``duration_ms``); seqs number each journal apart.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 from conformance.client.engine import Finding, failed, header, kept_prefix, not_exercised, passed
 from mocks.core.errors import InputError
@@ -23,9 +25,14 @@ WIRE_KEY = re.compile(r'^"tis-[0-9A-Za-z]+-[0-9]+"$')
 _OPP_KEY = re.compile(r'<Opportunity\b[^>]*?\skey="([^"]+)"')
 _TOKEN = re.compile(r"<ContextToken>\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*</ContextToken>", re.S)
 
-#: (earlier, later, opportunity key or None) -> True: TIS's journal shows a new pass between them;
-#: False: it shows none; None: TIS's journal is not in the window (cannot tell)
-NewPass = Callable[[Entry, Entry, "str | None"], "bool | None"]
+#: (a delivery, its opportunity key or None) -> how many processing passes of that opportunity TIS's journal
+#: shows begun before the delivery arrived; None: TIS's journal is not in the window (cannot tell)
+Passes = Callable[[Entry, "str | None"], "int | None"]
+
+
+def arrival(e: Entry) -> datetime:
+    """When the exchange began: a journal's ``ts`` is taken when the exchange is done (``duration_ms`` later)."""
+    return datetime.fromisoformat(e.ts.replace("Z", "+00:00")) - timedelta(milliseconds=e.duration_ms)
 
 
 def key(e: Entry) -> str | None:
@@ -55,26 +62,32 @@ def callback_opp_key(e: Entry) -> str | None:
     return opp.lower() if isinstance(opp, str) else None
 
 
-def new_pass(entries: Sequence[Entry]) -> NewPass:
-    """The new-pass evidence of TIS's inbound exchanges among ``entries`` (a rule's context)."""
+def passes(entries: Sequence[Entry]) -> Passes:
+    """The pass count of TIS's inbound exchanges among ``entries`` (a rule's context).
+
+    A pass begins with an accepted TRT (a file TIS takes) or with the last hand score of an opportunity (the
+    daemon re-queues its file); by arrival, since a score can come back while the first pass still routes.
+    A TRT whose kept head does not name its opportunity counts for any.
+    """
     tis = [e for e in entries if e.service == "tis" and e.direction == "in"]
 
-    def between(a: Entry, b: Entry, opp: str | None) -> bool | None:
+    def count(b: Entry, opp: str | None) -> int | None:
         if not tis:
             return None
+        before = arrival(b)
+        n = 0
         for x in tis:
-            if not a.ts <= x.ts <= b.ts:
+            if arrival(x) > before:
                 continue
             if x.path == "/api/testresult" and x.status == 200:
                 named = trt_opp_key(x)
-                if opp is None or named is None or named == opp:
-                    return True
-            if x.path == "/ItemScoringCallbackRcv.axd" and _note(x).get("action") == "handscored":
+            elif x.path == "/ItemScoringCallbackRcv.axd" and _note(x).get("action") == "handscored":
                 named = callback_opp_key(x)
-                if opp is None or named is None or named == opp:
-                    return True
-        return False
-    return between
+            else:
+                continue
+            n += opp is None or named is None or named == opp
+        return n
+    return count
 
 
 def _note(e: Entry) -> dict[str, object]:
@@ -106,39 +119,39 @@ def keys_carried(deliveries: Sequence[Entry], what: str) -> Finding:
 
 
 def resends_keep_keys(deliveries: Sequence[Entry], what: str, opp_of: Callable[[Entry], str | None],
-                      is_new_pass: NewPass) -> Finding:
+                      passes_before: Passes) -> Finding:
     """TIS-IDEM-002 at one receiver: the same delivery sent again keeps its key, so the receiver applies it once.
 
-    Two keyed deliveries with the same bytes under two keys are a resend under a new key unless TIS's journal
-    shows a new pass of that opportunity between them; without TIS's journal such a pair is not judged.
+    The same bytes at one receiver under more keys than TIS made passes of that opportunity (its journal) are a
+    resend under a new key; without TIS's journal in the window such a repeat is not judged.
     """
     keyed = [e for e in deliveries if key(e)]
     resent_same_key = len({key(e) for e in keyed}) < len(keyed)
     bad: list[Entry] = []
-    unjudged = 0
-    pairs = 0
+    unjudged = repeats = 0
     for i, b in enumerate(keyed):
         # one TRT posted to DW1 and DW2 (two receivers) is two deliveries: compare at one receiver
-        a = next((x for x in reversed(keyed[:i]) if x.request_sha256 == b.request_sha256 and x.path == b.path),
-                 None)
-        if a is None or key(a) == key(b):
-            continue
-        pairs += 1
-        verdict = is_new_pass(a, b, opp_of(b))
-        if verdict is None:
+        same = [x for x in keyed[:i + 1] if x.request_sha256 == b.request_sha256 and x.path == b.path]
+        keys = list(dict.fromkeys(key(x) for x in same))
+        if len(keys) < 2 or keys[-1] != key(b) or key(b) in keys[:-1]:
+            continue  # not a repeat, or a resend under a key already seen
+        repeats += 1
+        made = passes_before(b, opp_of(b))
+        if made is None:
             unjudged += 1
-        elif not verdict:
-            bad += [a, b]
+        elif len(keys) > made:
+            bad += [same[0], b]
     if bad:
-        return failed(f"the same {what} was sent again under a new Idempotency-Key, with no new processing pass "
-                      "between: the receiver takes it for a new delivery and applies it twice", bad)
-    if not resent_same_key and not pairs:
+        return failed(f"the same {what} was sent again under a new Idempotency-Key, more often than TIS processed "
+                      "its opportunity: the receiver takes it for a new delivery and applies it twice", bad)
+    if not resent_same_key and not repeats:
         return not_exercised(f"no {what} was sent twice in the window (a send in doubt when TIS is killed mid-send "
                              "exercises this: tests/tis/test_crash.py)")
-    if unjudged == pairs and not resent_same_key:
+    if unjudged == repeats and not resent_same_key:
         return not_exercised(f"{unjudged} {what}(s) repeat an earlier one under a new key; without TIS's journal in "
                              "the window a new pass cannot be told from a resend (serve tis with it)")
     return passed()
 
 
-__all__ = ["WIRE_KEY", "callback_opp_key", "key", "keys_carried", "new_pass", "resends_keep_keys", "trt_opp_key"]
+__all__ = ["WIRE_KEY", "arrival", "callback_opp_key", "key", "keys_carried", "passes", "resends_keep_keys",
+           "trt_opp_key"]

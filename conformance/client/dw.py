@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from conformance.client.deliveries import keys_carried, new_pass, resends_keep_keys, trt_opp_key
+from conformance.client.deliveries import keys_carried, passes, resends_keep_keys, trt_opp_key
 from conformance.client.engine import (
     Finding,
     Truncated,
@@ -119,4 +119,4 @@ def dw_keys(entries: Sequence[Entry]) -> Finding:
 @rule("TIS-IDEM-002", SERVICE, "a warehouse post sent again keeps its Idempotency-Key (applied once at the DW)",
       context=("tis",))
 def dw_resends(entries: Sequence[Entry]) -> Finding:
-    return resends_keep_keys(posts(entries), "warehouse post", trt_opp_key, new_pass(entries))
+    return resends_keep_keys(posts(entries), "warehouse post", trt_opp_key, passes(entries))

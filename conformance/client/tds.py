@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from conformance.client.deliveries import keys_carried, new_pass, resends_keep_keys
+from conformance.client.deliveries import keys_carried, passes, resends_keep_keys
 from conformance.client.engine import Finding, failed, faulted, header, not_exercised, passed, request_body, rule
 from contracts.validate import validate_json
 from mocks.core.journal import Entry
@@ -77,4 +77,4 @@ def ack_keys(entries: Sequence[Entry]) -> Finding:
 @rule("TIS-IDEM-002", SERVICE, "an acknowledgement sent again keeps its Idempotency-Key (applied once at TDS)",
       context=("tis",))
 def ack_resends(entries: Sequence[Entry]) -> Finding:
-    return resends_keep_keys(acks(entries), "acknowledgement", opp_key, new_pass(entries))
+    return resends_keep_keys(acks(entries), "acknowledgement", opp_key, passes(entries))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.client.deliveries import keys_carried, new_pass, resends_keep_keys
+from conformance.client.deliveries import keys_carried, passes, resends_keep_keys
 from conformance.client.engine import (
     Finding,
     Truncated,
@@ -132,4 +132,4 @@ def thss_keys(entries: Sequence[Entry]) -> Finding:
 
 @rule("TIS-IDEM-002", SERVICE, "a THSS upload sent again keeps its Idempotency-Key", context=("tis",))
 def thss_resends(entries: Sequence[Entry]) -> Finding:
-    return resends_keep_keys(uploads(entries), "THSS upload", opp_of, new_pass(entries))
+    return resends_keep_keys(uploads(entries), "THSS upload", opp_of, passes(entries))

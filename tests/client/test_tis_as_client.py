@@ -6,13 +6,19 @@ also has TDS refuse TIS's first acknowledgement (a 500 fault), so "no resend of 
 second tenant lets TIS's token outlive its lifetime (openam's and dw's clocks advanced past expires_in), so the
 warehouse refuses it and TIS's refresh is judged. Every rule of the four peers is then pass, or not-exercised
 for a reason named below; one broken-TIS variant per case (a hand-made entry appended to the real journal)
-fails exactly its rule.
+fails exactly its rule. The same flow then goes through ``examrig check --client`` once, served (~10 s: the
+one subprocess run of this module, which the CLI path needs).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +30,7 @@ from conformance.verdicts import Run, ScenarioResult, aggregate
 from features.steps import pipeline
 from mocks.core.journal import Entry
 
+ROOT = Path(__file__).resolve().parents[2]
 PEERS = ["thss", "dw", "tds", "openam"]
 # what the flow cannot exercise, and why (each a rule's failure path the flow never takes)
 NOT_EXERCISED = {
@@ -136,3 +143,23 @@ def test_a_broken_tis_fails_exactly_its_rule(journal: list[Entry], tweak: Any, b
     assert {sid: s.verdict for sid, s in got.items() if s.verdict in ("fail", "error", "non-strict")} \
         == {broken: "fail"}
     assert got[broken].exchanges and got[broken].exchanges[-1].curl.startswith("curl ")
+
+
+def test_examrig_check_client_judges_the_served_tis_as_their_client(tmp_path: Path) -> None:
+    """One served run, as an integrator would start it: the driver (a TDS) posts to examrig's TIS, whose worker
+    calls its peers; ``--client`` names TIS (the driver judged) and the four peers (TIS judged)."""
+    services = ["tis", *PEERS]
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "check", *(a for s in services for a in ("--client", s)),
+         "--report-dir", str(tmp_path), "--formats", "json", "--", sys.executable,
+         str(ROOT / "tests/client/tis_flow_driver.py")],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
+        check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    run = json.loads(next(tmp_path.glob("*/report.json")).read_text("utf-8"))
+    verdicts = {s["id"].removesuffix("[default]"): s["verdict"] for s in run["scenarios"]}
+    assert {sid for sid, v in verdicts.items() if v != "pass"} == {*NOT_EXERCISED, "client/tds/TDSC-ACK-003",
+                                                                    "client/tis/TISC-RETRY-001"}, verdicts
+    assert {v for v in verdicts.values()} == {"pass", "not-exercised"}
+    assert verdicts["client/tds/TIS-IDEM-002"] == "pass"  # the second ack of the hand-scored TRT: a new pass
