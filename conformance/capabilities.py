@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from contracts import yamlload
+
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
@@ -37,7 +39,7 @@ def load(path: Path, services: Container[str]) -> dict[str, bool]:
         if path.suffix == ".toml":
             data: Any = tomllib.loads(text)
         elif path.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text) or {}
+            data = yamlload.safe_load(text) or {}
         else:
             raise CapabilitiesError(f"capabilities {path}: use a .toml, .yaml or .yml file")
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from contracts import yamlload
+
 HERE = Path(__file__).resolve().parent
 CATALOGUE = HERE / "requirements.yaml"
 LEVELS = ("MUST", "SHOULD", "MAY")
@@ -52,7 +54,7 @@ class Requirement:
 
 def _entries(path: Path) -> tuple[list[Any], list[str]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlload.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("requirements", []), list):

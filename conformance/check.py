@@ -217,7 +217,20 @@ def pytest_command(args: argparse.Namespace, cfg: dict[str, Any], out: Path) -> 
         cmd += ["--examrig-seed", str(args.seed)]
     if args.jobs > 1:
         cmd += ["-n", str(args.jobs)]
+    if features == FEATURES:
+        # examrig's own corpus needs exactly these plugins; the child loads only them (child_env sets
+        # PYTEST_DISABLE_PLUGIN_AUTOLOAD): importing every installed pytest plugin (schemathesis, hypothesis,
+        # locust, anyio, faker ...) cost about 2 s of CPU per run. A corpus of one's own keeps autoloading.
+        cmd += ["-p", "pytest_bdd.plugin", *(["-p", "xdist.plugin"] if args.jobs > 1 else [])]
     return cmd
+
+
+def child_env(cmd: list[str]) -> dict[str, str]:
+    """The child pytest's environment: examrig importable; plugin autoload off when the command names its plugins."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    if "pytest_bdd.plugin" in cmd:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return env
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -281,7 +294,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _run_child(cmd: list[str], log: Path) -> bool:
     """Run pytest; forward one SIGINT to it and return whether the run was interrupted."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    env = child_env(cmd)
     with log.open("w", encoding="utf-8") as fh:
         # a session of its own: a terminal's Ctrl-C reaches only this process, which forwards it once
         # (pytest aborts without finishing the session on a second SIGINT)

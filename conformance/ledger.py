@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from contracts import yamlload
+
 
 class LedgerError(ValueError):
     """The ledger file cannot be used; the message is one line naming the file and the entry."""
@@ -32,7 +34,7 @@ def load(path: Path, known: Container[str], today: dt.date) -> tuple[dict[str, s
     excused.
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlload.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LedgerError(f"ledger {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from contracts import yamlload
 
 HERE = Path(__file__).resolve().parent
 # services with a document of their own; deliveryodata's contract is its CSDL ($metadata), so it serves the
@@ -33,7 +33,7 @@ def _raw(name: str) -> dict[str, Any]:
     path = HERE / f"{name}.yaml"
     if name not in names() or not path.is_file():
         raise OpenApiError(f"no OpenAPI document '{name}' (known: {', '.join(names())})")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yamlload.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise OpenApiError(f"{path.name}: not a YAML mapping")
     return data

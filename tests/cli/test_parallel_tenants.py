@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from mocks.core.app import Runtime
 from mocks.core.server import bind, start, stop
 from mocks.core.settings import Settings
 from mocks.tds.service import Service
+from tests.subpytest import pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def test_two_concurrent_runs_of_the_tds_scenarios_never_meet(tmp_path: Path) -> 
     served = bind("tds", Service(runtime), "127.0.0.1", 0)
     start(served)
     try:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = pytest_env()
         cmd = [sys.executable, "-m", "pytest", "features/tds", "-q", "-p", "no:cacheprovider",
                "--examrig-target", f"tds={served.url}",
                # the target is examrig's own tds: it has examrig's conventions and extensions too, so every

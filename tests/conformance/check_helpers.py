@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import socketserver
 import struct
@@ -16,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.subpytest import pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "contracts" / "schemas" / "conformance-report.schema.json"
@@ -46,8 +47,8 @@ class CheckResult:
 
 
 def env() -> dict[str, str]:
-    """The environment of a check subprocess: examrig importable from the checkout."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    """The environment of a check subprocess: examrig importable from the checkout (tests/subpytest.py)."""
+    return pytest_env(PYTHONDONTWRITEBYTECODE="1")
 
 
 def check_command(*args: str, report_dir: Path) -> list[str]:

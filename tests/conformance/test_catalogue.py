@@ -96,31 +96,20 @@ def test_scenarios_of_extensions_are_tagged_as_such() -> None:
     assert not untagged, "\n".join(untagged)
 
 
-def test_malformed_catalogue_is_refused(tmp_path: Path) -> None:
+_REQ = "{id: X-001, service: x, level: MUST, title: t, source: s, section: '1'"
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    ("  - id: nope\n    service: x\n", "bad requirement id"),
+    (f"  - {_REQ.replace('MUST', 'OUGHT')}}}\n", "level must be one of"),
+    (f"  - {_REQ}}}\n  - {_REQ}}}\n", "duplicate"),
+    (f"  - {_REQ}, kind: extension}}\n", "needs a capability"),
+    (f"  - {_REQ}, kind: convention}}\n", "kind must be one of"),
+    (f"  - {_REQ}, role: peer}}\n", "role must be one of"),
+    (f"  - {_REQ}, kind: extension, capability: Idempotency}}\n", "capability must look like"),
+])
+def test_malformed_catalogue_is_refused(tmp_path: Path, entries: str, message: str) -> None:
     bad = tmp_path / "requirements.yaml"
-    bad.write_text("requirements:\n  - id: nope\n    service: x\n")
-    with pytest.raises(CatalogueError, match="bad requirement id"):
-        load(bad)
-    bad.write_text("requirements:\n  - {id: X-001, service: x, level: OUGHT, title: t, source: s, section: '1'}\n")
-    with pytest.raises(CatalogueError, match="level must be one of"):
-        load(bad)
-    bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1'}\n"
-                   "  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1'}\n")
-    with pytest.raises(CatalogueError, match="duplicate"):
-        load(bad)
-    bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1',"
-                   " kind: extension}\n")
-    with pytest.raises(CatalogueError, match="needs a capability"):
-        load(bad)
-    bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1',"
-                   " kind: convention}\n")
-    with pytest.raises(CatalogueError, match="kind must be one of"):
-        load(bad)
-    bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1',"
-                   " role: peer}\n")
-    with pytest.raises(CatalogueError, match="role must be one of"):
-        load(bad)
-    bad.write_text("requirements:\n  - {id: X-001, service: x, level: MUST, title: t, source: s, section: '1',"
-                   " kind: extension, capability: Idempotency}\n")
-    with pytest.raises(CatalogueError, match="capability must look like"):
+    bad.write_text("requirements:\n" + entries)
+    with pytest.raises(CatalogueError, match=message):
         load(bad)

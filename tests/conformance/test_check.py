@@ -82,8 +82,12 @@ def cucumber_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def self_check(tmp_path_factory: pytest.TempPathFactory) -> CheckResult:
-    """The whole corpus against examrig's own mocks, in process."""
-    return run_check(report_dir=tmp_path_factory.mktemp("self-check"))
+    """The whole corpus against examrig's own mocks, over real HTTP (each mock served on a loopback port).
+
+    This is also the suite's run of the corpus over HTTP: tox runs it in process (py) and on PostgreSQL
+    (py-pg), so one HTTP run here covers both the wire and ``examrig check``'s self-check.
+    """
+    return run_check("--mode", "http", report_dir=tmp_path_factory.mktemp("self-check"))
 
 
 def _assert_reports_valid(result: CheckResult, junit_xsd: Path | None = None) -> None:
@@ -110,6 +114,7 @@ def test_self_check_of_the_whole_corpus_is_conformant(self_check: CheckResult, j
     assert self_check.code == 0, self_check.stdout + self_check.stderr
     report = self_check.report
     assert len(report["scenarios"]) >= 250, "the whole corpus ran"
+    assert report["mode"] == "http"
     assert {s["verdict"] for s in report["scenarios"]} == {"pass"}
     assert report["counts"]["requirements"]["pass"] >= 100
     assert "examrig check: conformant (exit 0)" in self_check.stdout

@@ -307,12 +307,17 @@ def test_openam_concurrent_issues_give_distinct_working_tokens(db_url: str) -> N
 # -- dw -------------------------------------------------------------------------------------------------------
 
 
-def test_rdw_import_of_one_payload_is_recorded_once(db_url: str) -> None:
+def _warehouse(db_url: str) -> tuple[Store, Warehouse]:
     store = track(Store(db_url))
     clock = Clock()
     clock.freeze(T, NOW)
     model = Warehouse(store, clock, {})
     store.create_all()
+    return store, model
+
+
+def test_rdw_import_of_one_payload_is_recorded_once(db_url: str) -> None:
+    store, model = _warehouse(db_url)
     body = generate_trt(1, kind="scored")
     results = race(N, lambda _: model.receive(T, "imports", body, "application/xml", None))
     assert errors(results) == []
@@ -322,11 +327,7 @@ def test_rdw_import_of_one_payload_is_recorded_once(db_url: str) -> None:
 
 
 def test_rdw_imports_of_one_opportunity_keep_one_exam(db_url: str) -> None:
-    store = track(Store(db_url))
-    clock = Clock()
-    clock.freeze(T, NOW)
-    model = Warehouse(store, clock, {})
-    store.create_all()
+    store, model = _warehouse(db_url)
     base = generate_trt(1, kind="scored")
     # 20 different payloads (a comment apart) of one opportunity: 20 receipts, one exam row
     bodies = [base.replace(b"<TDSReport>", f"<TDSReport><!-- {i} -->".encode(), 1) for i in range(N)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,10 @@ from sqlalchemy import select
 
 from mocks.core.app import Runtime
 from mocks.core.inprocess import WSGIAdapter, inprocess_url
+from mocks.core.server import Served, bind, start, stop
 from mocks.core.settings import Settings
+from mocks.dw.service import Service as DwService
+from mocks.openam.service import Service as OpenamService
 from mocks.tds.service import Service as TdsService
 from mocks.tis.service import Service as TisService
 from tests.dbs import store_url
@@ -90,6 +94,24 @@ class Harness:
             bodies = conn.execute(select(o.c.body).where(o.c.tenant == self.tenant, o.c.kind == "ack",
                                                          o.c.state.in_(("sent", "failed"))).order_by(o.c.id)).scalars()
             return [json.loads(b) for b in bodies]
+
+
+@contextmanager
+def served_peers() -> Iterator[dict[str, Served]]:
+    """tds, dw and openam served over HTTP from this process (one runtime, wired to each other): TIS's peers
+    for the tests that run TIS in other processes (tests/tis/test_crash.py, tests/races/test_processes.py)."""
+    runtime = Runtime.create(Settings(seed=3), db="sqlite://")
+    served = {name: bind(name, cls(runtime), "127.0.0.1", 0)
+              for name, cls in (("tds", TdsService), ("dw", DwService), ("openam", OpenamService))}
+    try:
+        for s in served.values():
+            runtime.topology[s.name] = s.url
+            start(s)
+        yield served
+    finally:
+        for s in served.values():
+            stop(s)
+        runtime.store.dispose()
 
 
 def opp_key(doc: bytes) -> str:

@@ -19,14 +19,9 @@ import requests
 from sqlalchemy import create_engine, text
 
 from contracts.generate import generate_testpackage, generate_trt
-from mocks.core.app import Runtime
-from mocks.core.server import Served, bind, start, stop
-from mocks.core.settings import Settings
-from mocks.dw.service import Service as DwService
-from mocks.openam.service import Service as OpenamService
-from mocks.tds.service import Service as TdsService
+from mocks.core.server import Served
 from tests.dbs import fresh_schema, require_postgres
-from tests.tis.conftest import opp_key
+from tests.tis.conftest import opp_key, served_peers
 
 ROOT = Path(__file__).resolve().parents[2]
 TRTS = 30
@@ -100,17 +95,9 @@ class TisProcess:
 
 @pytest.fixture
 def peers() -> Iterator[dict[str, Served]]:
-    """tds, dw and openam served over HTTP from this process (one runtime, wired to each other)."""
-    runtime = Runtime.create(Settings(seed=3), db="sqlite://")
-    served = {name: bind(name, cls(runtime), "127.0.0.1", 0)
-              for name, cls in (("tds", TdsService), ("dw", DwService), ("openam", OpenamService))}
-    for s in served.values():
-        runtime.topology[s.name] = s.url
-        start(s)
-    yield served
-    for s in served.values():
-        stop(s)
-    runtime.store.dispose()
+    """tds, dw and openam served over HTTP from this process (tests/tis/conftest.py)."""
+    with served_peers() as served:
+        yield served
 
 
 class Trap:
