@@ -14,6 +14,10 @@ import pytest
 from conformance.client import RULES, evaluate
 from tests.client.journals import Timeline
 
+# the requirements this module checks (tests/conformance/test_catalogue.py: every requirement is claimed)
+REQUIREMENTS = ("THSSC-UP-001", "THSSC-UP-002", "THSSC-UP-003", "DWC-TRT-001", "DWC-TRT-002", "DWC-AUTH-001",
+                "DWC-RETRY-001", "TDSC-ACK-001", "TDSC-ACK-002", "TDSC-ACK-003", "OAMC-TOK-001", "OAMC-TOK-002",
+                "OAMC-TOK-003", "OAMC-TOK-004", "OAMC-TOK-005", "TIS-IDEM-001", "TIS-IDEM-002")
 OPP = "21a9c134-579c-af7e-55a0-2a677f742568"
 OPP2 = "cc9259bf-7307-cea6-cd63-67a18a3cdab7"
 TOKEN = "1c723b2e-c7c0-41bc-beea-1522d6924d4a"
