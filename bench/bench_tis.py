@@ -264,6 +264,36 @@ def busy_seconds() -> float:
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def postmaster_pid(url: str) -> int | None:
+    """The pid of the PostgreSQL server behind ``url`` when it runs on this machine (its backends' parent), else
+    ``None``: the server's CPU per TRT is then not measured."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        stat = Path(f"/proc/{backend}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return None
+    finally:
+        engine.dispose()
+
+
+def children_cpu_seconds(parent: int) -> float:
+    """User + system CPU time the live children of ``parent`` (PostgreSQL's backends) have used so far."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)] if ordered else float("nan")
@@ -370,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     results: list[tuple[str, bool]] = []
     procs = {"tis": os.getpid(), "tds+dw+openam": int(peers.pid or 0), "thss": int(thss_proc.pid or 0)}
     procs.update({f"worker{i}": int(w.pid or 0) for i, w in enumerate(worker_procs)})
+    # the database server works for every TRT too (parsing, planning, locking, WAL): on PostgreSQL its backends'
+    # CPU is part of the split (they are pooled, so they live through a run)
+    pg_server = postmaster_pid(tis_db) if args.db else None
 
     def report(label: str, value: float, unit: str, target: str, met: bool, extra: str = "") -> None:
         results.append((label, met))
@@ -395,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         peer.send(("seed", tenant, keys))
         peer.recv()
         cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
+        if pg_server is not None:
+            cpu0["postgres"] = children_cpu_seconds(pg_server)
         busy0, kids0, wall0, writes0 = busy_seconds(), sum(os.times()[2:4]), time.time(), writes[0]
         sent = submit(port, query, docs)
         first = min(b for b, _ in sent)
@@ -404,7 +439,10 @@ def main(argv: list[str] | None = None) -> int:
         # the CPU each service process spent on the run (the load processes are apart), per TRT; and how busy the
         # rest of the machine was meanwhile (other users' processes compete for the same two cores)
         used = {name: cpu_seconds(pid) - cpu0[name] for name, pid in procs.items()}
+        if pg_server is not None:
+            used["postgres"] = children_cpu_seconds(pg_server) - cpu0["postgres"]
         cpu = ", ".join(f"{name} {seconds * 1000 / n:.1f}" for name, seconds in used.items())
+        cpu += f" (total {sum(used.values()) * 1000 / n:.1f})"
         cpu += f"; TIS write transactions/TRT {(writes[0] - writes0) / n:.1f}"
         others = busy_seconds() - busy0 - sum(used.values()) - (sum(os.times()[2:4]) - kids0)
         cpu += f"; other processes {max(0.0, others) / (time.time() - wall0):.2f} cores"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -509,3 +510,33 @@ def compare_feed(rig: Rig, tenant: str, context: dict[str, Any], path: str, verd
     assert response.status_code == 200, response.text[:500]
     same = response.json()["value"] == context["kept"]
     assert same == (verdict == "the same as"), (verdict, response.json()["value"][:2], context["kept"][:2])
+
+
+# -- the lobby's pages (docs/pages.md; capability deliveryodata.pages) -----------------------------------------------
+
+
+def _page_cookie(context: dict[str, Any]) -> dict[str, str]:
+    """The lobby session as the pages carry it: the cookie a browser gets on entering the lobby."""
+    return {"Cookie": f"examrig_lobby_{context['attempt']}={context['session']}"}
+
+
+@when("the participant finishes on the delivery page")
+def finish_on_page(rig: Rig, tenant: str, context: dict[str, Any]) -> None:
+    """The delivery page's Finish form, with the token the page carries (read from the page as a browser would)."""
+    page = rig.request(SVC, "GET", f"/lobby/{CUSTOMER}/page/Delivery/{context['attempt']}", tenant=tenant,
+                       headers={**_page_cookie(context), "Accept": "text/html"}, allow_redirects=False)
+    assert page.status_code == 200, page.text[:300]
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+    assert found is not None, page.text[:300]
+    context["response"] = rig.request(SVC, "POST", f"/lobby/{CUSTOMER}/page/Finish/{context['attempt']}",
+                                      tenant=tenant, headers={**_page_cookie(context), "Accept": "text/html"},
+                                      data={"csrf": found.group(1)}, allow_redirects=False)
+
+
+@then(parsers.parse("the delivery page reports {seconds:d} seconds left"))
+def page_seconds_left(rig: Rig, tenant: str, context: dict[str, Any], seconds: int) -> None:
+    """The delivery page's polling endpoint (the lobby session's cookie) reports this time left."""
+    response = rig.request(SVC, "GET", f"/lobby/{CUSTOMER}/page/LobbyState/{context['attempt']}", tenant=tenant,
+                           headers={**_page_cookie(context), "Accept": "application/json"})
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["SecondsLeft"] == seconds, response.json()

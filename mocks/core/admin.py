@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
@@ -46,9 +47,56 @@ def admin_rules(prefix: str) -> list[Rule]:
     return [Rule(prefix + path, endpoint=f"admin:{name}", methods=methods) for path, name, methods in spec]
 
 
+class CrossSiteRefused(errors.Forbidden):
+    """A state-changing admin request a browser sent from another site or origin (``field``: the header)."""
+
+    code = "cross_site_refused"
+    template = ("{field} says this request comes from another site ({value}): the admin door does not change a "
+                "mock's state for another site's page. curl, scripts and the console send it from here.")
+
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _from_elsewhere(ctx: Ctx) -> CrossSiteRefused | None:
+    """Why a browser's state-changing admin request is refused, or ``None``.
+
+    A page of any site can make a browser POST a form or a no-cors fetch (a JSON body sent as text/plain) to a
+    loopback admin door and so reset, seed or fault a mock. Browsers say where a request comes from:
+    ``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is not the door's own (a page on another port of the
+    same host is another origin). curl, requests and the corpus send neither header and are not affected.
+    """
+    headers = ctx.request.headers
+    site = headers.get("Sec-Fetch-Site")
+    if site is not None and site.strip().lower() == "cross-site":
+        return CrossSiteRefused(field="Sec-Fetch-Site", value=site[:200])
+    origin = headers.get("Origin")
+    if origin is not None and not _own_origin(origin, ctx.request.host):
+        return CrossSiteRefused(field="Origin", value=origin[:200])
+    return None
+
+
+def _own_origin(origin: str, host: str) -> bool:
+    # host and port compared (the scheme's default port when absent), not the scheme: behind a TLS-terminating
+    # proxy the door sees http while the browser's Origin says https
+    parts, door = urlsplit(origin.strip()), urlsplit(f"//{host}")
+    try:
+        default = _DEFAULT_PORTS.get(parts.scheme)
+        return (default is not None and parts.hostname is not None and door.hostname is not None
+                and parts.hostname == door.hostname
+                and (parts.port or default) == (door.port or default))
+    except ValueError:  # a port that is not a number
+        return False
+
+
 def dispatch_admin(app: ServiceApp, ctx: Ctx, endpoint: str, values: Mapping[str, Any]) -> Response:
     """Run one admin operation; errors come back in examrig's JSON error shape."""
     from mocks.core.render import render_json_error
+    if ctx.method in STATE_CHANGING:
+        refused = _from_elsewhere(ctx)
+        if refused is not None:
+            return render_json_error(refused, ctx.request.path, ctx.now())
     try:
         if endpoint.startswith("admin:svc:"):
             own: Response = app.views[endpoint](ctx, **values)

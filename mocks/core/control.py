@@ -54,7 +54,7 @@ from sqlalchemy import (
 )
 
 from mocks.core.clock import Clock, check_instant, check_step
-from mocks.core.faults import AppliedFault, FaultEngine, FaultRule, _delay, _rule_matches, build_rule
+from mocks.core.faults import AppliedFault, FaultEngine, FaultRule, _rule_matches, applied_fault, build_rule
 from mocks.core.journal import Entry, Journal, JournalSlice, _Deferred, _matches, _resolve
 
 if TYPE_CHECKING:
@@ -454,17 +454,9 @@ class SharedFaults(FaultEngine):
             rng = self._draw(rule)
             if rng is None:
                 continue
-            if rule.kind == "latency":
-                applied.append(AppliedFault(rule.id, "latency", {"delay_ms": round(_delay(rule, rng), 3)}))
-            elif rule.kind == "status":
-                terminal = True
-                applied.append(AppliedFault(rule.id, "status", {"status": rule.status}))
-            elif rule.kind == "truncate":
-                terminal = True
-                applied.append(AppliedFault(rule.id, "truncate", {"fraction": rule.fraction}))
-            else:
-                terminal = True
-                applied.append(AppliedFault(rule.id, rule.kind, {}))
+            fault = applied_fault(rule, rng)
+            terminal = terminal or fault.kind != "latency"
+            applied.append(fault)
         return applied
 
     def _draw(self, rule: FaultRule) -> random.Random | None:

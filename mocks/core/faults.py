@@ -217,17 +217,9 @@ class FaultEngine:
                 if rule.probability < 1.0 and rng.random() >= rule.probability:
                     continue
                 rule.applied += 1
-                if rule.kind == "latency":
-                    applied.append(AppliedFault(rule.id, "latency", {"delay_ms": round(_delay(rule, rng), 3)}))
-                elif rule.kind == "status":
-                    terminal = True
-                    applied.append(AppliedFault(rule.id, "status", {"status": rule.status}))
-                elif rule.kind == "truncate":
-                    terminal = True
-                    applied.append(AppliedFault(rule.id, "truncate", {"fraction": rule.fraction}))
-                else:
-                    terminal = True
-                    applied.append(AppliedFault(rule.id, rule.kind, {}))
+                fault = applied_fault(rule, rng)
+                terminal = terminal or fault.kind != "latency"
+                applied.append(fault)
         return applied
 
     def rule(self, rule_id: str) -> FaultRule | None:
@@ -249,6 +241,18 @@ def _rule_matches(rule: FaultRule, direction: str, tenant: str, method: str, pat
     if rule.path and not fnmatch.fnmatchcase(path, rule.path):
         return False
     return not (rule.peer and not (peer is not None and fnmatch.fnmatchcase(peer, rule.peer)))
+
+
+def applied_fault(rule: FaultRule, rng: random.Random) -> AppliedFault:
+    """What a firing ``rule`` does to this exchange (its delay drawn from ``rng``): one place for the in-memory
+    engine and the shared one (mocks/core/control.py). Every kind but ``latency`` is terminal."""
+    if rule.kind == "latency":
+        return AppliedFault(rule.id, "latency", {"delay_ms": round(_delay(rule, rng), 3)})
+    if rule.kind == "status":
+        return AppliedFault(rule.id, "status", {"status": rule.status})
+    if rule.kind == "truncate":
+        return AppliedFault(rule.id, "truncate", {"fraction": rule.fraction})
+    return AppliedFault(rule.id, rule.kind, {})
 
 
 def _delay(rule: FaultRule, rng: random.Random) -> float:

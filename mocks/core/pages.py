@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from werkzeug.wrappers import Request, Response
 
-from mocks.core.errors import NotFound
+from mocks.core.errors import Forbidden, InputError, NotFound
 
 
 @cache
@@ -34,6 +34,21 @@ def csp(frame_ancestors: str = "'none'") -> str:
     return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             f"connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
             f"frame-ancestors {frame_ancestors}")
+
+
+def frame_ancestors(value: Any, option: str) -> str:
+    """The ``frame-ancestors`` sources of an option (a string of space-separated sources or a list of them):
+    ``'none'`` when unset. A source that could end the directive or start another (``;``, ``,``, a control
+    character) is refused, so an option cannot widen the rest of the policy."""
+    if value is None or value == "" or value == []:
+        return "'none'"
+    items = value.split() if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        raise InputError(option, "must be a string of CSP sources or a list of them")
+    for item in items:
+        if any(c in item for c in ";,") or not item.isprintable() or not item.isascii() or " " in item:
+            raise InputError(option, f"{item!r} is not a CSP source (e.g. https://proctor.example or 'self')")
+    return " ".join(items)
 
 
 def render(package: str, template: str, status: int = 200, *, frame_ancestors: str = "'none'",
@@ -56,6 +71,13 @@ def wants_html(request: Request) -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
+class CsrfInvalid(Forbidden):
+    """A page's form without the token this server gave the page (a cross-site or stale form)."""
+
+    code = "csrf_invalid"
+    template = "The form's token is missing or not valid (csrf): reload the page and try again."
+
+
 def csrf_token(secret: bytes, *parts: str) -> str:
     """A token bound to ``parts`` (a session, an attempt): forms carry it, a cross-site page cannot know it."""
     return hmac.new(secret, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
@@ -68,11 +90,18 @@ def csrf_ok(secret: bytes, given: str | None, *parts: str) -> bool:
     return hmac.compare_digest(csrf_token(secret, *parts), given)
 
 
+#: the package whose static/ holds what every mock's pages share (pages.css), served under each mock's own static path
+SHARED = "mocks.core"
+
+
 def static(package: str, name: str) -> Response:
-    """A file of ``package``'s static/ folder (names are flat: no folders, no dot files)."""
+    """A file of ``package``'s static/ folder, else of the shared one (``mocks/core/static``: the one stylesheet of
+    every mock's pages); names are flat: no folders, no dot files."""
     if not name or "/" in name or "\\" in name or name.startswith("."):
         raise NotFound(message=f"no static file '{name}'")
     item = resources.files(package).joinpath("static").joinpath(name)
+    if not item.is_file():
+        item = resources.files(SHARED).joinpath("static").joinpath(name)
     if not item.is_file():
         raise NotFound(message=f"no static file '{name}'")
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"

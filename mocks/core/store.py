@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,7 +78,7 @@ class Store:
                 # READ COMMITTED (PostgreSQL's default, named so a server default cannot change it): every rule
                 # that reads then writes locks what it reads (FOR UPDATE, docs/postgresql.md), and each statement
                 # after a lock wait sees what the other transaction committed
-                self.engine = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True,
+                self.engine = create_engine(url, pool_size=20, max_overflow=40,
                                             isolation_level="READ COMMITTED" if self.is_postgres else None)
             except ModuleNotFoundError as exc:  # the URL's driver is not installed (psycopg for postgresql+psycopg)
                 raise StoreUnavailable(_missing_driver(url, exc)) from None
@@ -85,6 +86,8 @@ class Store:
                 raise StoreUnavailable(f"cannot use database URL {url!r}: {_one_line(exc)}") from None
         if self.is_sqlite:
             self._configure_sqlite(synchronous)
+        else:
+            _ping_when_idle(self.engine)
         self.counters = self.table(
             "examrig_counter",
             Column("name", String(100), primary_key=True),
@@ -269,6 +272,41 @@ class Store:
     def describe(self) -> str:
         """The URL with any password hidden."""
         return self.engine.url.render_as_string(hide_password=True)
+
+
+# a pooled server connection unused for this long is pinged before it is handed out (see _ping_when_idle)
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection at check-out only when it sat idle in the pool for ``IDLE_PING_SECONDS``.
+
+    ``pool_pre_ping`` pings on every check-out: one more round trip per transaction (on PostgreSQL a third of a
+    TIS worker's round trips). The connections at risk are the idle ones (a server restart, an idle timeout, a
+    proxy dropping them); one in use a moment ago is as good as its last statement, and a connection that breaks
+    mid-use invalidates the pool anyway (SQLAlchemy's disconnect handling). SQLAlchemy's pessimistic recipe:
+    a ``checkout`` listener raising ``DisconnectionError`` makes the pool replace the connection and retry.
+    """
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["examrig_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("examrig_idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return  # new, or used a moment ago
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()  # psycopg opened a transaction for the SELECT: the pool hands out none
+        except Exception as exc:
+            raise DisconnectionError(str(exc)) from exc
 
 
 # the advisory lock key that serialises schema creation on PostgreSQL (any fixed 64-bit value: "examrig")

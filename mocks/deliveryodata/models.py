@@ -27,13 +27,16 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    inspect,
     literal,
     not_,
     or_,
     select,
+    text,
     true,
     update,
 )
+from sqlalchemy.exc import OperationalError
 
 from contracts.odata.csdl import CsdlModel, EntityType, load, parse_datetime
 from mocks.core.bounds import INT32_MAX, ascii_int
@@ -89,6 +92,7 @@ SEED_SETS = {"participants": "Participants", "assessments": "Assessments", "test
 AUDIT_COLUMNS = ("Sequence", "Timestamp", "AttemptID", "ResultID", "Event", "Actor", "LockStatus", "ResultStatus",
                  "ExtraTime", "Detail")
 PROCTOR_ACTIONS = ("Unlock", "Lock", "Pause", "Resume", "AddTime", "Terminate")
+PAUSE_COLUMNS: tuple[tuple[str, Any], ...] = (("_paused_at", DateTime(timezone=True)), ("_paused_seconds", Integer))
 
 
 class SeedError(InputError):
@@ -146,6 +150,9 @@ class DeliveryOData:
                          UniqueConstraint("tenant", "customer", "ExternalAttemptID", name="uq_do_attempt_external")],
             "AttemptLists": [UniqueConstraint("tenant", "customer", "ExternalAttemptListID",
                                               name="uq_do_list_external")],
+            # the pauses of a result (not OData properties): when the current pause began, and the seconds of the
+            # pauses that ended, so the time left does not fall while the proctor holds the assessment
+            "Results": [Column(col, kind) for col, kind in PAUSE_COLUMNS],
         }
         for name in TABLE_SETS:
             etype = self.csdl.set_type(name)
@@ -182,6 +189,26 @@ class DeliveryOData:
     def tables(self) -> list[Table]:
         """Every table of the service (parents first)."""
         return [*(self.t[n] for n in TABLE_SETS), self.snapshots, self.audit, self.nonces]
+
+    def upgrade(self) -> None:
+        """Bring a database made by an earlier examrig up to date: the results' pause columns (nullable: a result
+        of an older database reads as never paused)."""
+        results = self.t["Results"]
+        engine = self.store.engine
+        present = {c["name"] for c in inspect(engine).get_columns(results.name)}
+        quote = engine.dialect.identifier_preparer.quote
+        for name, _kind in PAUSE_COLUMNS:
+            if name in present:
+                continue
+            sql_type = results.c[name].type.compile(dialect=engine.dialect)
+            exists_clause = "IF NOT EXISTS " if self.store.is_postgres else ""
+            try:
+                with self.store.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {quote(results.name)} ADD COLUMN {exists_clause}"
+                                      f"{quote(name)} {sql_type}"))
+            except OperationalError:  # SQLite: another process starting at once added it first
+                if name not in {c["name"] for c in inspect(engine).get_columns(results.name)}:
+                    raise
 
     def _prep(self, name: str) -> Prepared:
         """A hot-path statement, compiled once (see sqlfast.Prepared)."""
@@ -652,7 +679,7 @@ class DeliveryOData:
         old = result["Status"]
         if (old, new) not in RESULT_TRANSITIONS:
             raise e.InvalidTransition(field="Status", result=result["ID"], old=old, new=new)
-        changes: dict[str, Any] = {"Status": new}
+        changes: dict[str, Any] = {"Status": new, **_pause_changes(result, new, now)}
         if new == TERMINATED:
             changes.update(WhenFinished=now, StillGoing=False,
                            TimeTaken=int((now - _aware(result["WhenStarted"])).total_seconds())
@@ -831,7 +858,7 @@ class DeliveryOData:
             participant = self._exists(conn, tenant, customer, "Participants", row["ParticipantID"])
         state["AssessmentName"] = assessment["Name"] if assessment is not None else None
         state["TimeLimit"] = assessment["TimeLimit"] if assessment is not None else None
-        state["WhenStarted"] = _aware(result["WhenStarted"]) if result is not None and result["WhenStarted"] else None
+        state["SecondsLeft"] = seconds_left(result, state["TimeLimit"], self.clock.now(tenant))
         state["ParticipantName"] = participant["Name"] if participant is not None else None
         return state
 
@@ -1080,6 +1107,38 @@ class DeliveryOData:
 
 
 _EVENTS = {PAUSED: "Paused", IN_PROGRESS: "Resumed", TERMINATED: "Terminated"}
+
+
+def _paused_for(result: Any, now: datetime) -> float:
+    """Seconds the result has been paused: the ended pauses plus the current one, if any."""
+    current = result["_paused_at"]
+    return (result["_paused_seconds"] or 0) + ((now - _aware(current)).total_seconds() if current else 0.0)
+
+
+def _pause_changes(result: Any, new: int, now: datetime) -> dict[str, Any]:
+    """What a status change does to the pause record: a pause starts the clock of the pause, leaving it (resume or
+    terminate) adds its length to the paused seconds."""
+    if new == PAUSED and result["Status"] != PAUSED:
+        return {"_paused_at": now}
+    if result["Status"] == PAUSED and new != PAUSED:
+        return {"_paused_at": None, "_paused_seconds": int(_paused_for(result, now))}
+    return {}
+
+
+def seconds_left(result: Any, time_limit: int | None, now: datetime) -> int | None:
+    """The candidate's time left in whole seconds: TimeLimit + ExtraTime minutes less the time the result has run,
+    where paused time does not count and a finished or terminated result stops at WhenFinished; ``None`` without a
+    result, a start or a time limit.
+
+    The sources say the proctor pauses (Status 6) and adds time (ExtraTime) but not how a pause meets the time
+    limit; examrig takes the candidate's view that a paused assessment's time stands still.
+    """
+    if result is None or result["WhenStarted"] is None or time_limit is None:
+        return None
+    end = _aware(result["WhenFinished"]) if result["WhenFinished"] is not None else now
+    ran = (end - _aware(result["WhenStarted"])).total_seconds() - _paused_for(result, end)
+    allowed = (time_limit + (result["ExtraTime"] or 0)) * 60
+    return max(0, allowed - int(ran))
 
 
 def _same(a: str, b: str) -> bool:

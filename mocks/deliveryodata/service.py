@@ -10,8 +10,8 @@ from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request
 
-from mocks.core import bounds
-from mocks.core.app import ServiceApp, View
+from mocks.core import bounds, pages
+from mocks.core.app import Runtime, ServiceApp, View
 from mocks.core.errors import BadRequest, MethodNotAllowed, NotFound, ServiceError
 from mocks.deliveryodata.config import load_config
 from mocks.deliveryodata.errors import ResourceNotFound
@@ -35,6 +35,12 @@ class Service(ServiceApp):
 
     name = "deliveryodata"
     error_renderer = staticmethod(render_error)
+
+    def __init__(self, runtime: Runtime, options: dict[str, Any] | None = None) -> None:
+        super().__init__(runtime, options)
+        # refused at start, not on the first proctor page: a source that could add CSP directives
+        pages.frame_ancestors(self.options.get("proctor_frame_ancestors"), "proctor_frame_ancestors")
+        self.model.upgrade()  # a database of an older examrig gets the columns added since
 
     def define_tables(self) -> list[Table]:
         # the URL-signing secret: the same in every process of this mock (shared control state)

@@ -29,6 +29,7 @@ from sqlalchemy import (
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
+from mocks.core import sabotage
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.idempotency import Answer, Applied, Keyed, Ledger
@@ -68,6 +69,7 @@ def loader_mail(token: str, status: int, info: Any) -> str:
     mail = info.get("mail")
     if not isinstance(mail, str) or not mail.strip() or LOAD_ROLE not in role_names(str(info.get("sbacTenancyChain",
                                                                                                   ""))):
+        if isinstance(mail, str) and mail.strip() and sabotage.on("dw.role-not-required"): return mail.strip()  # noqa: E701
         raise AccessRefused(403, f"Access is denied: {LOAD_ROLE} role and a mail address are required")
     return mail.strip()
 
@@ -254,6 +256,7 @@ class Warehouse:
         except XmlError:
             valid = False
         if not valid:
+            if sabotage.on("dw.bad-format-as-invalid"): return Verdict("INVALID", ["body: not a valid TRT"]), None  # noqa: E701
             result = validate(body, "trt", max_errors=20)
             return Verdict("BAD_FORMAT", result.messages() or ["body: not a valid TRT"]), None
         messages: list[str] = []
@@ -282,6 +285,7 @@ class Warehouse:
             if number is None:
                 return [f"{where}: '{value}' is not a number"]
             if not self.scale_min <= number <= self.scale_max:
+                if sabotage.on("dw.scale-range-unchecked"): return []  # noqa: E701
                 return [f"{where}: {value} is out of range [{self.scale_min:g}, {self.scale_max:g}]"]
         elif label == "PerformanceLevel":
             if value == "":
@@ -291,6 +295,7 @@ class Warehouse:
                 return [f"{where}: '{value}' is not a performance level (1..{self.level_max})"]
         elif label == "ThetaScore" or label in RESIDUAL_LABELS:
             if value != "" and _number(value) is None:
+                if sabotage.on("dw.claim-scores-unchecked"): return []  # noqa: E701
                 return [f"{where}: '{value}' is not a number"]
         elif label == "RawScore":
             number = _number(value) if value != "" else 0.0
@@ -329,6 +334,7 @@ class Warehouse:
                       "creator": creator, "opp_key": opp_key, "status": verdict.status,
                       "messages": json.dumps(verdict.messages), "body": body.decode("utf-8", "replace"),
                       "received": now}
+            if receiver == "imports" and sabotage.on("dw.imports-not-deduplicated"): values["dedup"] = None  # noqa: E701
             key = conn.execute(self._q_insert_receipt, values).inserted_primary_key
             if verdict.ok and opp_key and key:
                 self._store_exam(conn, tenant, opp, int(key[0]), now)
@@ -348,6 +354,7 @@ class Warehouse:
         status = opp.get("status") or ""
         values = {"tenant": tenant, "opp_key": opp.get("key"), "opp_id": opp.get("oppId"), "status": status,
                   "deleted": status.lower() == "reset", "receipt_id": receipt_id, "updated": now}
+        if values["deleted"] and sabotage.on("dw.reset-not-deleted"): values["deleted"] = False  # noqa: E701
         # one atomic upsert: two TRTs of one opportunity taken at once never both insert (the loser's unique
         # violation would read as a duplicate payload)
         self.store.upsert(conn, self.exams, values, ("tenant", "opp_key"))

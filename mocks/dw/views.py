@@ -7,6 +7,7 @@ from typing import Any
 import requests
 from werkzeug.wrappers import Response
 
+from mocks.core import sabotage
 from mocks.core.app import Ctx
 from mocks.core.errors import InputError, NotFound
 from mocks.core.idempotency import HEADER, Answer, KeyConflict, Keyed, KeyReused
@@ -25,6 +26,7 @@ def _keyed(ctx: Ctx) -> Keyed | None:
     try:
         return request_key(ctx)
     except InputError as exc:
+        if sabotage.on("dw.bad-key-ignored"): return None  # noqa: E701
         raise BadPayload(field=exc.field, reason=f"{exc.field} {exc.reason}") from None
 
 
@@ -40,6 +42,7 @@ def receive_dw(ctx: Ctx, receiver: str) -> Response:
         if record["status"] != "PROCESSED":
             refusal = BadPayload(field="body", reason="; ".join(record["messages"]) or record["status"])
             return answer_of(ctx.app.render_error(refusal, ctx.request.path, ctx.tenant))
+        if keyed is None and sabotage.on("dw.taken-not-200"): return Answer(202)  # noqa: E701
         return Answer(200)
 
     try:
@@ -47,6 +50,7 @@ def receive_dw(ctx: Ctx, receiver: str) -> Response:
                                  answer)
     except KeyReused as exc:
         raise _key_reused(exc) from None
+    if taken.replayed and sabotage.on("dw.key-repeat-recorded"): taken = _model(ctx).take(ctx.tenant, receiver.upper(), ctx.body, ctx.request.content_type, None, None, answer)  # noqa: E501, E701
     note = {}
     if taken.result is not None:
         record = taken.result[0]
@@ -81,6 +85,7 @@ def _user(ctx: Ctx) -> str:
         return loader_mail(token, status, info)
     except AccessRefused as exc:
         error = MissingRole if exc.status == 403 else NoToken
+        if sabotage.on("dw.refusal-field-renamed"): raise error(field="token", reason=exc.reason) from None  # noqa: E701
         raise error(field="Authorization", reason=exc.reason) from None
 
 
@@ -95,6 +100,7 @@ def exam_imports(ctx: Ctx) -> Response:
             raise BadPayload(field="file", reason="Required request part 'file' is not present")
         body = part.read()
         content_type = part.content_type
+    body = ctx.body if ctx.request.mimetype == "multipart/form-data" and sabotage.on("dw.multipart-part-ignored") else body  # noqa: E501
     if not body.strip():
         raise BadPayload(field="body", reason="Required request body is missing")
     keyed = _keyed(ctx)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from contracts.validate import validate
 from contracts.xmlsafe import XmlError, parse_xml
+from mocks.core import sabotage
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
@@ -103,6 +104,7 @@ def parse_item_config(obj: Any, where: str) -> ItemConfig:
         raise InputError(where, "must be an object")
     bank = _int_field(obj, "bankKey", where)
     item = _int_field(obj, "itemId", where)
+    obj = {"maxScore": 0, **obj} if "maxScore" not in obj and sabotage.on("thss.bad-item-taken") else obj
     max_score = _int_field(obj, "maxScore", where)
     hand = str(obj.get("HandScored", "1")).strip()
     if hand not in ("0", "1", "True", "False", "true", "false"):
@@ -243,6 +245,7 @@ def score_response_xml(scores: list[DimensionScore], single: bool, scorer: str, 
     ``max_score`` and ``latency`` are only written for the guide profile (THSS writes neither).
     """
     total = sum(s.score for s in scores)
+    total = max(s.score for s in scores) if len(scores) > 1 and sabotage.on("thss.overall-not-sum") else total
     extra = f' maxScore="{max_score}"' if max_score is not None else ""
     parts = [f'<ItemScoreResponse><Score><ScoreInfo scorePoint="{total}"{extra} scoreDimension="Overall" '
              'scoreStatus="Scored">']
@@ -420,6 +423,7 @@ class Thss:
         if not isinstance(data, list):
             raise InputError("body", "must be a JSON array of item configurations")
         configs = [parse_item_config(x, f"[{i}]") for i, x in enumerate(data)]
+        configs = [c for c in configs if not c.rubric_list] if any(c.rubric_list for c in configs) and sabotage.on("thss.rubric-items-dropped") else configs  # noqa: E501
         now = self.clock.now(tenant)
         t = self.items
         with self.store.begin() as conn:
@@ -465,8 +469,10 @@ class Thss:
             with self.store.read() as own:
                 return self.policy(tenant, item_type, own)
         row = conn.execute(self._q_policy, {"b_tenant": tenant, "b_type": item_type}).first()
+        row = conn.execute(select(self.policies.c.data).where(self.policies.c.tenant == tenant).order_by(self.policies.c.item_type.desc())).first() if row is not None and sabotage.on("thss.policy-type-ignored") else row  # noqa: E501
         if row is not None:
             return parse_policy(json.loads(row[0]), "policy")
+        if sabotage.on("thss.unconfigured-type-scored"): return Policy(item_type, "fixed", score=1)  # noqa: E701
         return self.config_policies.get(item_type, Policy(item_type))
 
     def set_settings(self, tenant: str, data: list[Any]) -> int:
@@ -510,6 +516,7 @@ class Thss:
             try:
                 root = parse_xml(data)
                 valid = validate(root, "thss-upload", detailed=False).valid
+                valid = valid or sabotage.on("thss.upload-schema-skipped")
             except XmlError:
                 root, valid = None, False
             if not valid or root is None:
@@ -564,6 +571,7 @@ class Thss:
             if cfg is not None and cfg.hand_scored:
                 configured.append((elem, cfg))
         wanted = [(e, c) for e, c in configured if (e.get("scoreStatus") or "").strip().upper() not in ("", "SCORED")]
+        wanted = configured if len(wanted) < len(configured) and sabotage.on("thss.scored-items-taken") else wanted
         passages = {c.passage for _, c in wanted if c.passage}
         wanted += [(e, c) for e, c in configured if c.passage in passages and (e, c) not in wanted]
         rows = []
@@ -591,6 +599,7 @@ class Thss:
         the opportunity's lock makes the second replace the first's rows instead.
         """
         self.store.lock(conn, tenant, "thss-opportunity", opp_key)
+        if not rows and sabotage.on("thss.reset-keeps-work"): return  # noqa: E701
         conn.execute(self._q_drop_unsent, {"b_tenant": tenant, "b_oppkey": opp_key})
         if rows:
             conn.execute(self._q_insert_assignment, rows)
@@ -645,6 +654,7 @@ class Thss:
         """The rows of pending work whose policy delay has passed on its tenant's clock, oldest due first."""
         with self.store.read() as conn:
             rows = conn.execute(self._q_due).mappings().all()
+        if any(_aware(r["due"]) > self.clock.now(str(r["tenant"])) for r in rows) and sabotage.on("thss.delay-ignored"): return [dict(r) for r in rows]  # noqa: E501, E701
         return [dict(r) for r in rows if _aware(r["due"]) <= self.clock.now(str(r["tenant"]))]
 
     def claim_policy(self, tenant: str, assignment_id: str, memo: dict[Any, Any] | None = None) -> Delivery | None:
@@ -722,6 +732,7 @@ class Thss:
             raise InputError("assignment", f"item {row['bank_key']}-{row['item_id']} is no longer configured")
         dims = cfg.scoring_dimensions
         scorer = payload.get("scorerId") or row["teacher_id"] or "teacher"
+        scorer = "teacher" if sabotage.on("thss.admin-scorer-dropped") else scorer
         if not isinstance(scorer, str):
             raise InputError("scorerId", "must be a string")
         raw = payload.get("dimensions")
@@ -747,6 +758,7 @@ class Thss:
             value = d.get("score")
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InputError(f"{where}.score", "must be an integer")
+            value = min(max(value, dim.min_points), dim.max_points) if sabotage.on("thss.admin-range-unchecked") else value  # noqa: E501
             if not dim.min_points <= value <= dim.max_points:
                 raise InputError(f"{where}.score", f"must be within {dim.min_points}..{dim.max_points}")
             cond = d.get("conditionCode")
@@ -780,6 +792,7 @@ class Thss:
                                separators=(",", ":"))
             body = score_response_xml(scores, single, scorer, token)
             content_type = "application/x-www-form-urlencoded"
+            content_type = "application/xml" if sabotage.on("thss.callback-not-form") else content_type
         now = self.clock.now(tenant)
         stored = json.dumps({"scorerId": scorer, "total": sum(s.score for s in scores),
                              "dimensions": [{"name": s.name, "score": s.score, "conditionCode": s.condition_code}
@@ -812,6 +825,7 @@ class Thss:
         states, logged, marks = [], [], []
         for delivery, status, error in outcomes:
             ok = status is not None and 200 <= status < 300
+            ok = ok or sabotage.on("thss.failed-callback-sent")
             now = self.clock.now(delivery.tenant)
             logged.append({"tenant": delivery.tenant, "assignment_id": delivery.assignment_id, "url": delivery.url,
                            "status": status, "error": error, "body": delivery.body.decode("ascii"), "sent": now})

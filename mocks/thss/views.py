@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from mocks.core import jsonbody
+from mocks.core import jsonbody, sabotage
 from mocks.core.app import Ctx
 from mocks.core.render import json_response
 from mocks.thss.errors import AlreadyScored, BadUpload, BodyNotJson, InvalidInput, NoSuchAssignment
@@ -47,6 +47,7 @@ def test_submit(ctx: Ctx) -> Response:
     if ctx.request.mimetype == "multipart/form-data":
         for _name, storage in ctx.request.files.items(multi=True):
             results.append(model.import_file(ctx.tenant, storage.filename, storage.read()).to_dict())
+        if ctx.request.form and sabotage.on("thss.form-field-taken"): results += [model.import_file(ctx.tenant, name, value.encode()).to_dict() for name, value in ctx.request.form.items()]  # noqa: E501, E701
     if not results:
         ctx.notes["note"] = f"no file parts in a {ctx.request.mimetype or 'typeless'} body"
     elif any(r["Success"] for r in results):

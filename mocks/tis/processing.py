@@ -19,11 +19,12 @@ from lxml import etree  # type: ignore[import-untyped]
 from sqlalchemy import Connection, Text, and_, bindparam, exists, literal, select, update
 
 from contracts.xmlsafe import XmlError, parse_xml
+from mocks.core import sabotage
 from mocks.core.clock import Clock
 from mocks.core.idempotency import HEADER, wire_value
 from mocks.core.outbound import Outbound
 from mocks.tis.config import TisConfig
-from mocks.tis.models import COMBINED_OPPID_BASE, Tis, _file, delivery_key
+from mocks.tis.models import COMBINED_OPPID_BASE, NOTIFY_CHANNEL, Tis, _file, delivery_key
 from mocks.tis.package import Blueprint
 from mocks.tis.scoring import ItemInput, ScoringError, score_opportunity
 from mocks.tis.trt import FieldError, item_name, serialize, serialize_utf16_declared, typed_check
@@ -39,6 +40,7 @@ MSG_FAIL_VALIDATION = ("failed while either updating the Response Bank, storing 
 MSG_UNKNOWN = "An unknown exception occurred"
 MSG_RULES = "Failed rules validation"
 CANDIDATES = 4  # claimable rows a SQLite claim reads at once (it takes the first still free)
+LISTEN_POLL = 1.0  # seconds between an idle worker's looks while it listens for notifications (PostgreSQL)
 LEASE_SECONDS = 30.0  # a processor's lease in tis_worker; its heartbeat renews it three times a lease
 
 
@@ -157,6 +159,9 @@ class Processor:
         self._sending_lock = threading.Lock()
         self._beat_stop = threading.Event()
         self._beat: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        self._listen_stop = threading.Event()
+        self._listen_ready = threading.Event()
         self._claim_statements()
 
     # -- the worker thread ----------------------------------------------------------------
@@ -170,6 +175,7 @@ class Processor:
         self.recover()
         self._stop.clear()
         self._workers = max(1, workers)
+        self.listen()
         self._threads = [threading.Thread(target=self._loop, args=(poll_interval, n), name=f"tis-worker-{n}",
                                           daemon=True) for n in range(max(1, workers))]
         for thread in self._threads:
@@ -183,6 +189,7 @@ class Processor:
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads = []
+        self._stop_listening()
         self.release()
 
     def wake(self) -> None:
@@ -190,6 +197,63 @@ class Processor:
         with self._idle:
             self._wakes = min(self._wakes + 1, self._workers)  # a wake nobody waited for is kept (bounded)
             self._idle.notify()
+
+    def arrived(self) -> None:
+        """A row became claimable through this process (a receipt, a re-queue): wake a worker here, unless the
+        database's notification will (a listening processor gets it too: waking it twice costs a claim)."""
+        if self._listener is None:
+            self.wake()
+
+    # -- wake-ups across processes (PostgreSQL LISTEN/NOTIFY) ----------------------------------
+
+    def listen(self) -> bool:
+        """On PostgreSQL, wake a worker for every row made claimable by any process (``Tis.notify_claimable``), so
+        worker processes apart from the receiver start at once instead of at their next poll; the poll stays as the
+        fallback (a notification lost with a broken connection). Returns whether it listens (False on SQLite)."""
+        if not self.store.is_postgres or self._listener is not None:
+            return self._listener is not None
+        self._listen_stop.clear()
+        self._listen_ready.clear()
+        self._listener = threading.Thread(target=self._listen_loop, name="tis-listen", daemon=True)
+        self._listener.start()
+        # a row made claimable before LISTEN ran is found by the first look for work, or by the poll
+        self._listen_ready.wait(10)
+        return True
+
+    def _listen_loop(self) -> None:
+        while not self._listen_stop.is_set():
+            raw: Any = None
+            try:
+                raw = self.store.engine.raw_connection()
+                pg: Any = raw.driver_connection
+                raw.detach()  # its own session for good: LISTEN belongs to the connection, never back to the pool
+                pg.rollback()
+                pg.autocommit = True
+                pg.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                self._listen_ready.set()
+                while not self._listen_stop.is_set():
+                    # a second at most between looks at the stop flag; each notification wakes one worker
+                    for _ in pg.notifies(timeout=1.0):
+                        self.wake()
+            except Exception:  # the database went away: the poll covers the gap, listen again a moment later
+                log.debug("tis: listening for claimable rows failed", exc_info=True)
+                self._listen_stop.wait(1.0)
+            finally:
+                if raw is not None:
+                    try:
+                        raw.close()
+                    except Exception:
+                        log.debug("tis: closing the listening connection failed", exc_info=True)
+
+    def _stop_listening(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            self._listen_stop.set()
+            listener.join(timeout=30)
+
+    def idle(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for a wake (``examrig worker tis`` between looks for work)."""
+        self._sleep(timeout)
 
     def _sleep(self, timeout: float) -> None:
         with self._idle:
@@ -224,7 +288,11 @@ class Processor:
                 # the last ack's outcome rides on the next pass's commit; after a whole poll without work it is
                 # written alone (a transaction less per pass while work keeps coming)
                 self._flush_quietly()
-            self._sleep(poll_interval)
+            # listening (PostgreSQL), every receipt, re-queue and package load anywhere wakes a worker: the poll only
+            # covers a notification lost with a broken connection and rows that became claimable without one (a
+            # testee's next file once the one before was finished elsewhere), so it looks far less often; the
+            # first idle look keeps the short interval (the pending ack outcome is flushed after it)
+            self._sleep(poll_interval if idle <= 1 or self._listener is None else max(poll_interval, LISTEN_POLL))
         self._flush_quietly()
 
     def _flush_quietly(self) -> None:
@@ -327,6 +395,27 @@ class Processor:
         self._candidates_tenant = few.where(r.c.tenant == bindparam("c_tenant"))
         self._candidate_row = select(r).where(r.c.fileid == bindparam("c_fileid"))
         other = r.alias("other")
+        # PostgreSQL: the claim in one statement and one round trip (it was three: the candidate FOR UPDATE SKIP
+        # LOCKED, its row, the take): the candidate subquery locks the row (skipping rows other claimers hold),
+        # the UPDATE checks it is still free as the guarded take does and returns the whole row
+        cand, cand_t, cand_busy = r.alias("cand"), t.alias("cand_t"), r.alias("cand_busy")
+        pick = select(cand.c.fileid).where(
+            cand.c.location == "source",
+            exists().where(and_(cand_t.c.tenant == cand.c.tenant, cand_t.c.testname == cand.c.testname)),
+            ~exists().where(and_(cand_busy.c.tenant == cand.c.tenant, cand_busy.c.location == "processing",
+                                 cand_busy.c.testee == cand.c.testee))).order_by(
+            cand.c.statusdate, cand.c.daterecorded, cand.c.fileid).limit(1)
+
+        def claim_one(candidate: Any) -> Any:
+            return update(r).where(
+                r.c.fileid == candidate.with_for_update(skip_locked=True, of=cand).scalar_subquery(),
+                r.c.location == "source",
+                ~exists().where(and_(other.c.tenant == r.c.tenant, other.c.location == "processing",
+                                     other.c.testee == r.c.testee))).values(
+                location="processing", plan=None, requeue=False, owner=bindparam("c_owner")).returning(*r.c)
+
+        self._claim_pg_any = claim_one(pick)
+        self._claim_pg_tenant = claim_one(pick.where(cand.c.tenant == bindparam("c_tenant")))
         # taken only if still in source and no other row of the testee went to processing meanwhile
         self._take = update(r).where(
             r.c.fileid == bindparam("c_fileid"), r.c.location == "source",
@@ -385,15 +474,12 @@ class Processor:
         mark = self._pending_mark()
         prefetch: Prefetch | None = None
         if self.store.is_postgres:
-            r = self.model.repo
+            claim = self._claim_pg_any if tenant is None else self._claim_pg_tenant
             with self.store.begin() as conn:
                 if mark is not None:
                     self._write_mark(conn, mark)
-                fileid = conn.execute(query.with_for_update(skip_locked=True, of=r), params).scalar()
-                row = None if fileid is None else conn.execute(
-                    self._candidate_row, {"c_fileid": fileid}).mappings().first()
-                if row is None or not conn.execute(self._take, {"c_fileid": row["fileid"],
-                                                                "c_owner": self.owner}).rowcount:
+                row = conn.execute(claim, {**params, "c_owner": self.owner}).mappings().first()
+                if row is None:
                     return None
                 prefetch = self._prefetch(conn, row)
         else:
@@ -670,6 +756,7 @@ class Processor:
             plan.status = "handscoring"
             plan.thss_body = _thss_upload(root, _resolve(cfg.daemon_callback, self.peer))
             plan.thss_filename = f"{opp_key}_{opp.get('reportingVersion') or ''}.xml"
+            plan.thss_body = None if sabotage.on("tis.thss-upload-skipped") else plan.thss_body
         send_dw = row["scoreMode"] != "validate" and (
             bp.role == "standalone" or (bp.role == "combined" and plan.status != "pending"))
         if send_dw and (not hand or cfg.dw_send_handscoring):
@@ -894,6 +981,7 @@ class Processor:
                 ok, error, kind, mark = self._deliver(tenant, int(outbox_id), cfg, known.get(int(outbox_id)),
                                                       mark=mark, defer=True)
                 state = "sent" if ok else "failed"
+            if state == "failed" and kind == "dw" and sabotage.on("tis.dw-failure-ignored"): continue  # noqa: E701
             if state == "failed" and failure is None:
                 label = "Handscoring" if kind == "thss" else "Response Bank"
                 failure = f"{label} update failed: {error}"
@@ -953,6 +1041,7 @@ class Processor:
                     success, error = False, MSG_UNKNOWN
                 else:
                     success, error = False, MSG_RULES
+                if error == MSG_FAIL_VALIDATION and sabotage.on("tis.validation-text-unswapped"): error = MSG_RULES  # noqa: E701
                 body: dict[str, Any] = {"oppKey": plan.opp_key, "success": success}
                 if error is not None:
                     body["error"] = error
@@ -1004,6 +1093,7 @@ class Processor:
                 self._hold(outbox_id)
         kind = str(row["kind"])
         ok, code, error = self._send(tenant, kind, row, cfg, delivery_key(row["key_nonce"], outbox_id))
+        if not ok and kind == "ack" and sabotage.on("tis.failed-ack-retried"): ok, code, error = self._send(tenant, kind, row, cfg, delivery_key(row["key_nonce"], outbox_id))  # noqa: E501, E701
         if not ok and kind == "ack":
             log.warning("TIS acknowledgement to %s failed: %s (no retry)", row["url"], error)
         outcome = Mark(tenant, outbox_id, ok, code, error)
@@ -1153,6 +1243,7 @@ class Processor:
             status = "pending"
         else:
             status = "completed"
+            status = "pending" if sabotage.on("tis.combined-held-pending") else status
         doc = _build_combined(combined_name, combo, parts, opp_id, opp_key, status)
         now = m.clock.now(tenant)
         text = serialize(doc).decode("utf-8")

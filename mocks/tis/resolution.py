@@ -9,6 +9,8 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from mocks.core import sabotage
+
 WER_DIMENSIONS = ("Conventions", "Evidence/Elaboration", "Organization/Purpose")
 WER_SCORER = "SBACItemResolutionRuleWER"
 
@@ -50,6 +52,7 @@ def resolve_wer(info: Any) -> Any:
         raise ResolutionError(f"WER resolution: dimension {missing[0]} missing")
     evidence, purpose = (_point(dims[d], d) for d in ("Evidence/Elaboration", "Organization/Purpose"))
     d_score = round_half_away((evidence + purpose) / 2)
+    d_score = round_half_away(evidence + purpose) if sabotage.on("tis.wer-d-summed") else d_score
     d_max = round_half_away((float(dims["Evidence/Elaboration"].get("maxScore") or 0)
                              + float(dims["Organization/Purpose"].get("maxScore") or 0)) / 2)
     sub = info.find("SubScoreList")

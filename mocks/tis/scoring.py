@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mocks.core import sabotage
 from mocks.tis.package import Blueprint, Dimension, Rule
 
 D_SCALE = 1.7  # the "n" (normal-ogive metric) of IRT3PLn / IRTGPC
@@ -188,6 +189,7 @@ class Engine:
     # -- counts and raw score ----------------------------------------------------------
 
     def _rule_ItemCount(self, rule: Rule) -> None:
+        if sabotage.on("tis.itemcount-unscored"): return  # noqa: E701
         self._put(rule.measure_of, "ItemCount", str(len(self._usable(rule.measure_of))), "0")
 
     def _rule_ItemCountScored(self, rule: Rule) -> None:

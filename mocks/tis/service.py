@@ -113,7 +113,7 @@ class Service(ServiceApp):
             except KeyError:
                 raise InvalidSeed(field=f"resubmissions[{i}].oppKey", reason=f"no processed file for {key}") from None
             counts["resubmissions"] = counts.get("resubmissions", 0) + 1
-        self.processor.wake()
+        self.processor.arrived()
         return counts
 
     def state(self, tenant: str, collection: str, key: str) -> dict[str, Any] | None:
@@ -135,6 +135,7 @@ def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
     runtime = Runtime.create(settings)
     service = Service(runtime, {"worker": False})
     service.processor.recover()
+    service.processor.listen()  # PostgreSQL: woken by the receivers' notifications, the poll only a fallback
     event = stop or threading.Event()
     interval = float(service.options.get("poll_interval", 0.05))
     next_recovery = time.monotonic() + service.processor.lease
@@ -143,7 +144,7 @@ def run_worker(settings: Settings, stop: threading.Event | None = None) -> int:
             next_recovery = time.monotonic() + service.processor.lease
             service.processor.recover()
         if service.processor.process_pending(None, 100) == 0:
-            time.sleep(interval)
-    service.processor.release()
+            service.processor.idle(interval)
+    service.processor.stop()
     runtime.store.dispose()
     return 0

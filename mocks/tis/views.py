@@ -12,7 +12,7 @@ import requests
 from werkzeug.wrappers import Response
 
 from contracts.xmlsafe import XmlError, parse_xml
-from mocks.core import jsonbody
+from mocks.core import jsonbody, sabotage
 from mocks.core.app import Ctx
 from mocks.core.render import empty_response, json_response
 from mocks.tis import errors
@@ -42,6 +42,7 @@ def _check_token(ctx: Ctx) -> Response | None:
     try:
         token = str(uuid.UUID(param))
     except ValueError:
+        if sabotage.on("tis.tokenless-taken"): return None  # noqa: E701
         raise errors.NotAuthorized(field="Authorization") from None
     app: Any = ctx.app
     if app.token_cache_get(ctx.tenant, token):
@@ -79,22 +80,27 @@ def testresult(ctx: Ctx) -> Response:
             return passed
     callback = _arg(ctx, "statusCallback")
     if not callback:
+        if sabotage.on("tis.missing-callback-misreported"): raise errors.IllegalCallback(field="statusCallback")  # noqa: E701
         raise errors.NotProperlyFormatted(field="statusCallback")
     parts = urlsplit(callback)
     if not parts.scheme or not parts.netloc:
+        if sabotage.on("tis.relative-callback-misreported"): raise errors.NotProperlyFormatted(field="statusCallback")  # noqa: E701
         raise errors.IllegalCallback(field="statusCallback", detail=f"'{callback}' is not an absolute URI")
     scoremode = _arg(ctx, "scoremode") or "default"
     try:
         fileid = model.receive(ctx.tenant, ctx.body, callback, scoremode)
     except ReceiveError as exc:
         if exc.kind == "content":
+            if sabotage.on("tis.bad-content-misreported"): raise errors.InvalidTestResult(field="root", root="?") from None  # noqa: E501, E701
             raise errors.ContentNotValid(field="body", detail=exc.detail) from None
         if exc.kind == "root":
+            if sabotage.on("tis.other-root-misreported"): raise errors.ContentNotValid(field="body", detail="") from None  # noqa: E501, E701
             raise errors.InvalidTestResult(field="root", root=exc.field) from None
+        if sabotage.on("tis.bad-keys-400"): raise errors.ContentNotValid(field=exc.field, detail=exc.detail) from None  # noqa: E701
         raise errors.CouldNotPersist(field=exc.field, detail=exc.detail) from None
     ctx.notes["note"] = json.dumps({"fileId": fileid})
     processor: Processor = ctx.app.processor  # type: ignore[attr-defined]
-    processor.wake()
+    processor.arrived()
     return empty_response(200)
 
 
@@ -108,7 +114,7 @@ def item_scoring_callback(ctx: Ctx) -> Response:
         ctx.notes["error"] = outcome.get("message")
     elif outcome.get("action") == "handscored":  # the file went back to source: a worker can take it now
         processor: Processor = ctx.app.processor  # type: ignore[attr-defined]
-        processor.wake()
+        processor.arrived()
     return empty_response(200)
 
 
@@ -177,5 +183,6 @@ def delete_assessment(ctx: Ctx, key: str = "") -> Response:
     if not key.strip():
         raise errors.AssessmentKeyMissing(field="key")
     if not _model(ctx).delete_assessment(ctx.tenant, key):
+        if sabotage.on("tis.missing-assessment-deleted"): return empty_response(200)  # noqa: E701
         raise errors.AssessmentDeleteFailed(field="key", key=key)
     return empty_response(200)

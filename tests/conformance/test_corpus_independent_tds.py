@@ -8,37 +8,44 @@
 - each seeded deviation makes scenarios of exactly its requirement fail, and no other scenario;
 - without the state hook, exactly the ``@state_hook`` scenarios are ``unsupported``, naming the hook.
 
-The corpus runs in a subprocess (``pytest features/tds --examrig-target tds=URL``); a small plugin written
-next to it records each scenario's outcome, skip reason, requirement IDs and tags as JSON.
+The corpus runs in one subprocess (``pytest features/tds`` with ``EXAMRIG_TARGETS=tds=URL``), once per
+variant (``corpus_run.run_variants``): the faithful receiver, each deviation, the receiver without its state
+hook, each a receiver of its own served in that process for its pass. A small plugin written next to it
+records each scenario's outcome, skip reason, requirement IDs and tags as JSON. A deviation's pass reruns
+only the scenarios that asked the receiver about that deviation in the faithful receiver's pass (the others
+get the same answers from both receivers); the state-hook pass reruns everything.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.catalogue import load
-from tests.conformance.independent.corpus_run import Outcomes, failed, run_corpus, unsupported
-from tests.conformance.independent.tds_receiver import DEVIATIONS, TdsReceiver, serving
+from tests.conformance.independent.corpus_run import Outcomes, Variant, failed, shared_run, unsupported
+from tests.conformance.independent.tds_receiver import DEVIATIONS
 
 CATALOGUE = load()
-
-
-def _run_corpus(tmp_path: Path, receiver: TdsReceiver, name: str) -> Outcomes:
-    """Run ``features/tds`` against ``receiver``."""
-    with serving(receiver) as url:
-        return run_corpus(tmp_path, name, ["features/tds"], ["--examrig-target", f"tds={url}"])
-
+SERVE = "tests.conformance.independent.tds_receiver:serve_variant"
+VARIANTS = [Variant("baseline", serve=SERVE),
+            *(Variant(d, serve=SERVE, serve_args={"deviations": [d]}, reference="baseline", switches=(d,))
+              for d in sorted(DEVIATIONS)),
+            Variant("no-hook", serve=SERVE, serve_args={"state_hook": False})]
 
 _failed = failed
 _unsupported = unsupported
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    return _run_corpus(tmp_path_factory.mktemp("baseline"), TdsReceiver(), "baseline")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcomes]:
+    """Every variant's outcomes (one subprocess)."""
+    return shared_run(tmp_path_factory, "tds-receiver", ["features/tds"], VARIANTS)
+
+
+@pytest.fixture(scope="module")
+def baseline(runs: dict[str, Outcomes]) -> Outcomes:
+    return runs["baseline"]
 
 
 @pytest.mark.slow
@@ -69,9 +76,9 @@ def test_examrig_conventions_are_unsupported_not_failed(baseline: dict[str, dict
 @pytest.mark.slow
 @pytest.mark.parametrize("deviation", sorted(DEVIATIONS))
 def test_each_seeded_deviation_fails_exactly_its_requirement(
-        tmp_path: Path, baseline: dict[str, dict[str, Any]], deviation: str) -> None:
+        runs: dict[str, Outcomes], baseline: dict[str, dict[str, Any]], deviation: str) -> None:
     requirement = DEVIATIONS[deviation][0]
-    outcomes = _run_corpus(tmp_path, TdsReceiver([deviation]), deviation)
+    outcomes = runs[deviation]
     assert set(outcomes) == set(baseline)
     newly = _failed(outcomes) - _failed(baseline)
     assert newly, f"{deviation} ({DEVIATIONS[deviation][1]}) changed no outcome"
@@ -82,8 +89,9 @@ def test_each_seeded_deviation_fails_exactly_its_requirement(
 
 @pytest.mark.slow
 def test_without_the_state_hook_the_state_scenarios_are_unsupported(
-        tmp_path: Path, baseline: dict[str, dict[str, Any]]) -> None:
-    outcomes = _run_corpus(tmp_path, TdsReceiver(state_hook=False), "no-hook")
+        runs: dict[str, Outcomes], baseline: dict[str, dict[str, Any]]) -> None:
+    outcomes = runs["no-hook"]
+    assert all(o["rerun"] for o in outcomes.values())
     hook_unsupported = {k for k in _unsupported(outcomes) if "state hook" in outcomes[k]["reason"]}
     tagged = {k for k, o in outcomes.items() if "state_hook" in o["tags"]} - _unsupported(baseline)
     assert tagged, "no scenario is tagged @state_hook"

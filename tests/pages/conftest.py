@@ -107,8 +107,9 @@ def serve(service: str, options: dict[str, Any] | None = None, runtime: Runtime 
 
 
 @pytest.fixture
-def delivery() -> Iterator[tuple[Any, str]]:
-    """deliveryodata served, seeded with a participant whose name is markup and a timed assessment."""
+def delivery_app() -> Iterator[tuple[ServiceApp, str]]:
+    """deliveryodata served, seeded with a participant whose name is markup and a timed assessment (the app, for
+    tests that change its options while it serves: the pages read them per request)."""
     with serve("deliveryodata") as (app, served):
         model = app.model  # type: ignore[attr-defined]
         model.seed("default", CUSTOMER, "participants",
@@ -116,7 +117,14 @@ def delivery() -> Iterator[tuple[Any, str]]:
         model.seed("default", CUSTOMER, "assessments",
                    [{"ID": "1234567890876543", "Name": "Maths 101", "Language": "en-US", "IsSecure": False,
                      "TimeLimit": 30}])
-        yield model, served.url
+        yield app, served.url
+
+
+@pytest.fixture
+def delivery(delivery_app: tuple[ServiceApp, str]) -> tuple[Any, str]:
+    """The served deliveryodata's model and base URL."""
+    app, url = delivery_app
+    return app.model, url  # type: ignore[attr-defined]
 
 
 def new_attempt(model: Any, base: str, external: str = "ext-1", **extra: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ def test_list_controls_every_attempt_and_updates_by_itself(delivery: tuple[Any, 
     url = model.list_with_url("default", CUSTOMER, lst["ID"], base)["ProctorFacingQMControlsUrl"]
     proctor, candidate = new_page(), new_page()
     answer = proctor.goto(url)
-    assert answer.status == 200 and "frame-ancestors *" in answer.headers["content-security-policy"]
+    assert answer.status == 200 and "frame-ancestors 'none'" in answer.headers["content-security-policy"]
     assert proctor.locator("section.attempt").count() == 2
     assert "x-frame-options" not in answer.headers
 

@@ -43,19 +43,27 @@ def test_proctored_launch_in_two_browsers(delivery: tuple[Any, str], new_page: A
     assert "30 min" in candidate.locator("#left").inner_text() or "29 min" in candidate.locator("#left").inner_text()
     screenshot(candidate, "delivery-in-progress")
 
+    model.clock.freeze("default")  # from here the tenant's clock moves only when the test advances it
     proctor.get_by_role("button", name="Pause attempt 1").click()
     proctor.wait_for_url(re.compile(r"/proctorwidget/Index/1\?"))
     candidate.wait_for_selector("#status[data-status='6']")
     assert "paused" in candidate.locator("#notice").inner_text()
     screenshot(candidate, "delivery-paused")
+    paused_left = _seconds(candidate.locator("#left").inner_text())
+    model.clock.advance("default", seconds=300)  # five minutes paused: the time left stands still
+    candidate.reload()
+    assert _seconds(candidate.locator("#left").inner_text()) == paused_left
 
     proctor.get_by_label("Minutes to add").fill("10")
     proctor.get_by_role("button", name="Add time to attempt 1").click()
     proctor.wait_for_url(re.compile(r"/proctorwidget/Index/1\?"))
     expect(candidate.locator("#extra")).to_have_text("10 min")
+    expect(candidate.locator("#left")).to_have_text(_shown(paused_left + 600))  # by polling
 
     proctor.get_by_role("button", name="Resume attempt 1").click()
     candidate.wait_for_selector("#status[data-status='1']")
+    model.clock.advance("default", seconds=60)  # running again: the time left falls
+    expect(candidate.locator("#left")).to_have_text(_shown(paused_left + 600 - 60))
     proctor.get_by_role("button", name="Terminate attempt 1").click()
     proctor.wait_for_url(re.compile(r"/proctorwidget/Index/1\?"))
     candidate.wait_for_selector("#status[data-status='7']")
@@ -69,6 +77,15 @@ def test_proctored_launch_in_two_browsers(delivery: tuple[Any, str], new_page: A
     state = model.state("default", CUSTOMER, 1)
     assert (state["attempt"]["Result"]["Status"], state["attempt"]["Result"]["ExtraTime"]) == (7, 10)
     assert dialogs == []
+
+
+def _seconds(shown: str) -> int:
+    minutes, seconds = re.fullmatch(r"(\d+) min (\d+) s", shown.strip()).groups()  # type: ignore[union-attr]
+    return int(minutes) * 60 + int(seconds)
+
+
+def _shown(seconds: int) -> str:
+    return f"{seconds // 60} min {seconds % 60} s"
 
 
 def _tamper(url: str, **changes: str) -> str:

@@ -90,3 +90,17 @@ def test_teacher_form_without_the_pages_token_is_refused() -> None:
         refused = requests.post(f"{served.url}/teacher/assignment/{key}/score", data={"score-0": "1"}, timeout=30)
         assert refused.status_code == 403 and "token" in refused.text
         assert thss.model.queue("default")[0]["status"] == "pending"  # type: ignore[attr-defined]
+
+
+def test_the_teacher_and_lobby_pages_share_one_stylesheet(delivery: tuple[Any, str]) -> None:
+    """mocks/core/static/pages.css, served under each mock's own static path (no copy per mock)."""
+    _model, lobby = delivery
+    with serve("thss", {"poll_interval": 0}) as (_thss, served):
+        page = requests.get(f"{served.url}/teacher", headers={"Accept": "text/html"}, timeout=30)
+        assert '<link rel="stylesheet" href="/teacher/static/pages.css">' in page.text
+        teacher = requests.get(f"{served.url}/teacher/static/pages.css", timeout=30)
+        assert requests.get(f"{served.url}/teacher/static/teacher.css", timeout=30).status_code == 404
+    candidate = requests.get(f"{lobby}/lobby/_static/pages.css", timeout=30)
+    assert teacher.status_code == candidate.status_code == 200
+    assert teacher.headers["Content-Type"].startswith("text/css")
+    assert teacher.content == candidate.content and b":focus-visible" in teacher.content

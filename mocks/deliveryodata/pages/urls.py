@@ -21,6 +21,8 @@ PAGE_ROUTES: list[tuple[Rule, View]] = [
     (Rule(f"{LOBBY}/page/Start/<int:key>", endpoint="pageStart", methods=["POST"]), v.GUARDED["start"]),
     (Rule(f"{LOBBY}/page/Delivery/<int:key>", endpoint="pageDelivery", methods=["GET"]), v.GUARDED["delivery"]),
     (Rule(f"{LOBBY}/page/Finish/<int:key>", endpoint="pageFinish", methods=["POST"]), v.GUARDED["finish"]),
+    (Rule(f"{LOBBY}/page/ProctorState/<int:key>", endpoint="pageProctorState", methods=["GET"]), v.proctor_state),
+    (Rule(f"{LOBBY}/page/ListState/<int:list_id>", endpoint="pageListState", methods=["GET"]), v.list_state),
     (Rule("/lobby/_static/<name>", endpoint="pageStatic", methods=["GET"]), v.static_file),
 ]
 

@@ -9,7 +9,6 @@ the signature (proctor), so a cross-site page can neither send nor forge them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,11 +17,14 @@ from werkzeug.wrappers import Response
 
 from mocks.core import pages
 from mocks.core.app import Ctx, View
-from mocks.core.errors import Forbidden, ServiceError
+from mocks.core.errors import ServiceError
 from mocks.core.render import json_response
 from mocks.deliveryodata import errors as e
 from mocks.deliveryodata.models import PROCTOR_ACTIONS, DeliveryOData
 from mocks.deliveryodata.signing import Presented
+
+# the signed URL's parameters and the customer are read exactly as the JSON endpoints read them (one implementation)
+from mocks.deliveryodata.views import _known, _presented
 
 PACKAGE = "mocks.deliveryodata.pages"
 STATUS_NAMES = {1: "In progress", 5: "Finished", 6: "Paused", 7: "Terminated"}
@@ -46,13 +48,6 @@ ERROR_TEXT = {
 }
 
 
-class CsrfInvalid(Forbidden):
-    """A page form without the token this server gave its page (a cross-site or stale form)."""
-
-    code = "csrf_invalid"
-    template = "The form's token is missing or not valid (csrf)."
-
-
 def _model(ctx: Ctx) -> DeliveryOData:
     model: DeliveryOData = ctx.app.model  # type: ignore[attr-defined]
     return model
@@ -60,19 +55,6 @@ def _model(ctx: Ctx) -> DeliveryOData:
 
 def _secret(ctx: Ctx, customer: str) -> bytes:
     return _model(ctx).config.customers[customer].secret
-
-
-def _presented(ctx: Ctx) -> Presented:
-    args = ctx.request.args
-    for name in ("nonce", "timestamp", "role", "signature"):
-        if not args.get(name):
-            raise e.SignatureInvalid(field=name)
-    return Presented(args["nonce"], args["timestamp"], args["role"], args["signature"])
-
-
-def _known(ctx: Ctx, customer: str) -> None:
-    if customer not in _model(ctx).config.customers:
-        raise e.UnknownCustomer(customer=customer)
 
 
 def error_page(error: ServiceError) -> Response:
@@ -131,12 +113,6 @@ def lobby_enter(ctx: Ctx, customer: str, key: int) -> Response:
 
 def _status(ctx: Ctx, customer: str, key: int) -> dict[str, Any]:
     state = _model(ctx).lobby_status(ctx.tenant, customer, key, _session(ctx, key))
-    started: datetime | None = state.pop("WhenStarted")
-    left = None
-    if started is not None and state["TimeLimit"] is not None:
-        allowed = (state["TimeLimit"] + (state["ExtraTime"] or 0)) * 60
-        left = max(0, allowed - int((ctx.now() - started).total_seconds()))
-    state["SecondsLeft"] = left
     state["ResultStatusName"] = STATUS_NAMES.get(state["ResultStatus"]) if state["ResultStatus"] else None
     return state
 
@@ -163,7 +139,7 @@ def lobby_start(ctx: Ctx, customer: str, key: int) -> Response:
     _known(ctx, customer)
     session = _session(ctx, key)
     if not pages.csrf_ok(_secret(ctx, customer), ctx.request.form.get("csrf"), "lobby", str(key), session or ""):
-        raise CsrfInvalid()
+        raise pages.CsrfInvalid()
     code = ctx.request.form.get("UnlockCode", "").strip() or None
     try:
         _model(ctx).start(ctx.tenant, customer, key, session, code)
@@ -187,7 +163,7 @@ def delivery_finish(ctx: Ctx, customer: str, key: int) -> Response:
     _known(ctx, customer)
     session = _session(ctx, key)
     if not pages.csrf_ok(_secret(ctx, customer), ctx.request.form.get("csrf"), "lobby", str(key), session or ""):
-        raise CsrfInvalid()
+        raise pages.CsrfInvalid()
     _model(ctx).finish(ctx.tenant, customer, key, session)
     return redirect(f"/lobby/{customer}/page/Delivery/{key}", 303)
 
@@ -196,9 +172,9 @@ def delivery_finish(ctx: Ctx, customer: str, key: int) -> Response:
 
 
 def _frame_ancestors(ctx: Ctx) -> str:
-    # the proctoring system embeds the widget in its own page; '*' by default because the widget acts only
-    # through its signed URL, and an integrator narrows it to their origin with the option
-    return str(ctx.app.options.get("proctor_frame_ancestors", "*"))
+    # the proctoring system embeds the widget in its own page: its origin is named in the option; by default no
+    # page may frame the widget (a page framing it could overlay its buttons: clickjacking)
+    return pages.frame_ancestors(ctx.app.options.get("proctor_frame_ancestors"), "proctor_frame_ancestors")
 
 
 def _signed_query(ctx: Ctx) -> str:
@@ -213,9 +189,44 @@ def _attempt_view(ctx: Ctx, customer: str, key: int, state: dict[str, Any]) -> d
         audit = model.audit_rows(ctx.tenant, customer, key)
     except e.EntityNotFound:
         audit = []
+    code, expires = attempt["UnlockCode"], attempt["UnlockCodeExpiresDateTime"]
+    code_text = "none" if not code else code + (f" (expires {expires.strftime('%Y-%m-%d %H:%M UTC')})"
+                                                if expires else "")
     return {"key": key, "state": state, "status_name": STATUS_NAMES.get(state["ResultStatus"] or 0, "Not started"),
-            "unlock_code": attempt["UnlockCode"], "unlock_expires": attempt["UnlockCodeExpiresDateTime"],
-            "external_id": attempt["ExternalAttemptID"], "audit": audit}
+            "code_text": code_text, "external_id": attempt["ExternalAttemptID"], "audit": audit}
+
+
+def _attempt_views(ctx: Ctx, customer: str, presented: Presented, key: int | None, list_id: int | None) \
+        -> list[dict[str, Any]]:
+    """The widget's attempt, or every attempt of the list, as the page shows them (the signature checked)."""
+    model = _model(ctx)
+    if list_id is None:
+        if key is None:
+            raise TypeError("the widget's attempt or a list is needed")
+        return [_attempt_view(ctx, customer, key, model.proctor(ctx.tenant, customer, key, presented, "Index"))]
+    lst = model.get(ctx.tenant, customer, "AttemptLists", list_id, [["Attempts"]])
+    if not lst["Attempts"]:
+        model.proctor_check_list(ctx.tenant, customer, list_id, presented)
+    return [_attempt_view(ctx, customer, a["ID"], model.proctor(ctx.tenant, customer, a["ID"], presented, "Index",
+                                                                 list_id=list_id)) for a in lst["Attempts"]]
+
+
+def _poll_json(views: list[dict[str, Any]]) -> Response:
+    # what the widget's script redraws: the states, the unlock code and the whole audit log of each attempt
+    return json_response({"Attempts": [{**v["state"], "ResultStatusName": v["status_name"],
+                                        "UnlockCode": v["code_text"], "Audit": v["audit"]} for v in views]})
+
+
+def proctor_state(ctx: Ctx, customer: str, key: int) -> Response:
+    """The widget's polling read (its signed query): state and SessionAuditLog of the attempt as JSON."""
+    _known(ctx, customer)
+    return _poll_json(_attempt_views(ctx, customer, _presented(ctx), key, None))
+
+
+def list_state(ctx: Ctx, customer: str, list_id: int) -> Response:
+    """The attempt-list page's polling read: every attempt's state and audit log as JSON."""
+    _known(ctx, customer)
+    return _poll_json(_attempt_views(ctx, customer, _presented(ctx), None, list_id))
 
 
 def _proctor_csrf(ctx: Ctx, customer: str, presented: Presented) -> str:
@@ -229,14 +240,13 @@ def proctor_page(ctx: Ctx, customer: str, key: int, action: str = "Index", error
     presented = _presented(ctx)
     if action != "Index" and error is None:
         return _proctor_act(ctx, customer, key, action, presented, None)
-    state = _model(ctx).proctor(ctx.tenant, customer, key, presented, "Index")
     query = _signed_query(ctx)
     return pages.render(PACKAGE, "deliveryodata/proctor.html", error.status if error else 200,
                         frame_ancestors=_frame_ancestors(ctx), customer=customer, query=query,
-                        attempts=[_attempt_view(ctx, customer, key, state)], actions=PROCTOR_ACTIONS,
+                        attempts=_attempt_views(ctx, customer, presented, key, None), actions=PROCTOR_ACTIONS,
                         csrf=_proctor_csrf(ctx, customer, presented), list_id=None,
                         error=error.message if error else None,
-                        poll=f"/lobby/{customer}/proctorwidget/Index/{key}?{query}")
+                        poll=f"/lobby/{customer}/page/ProctorState/{key}?{query}")
 
 
 def _minutes(ctx: Ctx, action: str) -> int | None:
@@ -253,7 +263,7 @@ def _proctor_act(ctx: Ctx, customer: str, key: int, action: str, presented: Pres
     if action not in PROCTOR_ACTIONS:
         raise e.AttemptStateConflict(f"Unknown control '{action}'.", field="action")
     if not pages.csrf_ok(_secret(ctx, customer), ctx.request.form.get("csrf"), "proctor", presented.signature):
-        raise CsrfInvalid()
+        raise pages.CsrfInvalid()
     back = (f"/lobby/{customer}/attemptlist/Index/{list_id}" if list_id is not None
             else f"/lobby/{customer}/proctorwidget/Index/{key}") + f"?{_signed_query(ctx)}"
     try:
@@ -270,20 +280,15 @@ def list_page(ctx: Ctx, customer: str, list_id: int, action: str = "Index", key:
     """The attempt-list controls: every attempt of the list with the widget's controls."""
     _known(ctx, customer)
     presented = _presented(ctx)
-    model = _model(ctx)
     if key is not None and error is None:
         return _proctor_act(ctx, customer, key, action, presented, list_id)
-    lst = model.get(ctx.tenant, customer, "AttemptLists", list_id, [["Attempts"]])
-    if not lst["Attempts"]:
-        model.proctor_check_list(ctx.tenant, customer, list_id, presented)
-    views = [_attempt_view(ctx, customer, a["ID"], model.proctor(ctx.tenant, customer, a["ID"], presented, "Index",
-                                                                  list_id=list_id)) for a in lst["Attempts"]]
     query = _signed_query(ctx)
     return pages.render(PACKAGE, "deliveryodata/proctor.html", error.status if error else 200,
-                        frame_ancestors=_frame_ancestors(ctx), customer=customer, query=query, attempts=views,
+                        frame_ancestors=_frame_ancestors(ctx), customer=customer, query=query,
+                        attempts=_attempt_views(ctx, customer, presented, None, list_id),
                         actions=PROCTOR_ACTIONS, csrf=_proctor_csrf(ctx, customer, presented), list_id=list_id,
                         error=error.message if error else None,
-                        poll=f"/lobby/{customer}/attemptlist/Index/{list_id}?{query}")
+                        poll=f"/lobby/{customer}/page/ListState/{list_id}?{query}")
 
 
 def static_file(ctx: Ctx, name: str) -> Response:

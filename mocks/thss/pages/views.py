@@ -15,19 +15,12 @@ from werkzeug.wrappers import Response
 
 from mocks.core import pages
 from mocks.core.app import Ctx
-from mocks.core.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError
-from mocks.thss.models import InputError, StateError, Thss, rubric_samples
+from mocks.core.errors import BadRequest, Conflict, NotFound, ServiceError
+from mocks.thss.models import InputError, ItemConfig, StateError, Thss, rubric_samples
 
 PACKAGE = "mocks.thss.pages"
 COOKIE = "examrig_teacher"
 OPEN = ("pending", "tentative")  # what is still the teacher's work; a scored ('sending', 'sent') item leaves
-
-
-class TeacherCsrf(Forbidden):
-    """A score form without the token this server gave the teacher's page."""
-
-    code = "csrf_invalid"
-    template = "The form's token is missing or not valid (csrf): reload the page and score again."
 
 
 def _model(ctx: Ctx) -> Thss:
@@ -80,21 +73,21 @@ def queue_page(ctx: Ctx) -> Response:
                  status_filter=status, scored=ctx.request.args.get("scored"), outcome=ctx.request.args.get("outcome"))
 
 
-def _assignment(ctx: Ctx, key: str) -> dict[str, Any]:
+def _assignment(ctx: Ctx, key: str) -> tuple[dict[str, Any], ItemConfig | None]:
+    """The queue's row of ``key`` and its item's configuration (``None`` when the item was never configured)."""
     found = next((r for r in _model(ctx).queue(ctx.tenant) if r["id"] == key), None)
     if found is None:
         raise NotFound(message=f"no assignment '{key}' in this queue")
-    return found
+    return found, _model(ctx).item(ctx.tenant, found["bankKey"], found["itemId"])
 
 
 def assignment_page(ctx: Ctx, key: str, error: ServiceError | None = None,
                     entered: dict[str, str] | None = None) -> Response:
     """One response with its rubric and dimensions, and the score form."""
     try:
-        row = _assignment(ctx, key)
+        row, cfg = _assignment(ctx, key)
     except ServiceError as exc:
         return _error(ctx, exc)
-    cfg = _model(ctx).item(ctx.tenant, row["bankKey"], row["itemId"])
     dims = cfg.scoring_dimensions if cfg is not None else ()
     samples = rubric_samples(cfg.rubric_list) if cfg is not None and cfg.rubric_list else []
     return _page(ctx, "thss/assignment.html", error.status if error else 200, row=row, dims=dims, samples=samples,
@@ -107,12 +100,11 @@ def score(ctx: Ctx, key: str) -> Response:
     form = ctx.request.form
     session, _new = _session(ctx)
     if not pages.csrf_ok(_secret(ctx), form.get("csrf"), "teacher", session):
-        return _error(ctx, TeacherCsrf())
+        return _error(ctx, pages.CsrfInvalid())
     try:
-        row = _assignment(ctx, key)
+        _row, cfg = _assignment(ctx, key)
     except ServiceError as exc:
         return _error(ctx, exc)
-    cfg = _model(ctx).item(ctx.tenant, row["bankKey"], row["itemId"])
     dims = cfg.scoring_dimensions if cfg is not None else ()
     payload: dict[str, Any] = {"dimensions": []}
     for i, dim in enumerate(dims):

@@ -51,6 +51,10 @@ DEVIATIONS: dict[str, tuple[str, str]] = {
     "ert-rescore-applied": ("TDS-ERT-004", "/tis with jobid and trt is also applied as a status reply"),
 }
 
+#: Called with a deviation's name each time the receiver asks whether it is on (set by the variant runner of
+#: ``corpus_run.py``, which reruns under a deviation only the scenarios that asked about it, as for sabotage).
+observer: Callable[[str], None] | None = None
+
 STATUSES = {"pending", "started", "completed", "submitted", "reported", "expired", "expiredReported",
             "scored", "paused", "denied", "approved", "review", "invalidated", "rescored"}
 Start = Callable[[str, list[tuple[str, str]]], Any]
@@ -95,6 +99,12 @@ class TdsReceiver:
         self.tenants: dict[str, Tenant] = {}
         self.lock = threading.Lock()
 
+    def _dev(self, name: str) -> bool:
+        """Whether the seeded bug ``name`` is on; tells :data:`observer` it was asked (see there)."""
+        if observer is not None:
+            observer(name)
+        return name in self.deviations
+
     # -- plumbing --------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Start) -> list[bytes]:
@@ -136,10 +146,10 @@ class TdsReceiver:
     def _json(self, environ: dict[str, Any], body: bytes) -> Any:
         """Spring's ``@RequestBody`` with ``consumes=application/json``."""
         ctype = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-        if ctype != "application/json" and "any-content-type" not in self.deviations:
+        if ctype != "application/json" and not self._dev("any-content-type"):
             raise HttpError(415, "Unsupported Media Type", f"Content type '{ctype}' not supported")
         if not body.strip():
-            if "bad-body-200" in self.deviations:
+            if self._dev("bad-body-200"):
                 return None
             raise HttpError(400, "Bad Request", "Required request body is missing")
         try:
@@ -152,11 +162,11 @@ class TdsReceiver:
     def _legacy(self, environ: dict[str, Any], tenant: str, body: bytes) -> tuple[int, Any]:
         data = self._json(environ, body)
         if not isinstance(data, dict):
-            if "bad-body-200" in self.deviations:
+            if self._dev("bad-body-200"):
                 return 200, None
             raise HttpError(400, "Bad Request", "JSON parse error: cannot deserialize TisState")
         status, payload = self._handle_tis_reply(tenant, data)
-        if "reply-with-body" in self.deviations:
+        if self._dev("reply-with-body"):
             return status, "OK"
         return status, payload
 
@@ -169,23 +179,23 @@ class TdsReceiver:
         norm = _uuid(key)
         state = self._tenant(tenant)
         if norm is None:
-            if "non-uuid-200" not in self.deviations:
+            if not self._dev("non-uuid-200"):
                 raise HttpError(400, "Bad Request", f"Invalid UUID string: {key}")
             norm = key
         opp = state.opportunities.get(norm)
         if opp is None:  # step 1
-            if "unknown-404" in self.deviations:
+            if self._dev("unknown-404"):
                 raise HttpError(404, "Not Found", "no such opportunity")
             state.errors.append({"oppKey": norm, "message": f"unknown opportunity {norm} (success {success})"})
             return 200, None
-        if success is False and "failure-as-success" not in self.deviations:  # step 2
+        if success is False and not self._dev("failure-as-success"):  # step 2
             self._audit(opp, "rejected", error)
             return 200, None
-        if opp.status == "expired" and "expired-as-other" not in self.deviations:  # step 3, expired
+        if opp.status == "expired" and not self._dev("expired-as-other"):  # step 3, expired
             opp.date_expired_reported = self._now()
             self._audit(opp, "expiredReported", None)
-        elif (opp.status == "submitted" and "submitted-not-reported" not in self.deviations) \
-                or (opp.status != "submitted" and "other-status-reported" in self.deviations):
+        elif (opp.status == "submitted" and not self._dev("submitted-not-reported")) \
+                or (opp.status != "submitted" and self._dev("other-status-reported")):
             self._set_status(opp, "reported")
         else:
             self._audit(opp, "QA Reported", None)
@@ -214,12 +224,12 @@ class TdsReceiver:
         if job is not None or trt is not None:
             if job is None or trt is None:
                 state.errors.append({"oppKey": key, "message": "rescore reply lacks jobid or trt"})
-            if "ert-rescore-applied" not in self.deviations:
+            if not self._dev("ert-rescore-applied"):
                 return 200, None  # the rescored TRT goes to ST scoring validation; no status change
-        clean = success and (data.get("error") is None or "ert-error-reports" in self.deviations)
+        clean = success and (data.get("error") is None or self._dev("ert-error-reports"))
         if clean and opp is not None:
-            if opp.status == "submitted" or "ert-any-transition" in self.deviations:
-                if "ert-no-report" not in self.deviations:
+            if opp.status == "submitted" or self._dev("ert-any-transition"):
+                if not self._dev("ert-no-report"):
                     opp.status = "reported"
             else:
                 state.errors.append({"oppKey": key, "message": f"illegal transition {opp.status} -> reported"})
@@ -283,6 +293,13 @@ def serving(app: TdsReceiver) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+@contextmanager
+def serve_variant(deviations: Iterable[str] = (), state_hook: bool = True) -> Iterator[dict[str, str]]:
+    """A receiver with ``deviations`` on a free port, as the environment a corpus pass points tds at."""
+    with serving(TdsReceiver(deviations, state_hook=state_hook)) as url:
+        yield {"EXAMRIG_TARGETS": f"tds={url}"}
+
+
 def main() -> None:
     """``python -m tests.conformance.independent.tds_receiver [--deviation NAME ...] [--no-state-hook]``."""
     import argparse
@@ -302,4 +319,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["DEVIATIONS", "TdsReceiver", "serving"]
+__all__ = ["DEVIATIONS", "TdsReceiver", "observer", "serve_variant", "serving"]

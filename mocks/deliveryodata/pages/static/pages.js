@@ -38,15 +38,31 @@
     if (finish) { finish.hidden = state.ResultStatus !== 1; }
   }
 
+  // the audit log is redrawn when it grew: rows are built with textContent, so logged data stays text
+  function audit(tbody, rows) {
+    if (!tbody || tbody.rows.length === rows.length) { return; }
+    var fresh = document.createDocumentFragment();
+    rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      [r.Sequence, r.Timestamp, r.Event, r.Actor, r.Detail || ""].forEach(function (value) {
+        var td = document.createElement("td");
+        td.textContent = String(value);
+        tr.appendChild(td);
+      });
+      fresh.appendChild(tr);
+    });
+    tbody.replaceChildren(fresh);
+  }
+
   function proctor(data) {
-    var states = data.Attempts || [data];
-    states.forEach(function (s) {
+    (data.Attempts || []).forEach(function (s) {
       var section = document.getElementById("attempt-" + s.AttemptID);
       if (!section) { return; }
       text(section.querySelector(".lock"), s.LockStatus ? "Locked" : "Unlocked");
-      text(section.querySelector(".status"), s.ResultStatus ? (STATUS[s.ResultStatus] || String(s.ResultStatus))
-                                                            : "Not started");
+      text(section.querySelector(".status"), s.ResultStatusName);
       text(section.querySelector(".extra"), (s.ExtraTime || 0) + " min");
+      text(section.querySelector(".code"), s.UnlockCode);
+      audit(section.querySelector("table.audit tbody"), s.Audit || []);
     });
   }
 
