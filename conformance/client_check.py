@@ -29,7 +29,7 @@ from conformance.verdicts import EXIT_INFRA, EXIT_USAGE, ReqInfo, Run, aggregate
 from mocks.core.journal import Entry
 
 # the mocks a client's service calls while it serves the client (served alongside so the flow completes)
-PEERS: dict[str, tuple[str, ...]] = {"tis": ("openam", "thss", "dw", "tds")}
+PEERS: dict[str, tuple[str, ...]] = {"tis": ("openam", "thss", "dw", "tds"), "dw": ("openam",)}
 
 
 def _fail(message: str, code: int) -> int:
@@ -113,6 +113,7 @@ def serve_and_run(services: list[str], command: list[str], args: argparse.Namesp
     from mocks.core.app import Runtime
     from mocks.core.server import ServeError, bind, start, stop
     from mocks.core.settings import Settings
+    from mocks.core.tls import TlsError
 
     install_live()
     known = registry.available()
@@ -123,10 +124,16 @@ def serve_and_run(services: list[str], command: list[str], args: argparse.Namesp
     runtime = Runtime.create(settings, db=f"sqlite:///{Path(tmp.name) / 'examrig.db'}")
     apps = {name: known[name].cls(runtime) for name in names}
     served = []
+    tls: tuple[str, str] | None = None
     try:
+        if getattr(args, "tls", False):
+            # a client that speaks only https (the xBlock's API client builds https:// URLs) trusts this file
+            from mocks.core.tls import self_signed
+            cert, key = self_signed(Path(tmp.name) / "tls")
+            tls = (str(cert), str(key))
         for name in names:
-            served.append(bind(name, apps[name], "127.0.0.1", 0))
-    except ServeError as exc:
+            served.append(bind(name, apps[name], "127.0.0.1", 0, tls=tls))
+    except (ServeError, TlsError) as exc:
         for s in served:
             s.stopper()
         for app in apps.values():
@@ -139,11 +146,15 @@ def serve_and_run(services: list[str], command: list[str], args: argparse.Namesp
     starts = {s.name: s.app.journal.next_seq for s in served}
     runtime.control.start()
     for s in served:
+        s.app.start()  # the mocks' workers (TIS's processing, THSS's policy), as examrig serve starts them
         start(s)
     env = dict(os.environ)
     for s in served:
         print(f"examrig: {s.name} listening on {s.url}", flush=True)
         env[f"EXAMRIG_URL_{s.name.upper()}"] = s.url
+    if tls is not None:
+        print(f"examrig: certificate {tls[0]} (EXAMRIG_CA_BUNDLE, REQUESTS_CA_BUNDLE)", flush=True)
+        env["EXAMRIG_CA_BUNDLE"] = env["REQUESTS_CA_BUNDLE"] = tls[0]
     run.targets = {s.name: s.url for s in served}
     client_failed = False
     try:
@@ -220,6 +231,9 @@ def add_client_options(p: Any) -> None:
     p.add_argument("--from", dest="from_url", metavar="URL",
                    help="with --client: judge a running mock's journal at URL instead of serving")
     p.add_argument("--since", type=int, metavar="N", help="with --from: the first journal seq of the window")
+    p.add_argument("--tls", action="store_true",
+                   help="with --client: serve over HTTPS (a self-signed certificate for 127.0.0.1, handed to COMMAND "
+                        "as EXAMRIG_CA_BUNDLE and REQUESTS_CA_BUNDLE)")
 
 
 __all__ = ["PEERS", "add_client_options", "cmd_client_check", "fetch_window", "install_live", "live_verdicts"]

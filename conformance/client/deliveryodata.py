@@ -12,11 +12,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from conformance.client.engine import (
     Finding,
+    Truncated,
     failed,
     faulted,
     header,
     json_request,
     json_response,
+    kept_next_link,
     not_exercised,
     passed,
     query,
@@ -259,13 +261,27 @@ def int64_suffix(entries: Sequence[Entry]) -> Finding:
     return passed()
 
 
+def _json_light(e: Entry) -> bool:
+    ctype = next((v for k, v in e.response_headers.items() if k.lower() == "content-type"), "").lower()
+    return ctype.startswith("application/json") and "odata=verbose" not in ctype
+
+
 @rule("DOC-PAGE-001", SERVICE, "a collection read follows odata.nextLink to its last page")
 def follows_next_link(entries: Sequence[Entry]) -> Finding:
     pages = []
     for e in entries:
         last = e.path.rsplit("/", 1)[-1]
         if e.method == "GET" and e.status == 200 and e.path.startswith("/deliveryodata/") and "(" not in last:
-            body = json_response(e)
+            try:
+                body = json_response(e)
+            except Truncated:
+                # a full page is past the journal's limit: the journal keeps the end of a body that ends with
+                # an odata.nextLink (mocks.core.journal.body_digest), where JSON light writes it; a JSON light
+                # page kept without that end has none. Other formats stay unjudgeable (error).
+                link = kept_next_link(e)
+                if link is None and not _json_light(e):
+                    raise
+                body = {"odata.nextLink": link}
             if isinstance(body, dict) and isinstance(body.get("odata.nextLink"), str):
                 pages.append((e, body["odata.nextLink"]))
     if not pages:

@@ -15,6 +15,7 @@ route, which receives them injected (``conformance/client_check.py``).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from conformance.verdicts import Exchange, ScenarioResult
-from mocks.core.journal import Entry
+from mocks.core.journal import OMITTED, Entry
 
 OUTCOMES = ("passed", "failed", "not-exercised", "error")
 
@@ -54,8 +55,11 @@ def passed(message: str = "") -> Finding:
 
 
 def failed(message: str, evidence: Iterable[Entry]) -> Finding:
-    unique = {e.seq: e for e in evidence}  # an exchange named twice (it breaks the rule in two ways) shows once
-    return Finding("failed", message, [unique[seq] for seq in sorted(unique)])
+    # an exchange named twice (it breaks the rule in two ways) shows once; seqs number one journal each
+    unique = {(e.service, e.seq): e for e in evidence}
+    if len({service for service, _ in unique}) > 1:
+        return Finding("failed", message, sorted(unique.values(), key=lambda e: (e.ts, e.service, e.seq)))
+    return Finding("failed", message, [unique[k] for k in sorted(unique)])
 
 
 def not_exercised(message: str) -> Finding:
@@ -75,15 +79,19 @@ class ClientRule:
     check: RuleFn
     #: the rule also reads the mock's own outbound calls (a token TIS sent that a callback must echo)
     outbound: bool = False
+    #: other services whose exchanges (in and out, same tenant) the rule also reads when they are in the
+    #: window: examrig's own TIS served with its peers shows why it sent what the peer received
+    context: tuple[str, ...] = ()
 
 
 RULES: dict[str, list[ClientRule]] = {}
 
 
-def rule(requirement: str, service: str, name: str, *, outbound: bool = False) -> Callable[[RuleFn], RuleFn]:
+def rule(requirement: str, service: str, name: str, *, outbound: bool = False,
+         context: tuple[str, ...] = ()) -> Callable[[RuleFn], RuleFn]:
     """Register ``fn`` as the rule of ``requirement`` (the decorator of every rule module)."""
     def register(fn: RuleFn) -> RuleFn:
-        RULES.setdefault(service, []).append(ClientRule(requirement, service, name, fn, outbound))
+        RULES.setdefault(service, []).append(ClientRule(requirement, service, name, fn, outbound, context))
         return fn
     return register
 
@@ -103,6 +111,36 @@ def response_body(entry: Entry) -> str:
     if len(entry.response_body.encode("utf-8", errors="replace")) < entry.response_size:
         raise Truncated(entry, "response")
     return entry.response_body
+
+
+_OMITTED = re.compile(re.escape(OMITTED).replace(r"\{\}", r"\d+").replace(r"\{", "{").replace(r"\}", "}"))
+
+
+def kept_prefix(entry: Entry, which: str = "request") -> tuple[str, bool]:
+    """The head of a body the journal kept, and whether that is the whole body.
+
+    For a rule that needs only what a document starts with (a root element, an attribute of it, a
+    multipart part's headers): it reads the prefix and raises :class:`Truncated` itself when what it
+    looks for is not in a partial one.
+    """
+    text = entry.request_body if which == "request" else entry.response_body
+    size = entry.request_size if which == "request" else entry.response_size
+    whole = len(text.encode("utf-8", errors="replace")) >= size
+    return (text if whole else _OMITTED.split(text, maxsplit=1)[0]), whole
+
+
+def kept_next_link(entry: Entry) -> str | None:
+    """The ``odata.nextLink`` of a response body the journal kept only in part (it keeps a page's end:
+    ``mocks.core.journal.body_digest``); ``None`` when the kept text has no such end."""
+    parts = _OMITTED.split(entry.response_body, maxsplit=1)
+    if len(parts) != 2:
+        return None
+    try:
+        tail = json.loads("{" + parts[1])
+    except ValueError:
+        return None
+    link = tail.get("odata.nextLink") if isinstance(tail, dict) else None
+    return link if isinstance(link, str) else None
 
 
 def json_request(entry: Entry) -> Any:
@@ -161,13 +199,17 @@ def exchange(entry: Entry) -> Exchange:
 # --- evaluation ----------------------------------------------------------------------------------------
 
 
-def run_rule(r: ClientRule, entries: Sequence[Entry]) -> Finding:
+def run_rule(r: ClientRule, entries: Sequence[Entry], others: Sequence[Entry] = ()) -> Finding:
     """One rule over one tenant's entries; a truncated body it needed makes it ``error``, never ``pass``.
 
-    A rule sees the client's exchanges (inbound to the mock) unless it asks for the mock's outbound ones too.
+    A rule sees the client's exchanges (inbound to the mock) unless it asks for the mock's outbound ones too;
+    a rule with ``context`` also gets ``others``' entries of those services (after its own, each journal in
+    its order: seqs of two journals do not compare, their real-clock ``ts`` do).
     """
+    mine = list(entries if r.outbound else [e for e in entries if e.direction == "in"])
+    extra = [e for e in others if e.service in r.context and e.service != r.service]
     try:
-        return r.check(entries if r.outbound else [e for e in entries if e.direction == "in"])
+        return r.check(mine + extra)
     except Truncated as exc:
         return Finding("error", str(exc), [exc.entry])
 
@@ -191,6 +233,9 @@ def evaluate(entries: Iterable[Entry], services: Sequence[str], *, overflow: Map
     """
     table = rules if rules is not None else RULES
     entries = list(entries)
+    tenants_all: dict[str, list[Entry]] = {}
+    for e in entries:
+        tenants_all.setdefault(e.tenant, []).append(e)
     results: list[ScenarioResult] = []
     for service in services:
         tenants = by_tenant(entries, service) or {"": []}
@@ -202,7 +247,7 @@ def evaluate(entries: Iterable[Entry], services: Sequence[str], *, overflow: Map
                 elif not any(e.direction == "in" for e in mine):
                     finding = not_exercised(f"no exchange with {service} in the window")
                 else:
-                    finding = run_rule(r, mine)
+                    finding = run_rule(r, mine, tenants_all.get(tenant, []) if r.context else ())
                 results.append(ScenarioResult(
                     id=f"client/{service}/{r.requirement}" + (f"[{tenant}]" if tenant else ""),
                     name=f"{r.name}" + (f" (tenant {tenant})" if tenant else ""), service=service,
@@ -213,5 +258,5 @@ def evaluate(entries: Iterable[Entry], services: Sequence[str], *, overflow: Map
 
 
 __all__ = ["OUTCOMES", "RULES", "ClientRule", "Finding", "Truncated", "curl", "evaluate", "exchange", "failed",
-           "header", "json_request", "json_response", "not_exercised", "passed", "query", "request_body",
-           "response_body", "rule", "run_rule"]
+           "header", "json_request", "json_response", "kept_next_link", "kept_prefix", "not_exercised", "passed",
+           "query", "request_body", "response_body", "rule", "run_rule"]

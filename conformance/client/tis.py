@@ -131,6 +131,23 @@ def _token(e: Entry) -> str | None:
     return m.group(1).strip() if m else None
 
 
+def _thss_token(tok: str) -> bool:
+    """Whether a ContextToken is THSS's plain JSON (oppKey, itemBank, itemID), which THSS builds itself."""
+    try:
+        data = json.loads(tok)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and all(k in data for k in ("oppKey", "itemBank", "itemID"))
+
+
+def _daemon_note(e: Entry) -> dict[str, object]:
+    try:
+        note = json.loads(e.note or "{}")
+    except ValueError:
+        return {}
+    return note if isinstance(note, dict) else {}
+
+
 @rule("TISC-SCORE-002", SERVICE, "the callback echoes the context token TIS sent, unchanged", outbound=True)
 def token_echoed(entries: Sequence[Entry]) -> Finding:
     made = callbacks(entries)
@@ -141,6 +158,14 @@ def token_echoed(entries: Sequence[Entry]) -> Finding:
     for e in made:
         tok = _token(e)
         if tok is None:  # no token at all is TISC-SCORE-001's (not a readable ItemScoreResponse)
+            continue
+        if _thss_token(tok):
+            # THSS builds its plain JSON token from the opportunity and item TIS uploaded (reference 2.6, 11.2):
+            # it is right when the daemon found that item waiting for a score (the upload itself is past the
+            # journal's limit); a late score for an opportunity no longer in handscoring is no token fault
+            message = str(_daemon_note(e).get("message") or "")
+            if "no item" in message and "waiting" in message:
+                bad.append(e)
             continue
         seen = False
         for out in sent:
@@ -155,7 +180,8 @@ def token_echoed(entries: Sequence[Entry]) -> Finding:
                 return not_exercised("TIS sent nothing to a hand-scoring system in this window; the tokens "
                                      "cannot be compared")
             bad.append(e)
-    return failed("a callback's ContextToken is not one TIS sent", bad) if bad else passed()
+    return failed("a callback's ContextToken is not one TIS sent (THSS's JSON token names no item TIS sent for "
+                  "hand scoring)", bad) if bad else passed()
 
 
 @rule("TISC-SCORE-003", SERVICE, "one callback per scored item")

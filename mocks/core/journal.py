@@ -25,10 +25,31 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
+#: where the text of a body past the limit that ends with an OData ``odata.nextLink`` skips to its end
+OMITTED = "\n\u2026[examrig: {} bytes not kept]\u2026\n"
+_NEXT_LINK = b'"odata.nextLink"'
+_TAIL_MAX = 1024
+
+
 def body_digest(body: bytes, limit: int = BODY_LIMIT) -> tuple[str, str, int]:
-    """(text truncated to ``limit`` bytes, sha256 of the whole body, size)."""
-    text = body[:limit].decode("utf-8", errors="replace")
-    return text, hashlib.sha256(body).hexdigest(), len(body)
+    """(text truncated to ``limit`` bytes, sha256 of the whole body, size).
+
+    An OData collection page past the limit ends with its ``odata.nextLink``, which a client rule
+    (DOC-PAGE-001: paging followed) needs: such a body is kept as its head, :data:`OMITTED` and its tail
+    from the ``"odata.nextLink"`` member on (at most 1 KiB), still within ``limit`` bytes. Every other
+    body keeps its first ``limit`` bytes.
+    """
+    digest, size = hashlib.sha256(body).hexdigest(), len(body)
+    if size > limit:
+        at = body.rfind(_NEXT_LINK, max(0, size - _TAIL_MAX))
+        room = limit - (size - at) - len(OMITTED.format(size).encode())
+        if at > 0 and room >= 0:
+            tail = body[at:]
+            # the mark's count has at most as many digits as the size: the whole text stays within limit
+            head = body[:room]
+            mark = OMITTED.format(at - len(head)).encode()
+            return (head + mark + tail).decode("utf-8", errors="replace"), digest, size
+    return body[:limit].decode("utf-8", errors="replace"), digest, size
 
 
 @dataclass

@@ -8,7 +8,9 @@ from typing import Any
 
 from mocks.core.journal import Entry
 
-BASE = {"deliveryodata": "http://127.0.0.1:1", "proctoru": "http://127.0.0.1:2", "tis": "http://127.0.0.1:3"}
+BASE = {"deliveryodata": "http://127.0.0.1:1", "proctoru": "http://127.0.0.1:2", "tis": "http://127.0.0.1:3",
+        "thss": "http://127.0.0.1:4", "dw": "http://127.0.0.1:5", "tds": "http://127.0.0.1:6",
+        "openam": "http://127.0.0.1:7"}
 
 
 class Journal:
@@ -34,3 +36,21 @@ class Journal:
                       fault={"applied": [{"kind": "delay"}]} if fault else None, note=note)
         self.entries.append(entry)
         return entry
+
+
+class Timeline:
+    """Several services' journals written in one order: each entry's real-clock ts one second after the last
+    (seqs number each journal apart, as the mocks' journals do; the rules compare ts across journals)."""
+
+    def __init__(self, *services: str, tenant: str = "default") -> None:
+        self.journals = {s: Journal(s, tenant) for s in services}
+        self.clock = 0
+
+    def add(self, service: str, method: str, target: str, **kw: Any) -> Entry:
+        self.clock += 1
+        ts = f"2026-12-01T10:{self.clock // 60:02d}:{self.clock % 60:02d}.000Z"
+        return self.journals[service].add(method, target, ts=ts, **kw)
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [e for j in self.journals.values() for e in j.entries]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -76,8 +77,19 @@ def _unreadable(j: Journal) -> None:
 
 
 def _changed_token(j: Journal) -> None:
+    # THSS's JSON token names an item TIS never sent for hand scoring: the daemon finds none waiting
     flow(j)
     j.entries[-1].request_body = score(TOKEN.replace("k1", "k2"))
+    j.entries[-1].note = json.dumps({"action": "rejected",
+                                     "message": "Item Scoring: Did not accept score: no item 200-56561 waiting for k2"})
+
+
+def _opaque_token_changed(j: Journal) -> None:
+    # an opaque token (the Item Scoring Engine's) must come back as TIS sent it
+    flow(j)
+    j.add("POST", "/thss/api/assign", direction="out", body="<Items><ContextToken>T0K3N</ContextToken></Items>")
+    j.add("POST", "/ItemScoringCallbackRcv.axd", body=score("T0K3N-changed"), headers={},
+          note='{"action": "stored"}')
 
 
 def _twice(j: Journal) -> None:
@@ -94,6 +106,7 @@ def _twice(j: Journal) -> None:
     (_resent, {"TISC-RETRY-002"}),
     (_unreadable, {"TISC-SCORE-001"}),
     (_changed_token, {"TISC-SCORE-002"}),
+    (_opaque_token_changed, {"TISC-SCORE-002"}),
     (_twice, {"TISC-SCORE-003"}),
 ])
 def test_each_deviation_fails_exactly_its_rule(variant: Callable[[Journal], None], broken: set[str]) -> None:
