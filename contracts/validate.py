@@ -505,14 +505,22 @@ def _invalid_result(name: str, root: Any, lines: list[bytes] | None, size: int |
             total = max(total, len(compiled.error_log))
     else:
         issues = [ValidationIssue(None, None, "", message) for message in streamed.messages]
-    if detailed and total <= limit and size is not None and size <= READABLE_MAX_BYTES:
+    return _refused(name, root, lines, limit, issues, total, detailed and size is not None
+                    and size <= READABLE_MAX_BYTES)
+
+
+def _refused(schema: str, root: Any, lines: list[bytes] | None, limit: int, issues: list[ValidationIssue], total: int,
+             readable_wanted: bool) -> ValidationResult:
+    """An invalid document's result: xmlschema's readable reasons instead of lxml's when the document is small
+    enough and has few problems (``readable_wanted`` and at most ``limit`` of them)."""
+    if readable_wanted and total <= limit:
         try:
-            readable = _xmlschema_issues(name, root, lines, limit)
+            readable = _xmlschema_issues(schema, root, lines, limit)
         except Exception:  # xmlschema is a nicety: lxml's verdict and messages stand if it fails
             readable = []
         if readable:
             issues = readable
-    return ValidationResult(False, name, issues, error_count=max(total, len(issues)))
+    return ValidationResult(False, schema, issues, error_count=max(total, len(issues)))
 
 
 def _maybe_crowded(data: bytes) -> bool:
@@ -695,14 +703,8 @@ def validate(
             issues = [] if ok else _lxml_issues(compiled, root, lines, limit)
         if ok:
             return ValidationResult(True, schema, root=root if raw else None)
-        if detailed and total <= limit and size is not None and size <= READABLE_MAX_BYTES:
-            try:
-                readable = _xmlschema_issues(schema, root, lines, limit)
-            except Exception:  # xmlschema is a nicety: lxml's verdict and messages stand if it fails
-                readable = []
-            if readable:
-                issues = readable
-        return ValidationResult(False, schema, issues, error_count=max(total, len(issues)))
+        return _refused(schema, root, lines, limit, issues, total, detailed and size is not None
+                        and size <= READABLE_MAX_BYTES)
     if detected and schema == "trt" and streamed.total <= limit and _strict_may_accept(streamed.messages):
         with _lock:
             if lxml_schema("trt-strict").validate(root.getroottree()):
