@@ -96,4 +96,9 @@ def render_error(error: ServiceError, path: str, now: datetime) -> Response:
         hdrs = {"Content-Type": fmt.content_type, "DataServiceVersion": fmt.version_header, **error.headers}
         return Response(body_bytes, status=error.status, headers=hdrs)
     body = {"odata.error": {"code": "", "message": {"lang": "en-US", "value": error.message}}}
+    if fmt is not None and fmt.kind == "light" and fmt.level in ("fullmetadata", "nometadata"):
+        # Web API writes the error with the negotiated media type: the body is the same odata.error at every
+        # metadata level, the Content-Type names the level the client asked for
+        light_hdrs = [("Content-Type", fmt.content_type), ("DataServiceVersion", "3.0"), *error.headers.items()]
+        return Response(_DUMPS(body).encode("utf-8"), status=error.status, headers=light_hdrs)
     return odata_json(body, status=error.status, headers=error.headers)

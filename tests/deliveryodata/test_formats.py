@@ -137,6 +137,15 @@ def test_json_light_levels_follow_the_csdl(service: Service, path: str, level: s
     assert not check_json_light(load(), json.loads(got.data), root=ROOT)
 
 
+@pytest.mark.parametrize("level", ["fullmetadata", "nometadata", "minimalmetadata"])
+def test_an_error_is_written_at_the_metadata_level_asked_for(service: Service, level: str) -> None:
+    got = _get(service, "Attempts(999)", Accept=f"application/json;odata={level}")
+    assert got.status_code == 404
+    assert f"odata={level}" in got.headers["Content-Type"].replace(" ", "")
+    assert list(json.loads(got.data)) == ["odata.error"]
+    assert got.headers["DataServiceVersion"] == "3.0"
+
+
 def test_the_checkers_can_fail(service: Service) -> None:
     verbose = json.loads(_get(service, "Attempts(1)", Accept="application/json;odata=verbose").data)
     verbose["d"]["AssessmentID"] = 1234567890876543  # Int64 as a number
