@@ -3,7 +3,6 @@ one used a moment ago is handed out without a ping (mocks/core/store.py ``_ping_
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -14,6 +13,8 @@ from tests.dbs import fresh_schema, require_postgres
 
 
 def _terminate(url: str, pid: int) -> None:
+    import psycopg  # the postgresql extra: tox's py environment collects this module without it
+
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo.split("?")[0], autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
