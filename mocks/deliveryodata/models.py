@@ -877,10 +877,7 @@ class DeliveryOData:
         """The lobby's state for the participant holding ``session`` (the lobby and delivery pages poll it)."""
         with self.store.read() as conn:
             row = self._exists(conn, tenant, customer, "Attempts", key)
-            if row is None:
-                raise e.EntityNotFound(type="Attempt", key=key)
-            if not session or row["_session"] is None or not _same(session, row["_session"]):
-                raise e.SessionInvalid()
+            row = _in_session(row, key, session)
             state = self._lobby_state(conn, tenant, customer, dict(row), None)
             assessment = self._exists(conn, tenant, customer, "Assessments", row["AssessmentID"])
             result = (self._exists(conn, tenant, customer, "Results", row["ResultID"])
@@ -899,10 +896,7 @@ class DeliveryOData:
         table = self.t["Attempts"]
         with self.store.begin() as conn:
             row = self._locked(conn, tenant, customer, "Attempts", key)
-            if row is None:
-                raise e.EntityNotFound(type="Attempt", key=key)
-            if not session or row["_session"] is None or not _same(session, row["_session"]):
-                raise e.SessionInvalid()
+            row = _in_session(row, key, session)
             if row["Disabled"]:
                 raise e.AttemptStateConflict("The attempt is disabled.", field="Disabled")
             if row["ResultID"] is not None:
@@ -933,10 +927,7 @@ class DeliveryOData:
         with self.store.begin() as conn:
             # the attempt first, then its result (the proctor controls lock them in this order)
             row = self._locked(conn, tenant, customer, "Attempts", key)
-            if row is None:
-                raise e.EntityNotFound(type="Attempt", key=key)
-            if not session or row["_session"] is None or not _same(session, row["_session"]):
-                raise e.SessionInvalid()
+            row = _in_session(row, key, session)
             if row["ResultID"] is None:
                 raise e.AttemptStateConflict("The assessment has not been started (ResultID).", field="ResultID")
             result = dict(self._locked(conn, tenant, customer, "Results", row["ResultID"]))
@@ -1153,6 +1144,15 @@ def _pause_changes(result: Any, new: int, now: datetime) -> dict[str, Any]:
     if result["Status"] == PAUSED and new != PAUSED:
         return {"_paused_at": None, "_paused_seconds": int(_paused_for(result, now))}
     return {}
+
+
+def _in_session(row: Any, key: int, session: str | None) -> Any:
+    """The attempt row, when it exists and ``session`` is the lobby session it holds (else the lobby's errors)."""
+    if row is None:
+        raise e.EntityNotFound(type="Attempt", key=key)
+    if not session or row["_session"] is None or not _same(session, row["_session"]):
+        raise e.SessionInvalid()
+    return row
 
 
 def seconds_left(result: Any, time_limit: int | None, now: datetime) -> int | None:
