@@ -122,3 +122,10 @@ Feature: The data warehouse receives scored TRTs from TIS
     Then the response status is 200
     And the dw holds 1 receipts for "DW1" with status "PROCESSED"
     And the dw journal shows 1 inbound request to "/dw1/services/xml" answered 200
+
+  # examrig's admin door: what a receiver refused, and why, is queryable (DW-ADM-001)
+  @req_DW-ADM-001 @examrig
+  Scenario: examrig's admin door: a refused TRT's receipt keeps its status and the warehouse's messages
+    When TIS posts the sample TRT "negative-ICA-ELA-G6-exam-errors.RDW.xml" to dw "/dw2/services/xml"
+    Then the response status is 400
+    And the dw admin door shows the "DW2" receipt refused with "INVALID" and the message "Opportunity@dateCompleted: empty"

@@ -86,6 +86,15 @@ def receipts(rig: Rig, tenant: str, count: int, receiver: str, status: str) -> N
     assert len(rows) == count and all(r["status"] == status for r in rows), rows
 
 
+@then(parsers.parse('the dw admin door shows the "{receiver}" receipt refused with "{status}" and the message '
+                    '"{text}"'))
+def receipt_messages(rig: Rig, tenant: str, receiver: str, status: str, text: str) -> None:
+    """examrig's admin door (DW-ADM-001): what a receiver refused, with its status and the warehouse's messages."""
+    rows = rig.admin("dw", "GET", f"state/receipts/{receiver}", tenant=tenant).json()["receipts"]
+    assert len(rows) == 1 and rows[0]["status"] == status, rows
+    assert any(text in m for m in rows[0]["messages"]), rows[0]["messages"]
+
+
 @then(parsers.parse('the dw refusal names "{text}"'))
 def refusal_names(context: dict[str, Any], text: str) -> None:
     """The 400 message lists the warehouse's check."""

@@ -152,6 +152,14 @@ def upload_trt(rig: Rig, tenant: str, context: dict[str, Any], opp_key: str, ite
     _post_files(rig, tenant, context, [(f"attachment; filename={opp_key}_1.xml", thss_trt(opp_key, items))])
 
 
+@when(parsers.parse('TIS uploads to thss in one request a TRT for each of the opportunities "{opp_keys}" with items '
+                    '"{items}"'))
+def upload_trts(rig: Rig, tenant: str, context: dict[str, Any], opp_keys: str, items: str) -> None:
+    """One body, one file part per opportunity (``{oppKey}_1.xml``, no form-field name): what §2.5 says THSS takes."""
+    _post_files(rig, tenant, context, [(f"attachment; filename={key}_1.xml", thss_trt(key, items))
+                                       for key in opp_keys.split(",")])
+
+
 @when(parsers.parse('TIS uploads to thss a TRT for opportunity "{opp_key}" in status "{status}" with no items'))
 def upload_trt_status(rig: Rig, tenant: str, context: dict[str, Any], opp_key: str, status: str) -> None:
     """An upload of an opportunity in a given status, without items (TIS sends reset/invalidated ones so)."""
@@ -216,6 +224,15 @@ def file_accepted(context: dict[str, Any], name: str) -> None:
     response: requests.Response = context["response"]
     assert response.status_code == 200, response.text
     assert response.json() == {"Files": [{"FileName": name, "Success": True, "ErrorMessage": None}]}, response.text
+
+
+@then(parsers.parse('the thss answer lists the files "{names}" as accepted, one entry each'))
+def files_accepted(context: dict[str, Any], names: str) -> None:
+    """``{"Files":[…]}``: one ``{"FileName", "Success": true, "ErrorMessage": null}`` per file part, in order."""
+    response: requests.Response = context["response"]
+    assert response.status_code == 200, response.text
+    assert response.json() == {"Files": [{"FileName": name, "Success": True, "ErrorMessage": None}
+                                         for name in names.split(",")]}, response.text
 
 
 @then(parsers.parse('the thss answer lists file "{name}" as refused with "{text}"'))

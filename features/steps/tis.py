@@ -50,6 +50,18 @@ def post_trt(rig: Rig, tenant: str, context: dict[str, Any], seed: int) -> None:
         params={"statusCallback": rig.url("tds") + "/student/TIS/API/tisReply"})
 
 
+@when(parsers.parse('TDS posts the TIS TRT generated from seed {seed:d} with its callback at tds and scoremode '
+                     '"{scoremode}"'))
+def post_trt_scoremode(rig: Rig, tenant: str, context: dict[str, Any], seed: int, scoremode: str) -> None:
+    """POST /api/testresult with the legacy TDS callback and a ``scoremode`` (stored as given, §2.1 check 3)."""
+    trt = _trt(seed)
+    context["opp_key"] = _key(trt)
+    context["callback"] = rig.url("tds") + "/student/TIS/API/tisReply"
+    context["response"] = rig.request(
+        "tis", "POST", "/api/testresult", tenant=tenant, data=trt, headers={"Content-Type": "application/xml"},
+        params={"statusCallback": context["callback"], "scoremode": scoremode})
+
+
 @when("the TIS processing service runs")
 @then("the TIS processing service runs")
 def process(rig: Rig, tenant: str) -> None:
@@ -70,6 +82,16 @@ def locations(rig: Rig, tenant: str, context: dict[str, Any], locations: str) ->
     """The xmlrepository rows of the opportunity, oldest first."""
     actual = [f["location"] for f in _opp(rig, tenant, context)["files"]]
     assert actual == locations.split(","), actual
+
+
+@then(parsers.parse('the TIS file of that TRT is stored as "{location}" with its callback URL and scoremode '
+                    '"{scoremode}"'))
+def stored_as(rig: Rig, tenant: str, context: dict[str, Any], location: str, scoremode: str) -> None:
+    """The one xmlrepository row of the TRT, read right after the 200 (committed before it, §2.1 check 7)."""
+    files = _opp(rig, tenant, context)["files"]
+    assert len(files) == 1, files
+    got = {k: files[0][k] for k in ("location", "callbackUrl", "scoreMode")}
+    assert got == {"location": location, "callbackUrl": context["callback"], "scoreMode": scoremode}, got
 
 
 @then(parsers.parse("the TIS file of that TRT has oppId {opp_id:d}"))
@@ -151,6 +173,14 @@ def last_ack_failure(rig: Rig, tenant: str, context: dict[str, Any], text: str) 
     acks = _acks(rig, tenant, context)
     assert acks, "TDS received no acknowledgement"
     assert acks[-1]["success"] is False and acks[-1].get("error") == text, acks[-1]
+
+
+@then("the last acknowledgement TDS received for that TRT is a success with a null trt and no error")
+def last_ack_success(rig: Rig, tenant: str, context: dict[str, Any]) -> None:
+    """§2.4: ``{"oppKey","success":true,"trt":null}``: ``error`` omitted when null, ``trt`` always emitted."""
+    acks = _acks(rig, tenant, context)
+    assert acks, "TDS received no acknowledgement"
+    assert acks[-1] == {"oppKey": context["opp_key"], "success": True, "trt": None}, acks[-1]
 
 
 @when("TIS resubmits that TRT through its admin door")

@@ -13,6 +13,11 @@ Feature: THSS takes hand-scoring work on /api/test/submit
     Then the thss answer lists file "71a3ee01-f215-4ccd-b74d-df1097a01a0c_1.xml" as accepted
     And the thss work queue holds "200-15570,200-196783" in status "pending"
 
+  @req_THSS-UP-001
+  Scenario: Each file part of an upload gets an entry of its own in the answer
+    When TIS uploads to thss in one request a TRT for each of the opportunities "71a3ee01-f215-4ccd-b74d-df1097a01a0c,8c0b8bb4-59a9-4c3c-9e1f-7d3a1b2c4d5e" with items "200-15570:SA:NOTSCORED"
+    Then the thss answer lists the files "71a3ee01-f215-4ccd-b74d-df1097a01a0c_1.xml,8c0b8bb4-59a9-4c3c-9e1f-7d3a1b2c4d5e_1.xml" as accepted, one entry each
+
   @req_THSS-UP-002
   Scenario: A configured item that is already scored is not taken
     When TIS uploads to thss a TRT for opportunity "71a3ee01-f215-4ccd-b74d-df1097a01a0c" with items "200-15570:SA:SCORED;200-196783:ER:NOTSCORED"

@@ -57,6 +57,13 @@ Feature: TIS receiver and processing service
     And the TIS files of that TRT are in locations "source"
     And the TIS file of that TRT has oppId 1
 
+  @req_TIS-RCV-006
+  Scenario: An accepted TRT is committed as source with its callback URL and score mode before the empty 200
+    When TDS posts the TIS TRT generated from seed 32 with its callback at tds and scoremode "validate"
+    Then the response status is 200
+    And the response body is empty
+    And the TIS file of that TRT is stored as "source" with its callback URL and scoremode "validate"
+
   @req_TIS-PRC-001 @req_TIS-ACK-001 @req_TIS-LBL-001
   Scenario: A machine-scored TRT is scored and acknowledged end to end with the tds mock
     Given TIS has the machine-scored test package generated from seed 31 and no data warehouse
@@ -66,6 +73,7 @@ Feature: TIS receiver and processing service
     Then the TIS files of that TRT are in locations "archive,destination"
     And the destination TRT has the opportunity scores "Attempted,ThetaScore,ScaleScore,PerformanceLevel,RawScore,ItemCount"
     And the TDS opportunity of that TRT has status "reported"
+    And the last acknowledgement TDS received for that TRT is a success with a null trt and no error
 
   @req_TIS-PKG-001
   Scenario: Deleting an assessment that is not loaded is the code's 500

@@ -24,6 +24,8 @@ SWITCHES: dict[str, str] = {
     "openam.expires-in-off": "OAM-TOK-006",
     "openam.chain-dropped": "OAM-INFO-001",
     "openam.revoked-token-valid": "OAM-INFO-002",
+    "openam.client-credentials-refreshable": "OAM-TOK-002",
+    "openam.bad-role-taken": "OAM-CFG-001",
     "dw.taken-not-200": "DW-RCV-001",
     "dw.scale-range-unchecked": "DW-CHK-001",
     "dw.bad-format-as-invalid": "DW-CHK-002",
@@ -35,6 +37,7 @@ SWITCHES: dict[str, str] = {
     "dw.refusal-field-renamed": "DW-CONV-001",
     "dw.key-repeat-recorded": "DW-IDEM-001",
     "dw.bad-key-ignored": "DW-IDEM-002",
+    "dw.receipt-messages-dropped": "DW-ADM-001",
     "tis.missing-callback-misreported": "TIS-RCV-001",
     "tis.relative-callback-misreported": "TIS-RCV-002",
     "tis.bad-content-misreported": "TIS-RCV-003",
@@ -52,6 +55,8 @@ SWITCHES: dict[str, str] = {
     "tis.combined-held-pending": "TIS-CMB-001",
     "tis.missing-assessment-deleted": "TIS-PKG-001",
     "tis.failed-ack-retried": "TIS-ACK-002",
+    "tis.scoremode-not-stored": "TIS-RCV-006",
+    "tis.ack-null-trt-omitted": "TIS-ACK-001",
     "thss.form-field-taken": "THSS-UP-004",
     "thss.scored-items-taken": "THSS-UP-002",
     "thss.upload-schema-skipped": "THSS-UP-003",
@@ -66,6 +71,7 @@ SWITCHES: dict[str, str] = {
     "thss.callback-not-form": "THSS-CB-001",
     "thss.overall-not-sum": "THSS-CB-002",
     "thss.failed-callback-sent": "THSS-CB-003",
+    "thss.later-parts-dropped": "THSS-UP-001",
 }
 
 

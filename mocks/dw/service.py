@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Table
 from werkzeug.routing import Rule
 
-from mocks.core import bounds
+from mocks.core import bounds, sabotage
 from mocks.core.app import ServiceApp, View
 from mocks.core.errors import InvalidSeed, NotFound
 from mocks.core.render import render_spring_error_epoch
@@ -48,7 +48,7 @@ class Service(ServiceApp):
             if key == "all":
                 return {"receipts": self.model.receipts_of(tenant)}
             if key in RECEIVERS:
-                return {"receipts": self.model.receipts_of(tenant, key)}
+                return {"receipts": [{**r, "messages": []} if r["messages"] and sabotage.on("dw.receipt-messages-dropped") else r for r in self.model.receipts_of(tenant, key)]}  # noqa: E501
             receipt = bounds.ascii_int(key)  # "²".isdigit() is true; int("²") is a ValueError
             if receipt is not None:
                 return self.model.receipt(tenant, receipt)

@@ -86,11 +86,11 @@ def chain_entry(role: Any, where: str) -> str:
     if unknown:
         raise SeedError(f"{where}.{sorted(unknown)[0]}", "unknown property")
     name = role.get("role")
-    if not isinstance(name, str) or not name or "|" in name or "," in name:
+    if (not isinstance(name, str) or not name or "|" in name or "," in name) and not sabotage.on("openam.bad-role-taken"):  # noqa: E501
         raise SeedError(f"{where}.role", "required role name without '|' or ','")
     values = {"roleId": name, "level": "CLIENT", "clientId": "98765", "client": "SBAC", **role}
     parts = [str(values.get(k, "")) for k in CHAIN_FIELDS]
-    if any("|" in p or "," in p for p in parts):
+    if any("|" in p or "," in p for p in parts) and not sabotage.on("openam.bad-role-taken"):
         raise SeedError(where, "chain fields may not contain '|' or ','")
     return "|" + "|".join(parts) + "|"
 
@@ -304,7 +304,7 @@ class OpenAm:
         scope = params.get("scope") or client.scope
         now = self.clock.now(tenant)
         for attempt in range(5):
-            token = Token(self.ids.uuid(), self.ids.uuid() if grant == "password" else None, grant, client.client_id,
+            token = Token(self.ids.uuid(), self.ids.uuid() if grant == "password" or sabotage.on("openam.client-credentials-refreshable") else None, grant, client.client_id,  # noqa: E501
                           username, realm, scope, now, now + timedelta(seconds=self.lifetime), False)
             try:
                 with self.store.begin() as conn:

@@ -46,6 +46,7 @@ def test_submit(ctx: Ctx) -> Response:
     results = []
     if ctx.request.mimetype == "multipart/form-data":
         for _name, storage in ctx.request.files.items(multi=True):
+            if results and sabotage.on("thss.later-parts-dropped"): break  # noqa: E701
             results.append(model.import_file(ctx.tenant, storage.filename, storage.read()).to_dict())
         if ctx.request.form and sabotage.on("thss.form-field-taken"): results += [model.import_file(ctx.tenant, name, value.encode()).to_dict() for name, value in ctx.request.form.items()]  # noqa: E501, E701
     if not results:

@@ -432,7 +432,7 @@ class Tis:
             result = conn.execute(self.q_insert_repo, {
                 "tenant": tenant, "location": "source", "testname": keys.test_name, "oppid": opp_id,
                 "oppkey": keys.opp_key, "testee": keys.testee, "statusdate": keys.status_date,
-                "isdemo": keys.is_demo, "contents": text, "callbackurl": callback, "scoremode": scoremode,
+                "isdemo": keys.is_demo, "contents": text, "callbackurl": callback, "scoremode": "default" if scoremode != "default" and sabotage.on("tis.scoremode-not-stored") else scoremode,  # noqa: E501
                 "daterecorded": now, "requeue": False})
             pk = result.inserted_primary_key
             assert pk is not None

@@ -1045,7 +1045,7 @@ class Processor:
                 body: dict[str, Any] = {"oppKey": plan.opp_key, "success": success}
                 if error is not None:
                     body["error"] = error
-                if not guide:
+                if not guide and (plan.ack_trt is not None or not sabotage.on("tis.ack-null-trt-omitted")):
                     body["trt"] = plan.ack_trt
                 text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
                 if not guide:
