@@ -43,7 +43,7 @@ def test_submit(ctx: Ctx) -> Response:
         ctx.notes["note"] = f"guide profile: {count} responses queued"
         ctx.app.wake()  # type: ignore[attr-defined]
         return json_response({"Files": [{"FileName": None, "Success": True, "ErrorMessage": None}]})
-    results = []
+    results: list[dict[str, Any]] = []
     if ctx.request.mimetype == "multipart/form-data":
         for _name, storage in ctx.request.files.items(multi=True):
             if results and sabotage.on("thss.later-parts-dropped"): break  # noqa: E701
