@@ -85,6 +85,15 @@ def ask_info(rig: Rig, tenant: str, context: dict[str, Any]) -> None:
     """tokeninfo for the scenario's token."""
     context["response"] = rig.request("openam", "GET", "/auth/oauth2/tokeninfo", tenant=tenant,
                                       params={"access_token": context["openam_token"]})
+    context.setdefault("infos", []).append(context["response"])
+
+
+@then(parsers.parse("the openam token's expires_in fell by {seconds:d} seconds between the two asks"))
+def expires_in_fell(context: dict[str, Any], seconds: int) -> None:
+    """The remaining lifetime tokeninfo reports (OAM-INFO-001), whatever the lifetime a deployment configures."""
+    first, second = context["infos"][-2], context["infos"][-1]
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    assert first.json()["expires_in"] - second.json()["expires_in"] == seconds, (first.text, second.text)
 
 
 @when(parsers.parse('I GET openam tokeninfo for "{token}"'))
