@@ -59,6 +59,7 @@ Feature: TIS receiver and processing service
 
   @req_TIS-RCV-006
   Scenario: An accepted TRT is committed as source with its callback URL and score mode before the empty 200
+    Given TIS has the machine-scored test package generated from seed 32 and no data warehouse
     When TDS posts the TIS TRT generated from seed 32 with its callback at tds and scoremode "validate"
     Then the response status is 200
     And the response body is empty
