@@ -372,6 +372,13 @@ def standin_guide(context: dict[str, Any], token: str, max_score: int) -> None:
     assert calls[0].request.headers["Content-Type"] == "application/xml"
 
 
+@then(parsers.parse("the thss callback log shows {count:d} failed attempt"))
+def callback_log_failed(rig: Rig, tenant: str, count: int) -> None:
+    """THSS recorded each failed post (THSS-CB-003), whatever words it chose for the error."""
+    log = rig.admin("thss", "GET", "state/callbacks/all", tenant=tenant).json()["callbacks"]
+    assert len(log) == count and all(entry["error"] for entry in log), log
+
+
 @then(parsers.parse('the thss callback log shows {count:d} attempt with error containing "{text}"'))
 def callback_log(rig: Rig, tenant: str, count: int, text: str) -> None:
     """What THSS recorded about its posts."""

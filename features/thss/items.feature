@@ -16,7 +16,7 @@ Feature: THSS takes item configurations on /api/item/submit
       [{"itemId": 
       """
     Then the response status is 400
-    And the response JSON field "ModelState.body.0" contains "not valid JSON"
+    And the response JSON field "Message" is "The request is invalid."
 
   @req_THSS-ITEM-002
   Scenario Outline: An item configuration with a bad field is refused naming it
@@ -26,6 +26,31 @@ Feature: THSS takes item configurations on /api/item/submit
       """
     Then the response status is 400
     And the response JSON field "Message" is "The request is invalid."
+
+    Examples:
+      | body                                                               |
+      | [{"itemId": "1", "bankKey": "200"}]                                 |
+      | [{"itemId": "x", "bankKey": "200", "maxScore": "2"}]                |
+      | [{"itemId": "1", "bankKey": "200", "maxScore": "2", "dimensions": [{"maxPoints": "2"}]}] |
+      | {"not": "a list"}                                                  |
+
+  # examrig's ModelState keys and texts (THSS's answer to /api/item/submit is not documented)
+  @req_THSS-CONV-001 @req_THSS-ITEM-002 @examrig
+  Scenario: examrig's convention: A body that is not JSON is refused saying so
+    When I POST to thss "/api/item/submit" with content type "application/json" and body:
+      """
+      [{"itemId": 
+      """
+    Then the response status is 400
+    And the response JSON field "ModelState.body.0" contains "not valid JSON"
+
+  @req_THSS-CONV-001 @req_THSS-ITEM-002 @examrig
+  Scenario Outline: examrig's convention: An item configuration with a bad field is refused naming it in ModelState
+    When I POST to thss "/api/item/submit" with JSON:
+      """
+      <body>
+      """
+    Then the response status is 400
     And the response JSON field "ModelState" contains "<field>"
 
     Examples:
