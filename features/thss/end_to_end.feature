@@ -2,7 +2,8 @@ Feature: Hand scoring end to end: TIS uploads, the THSS policy scores, the score
   First against a responses-backed stand-in for TIS's /ItemScoringCallbackRcv.axd (which always
   answers 200), then through the rig with examrig's own tis mock: TIS uploads, thss scores, TIS stores.
 
-  @req_THSS-E2E-001 @req_THSS-POL-001 @req_THSS-CB-001
+  # scored by examrig's policies (its stand-in for a teacher): examrig's own, so @examrig
+  @req_THSS-E2E-001 @req_THSS-POL-001 @req_THSS-CB-001 @examrig
   Scenario: The thss policy scores two items and both scores reach TIS
     Given the thss item "200-15570" is hand-scored with max score 2
     And the thss item "200-196783" is hand-scored with max score 4
@@ -22,7 +23,7 @@ Feature: Hand scoring end to end: TIS uploads, the THSS policy scores, the score
     And the TIS stand-in received score 3 for item "200-196783" of opportunity "71a3ee01-f215-4ccd-b74d-df1097a01a0c"
     And the thss work queue holds "200-15570,200-196783" in status "sent"
 
-  @req_THSS-E2E-002 @req_THSS-POL-001 @req_THSS-CB-001 @req_THSS-UP-001
+  @req_THSS-E2E-002 @req_THSS-POL-001 @req_THSS-CB-001 @req_THSS-UP-001 @examrig
   Scenario: examrig's TIS uploads to thss, the thss policy scores both items, TIS stores both scores
     Given TIS has the hand-scored test package generated from seed 23 and no data warehouse
     And thss hand-scores every item of the TIS TRT generated from seed 23 with max score 2

@@ -8,7 +8,8 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     Given the thss item "200-15570" is hand-scored with max score 2
     And a TIS scoring daemon stand-in answering 200
 
-  @req_THSS-POL-001 @req_THSS-CB-001 @req_THSS-CB-002
+  # the scoring policies are examrig's stand-in for a teacher (THSS-POL-*, kind extension): @examrig
+  @req_THSS-POL-001 @req_THSS-CB-001 @req_THSS-CB-002 @examrig
   Scenario: A fixed policy scores the response and THSS posts it as a form post
     Given a thss scoring policy:
       """
@@ -21,7 +22,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     And every callback to the TIS stand-in is raw XML labelled as a form post
     And the thss work queue holds "200-15570" in status "sent"
 
-  @req_THSS-POL-002
+  @req_THSS-POL-002 @examrig
   Scenario: A delayed policy waits for the tenant's clock
     Given the thss clock is frozen at "2024-05-01T08:00:00Z"
     And a thss scoring policy:
