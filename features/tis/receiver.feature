@@ -46,6 +46,16 @@ Feature: TIS receiver and processing service
       """
     Then the response status is 500
     And the response JSON field "Message" is "Could not persist the request."
+
+  # examrig's MessageDetail (the real one is the exception's text, and only with error detail on): TIS-CONV-001
+  @req_TIS-CONV-001 @req_TIS-RCV-005 @examrig
+  Scenario: examrig's convention: A well-formed TRT without an Examinee is the code's 500 naming the missing element
+    When I POST to tis "/api/testresult?statusCallback=http://tds/cb" with content type "application/xml" and body:
+      """
+      <TDSReport><Test name="(SBAC)X-2017"/><Opportunity oppId="1" statusDate="2017-01-01T00:00:00"/></TDSReport>
+      """
+    Then the response status is 500
+    And the response JSON field "Message" is "Could not persist the request."
     And the response JSON field "MessageDetail" is "TDSReport/Examinee: missing"
 
   @req_TIS-RCV-006 @req_TIS-RCV-007 @req_TIS-PRC-003
