@@ -8,7 +8,7 @@ Feature: deliveryodata refuses what the real service refuses, naming the propert
     When I GET deliveryodata "/deliveryodata/400449/Attempts" with credentials "<user>:<password>"
     Then the response status is 401
     And the response header "WWW-Authenticate" contains "Basic"
-    And the deliveryodata error message contains "Authorization has been denied"
+    And the deliveryodata answer is an odata.error
 
     Examples:
       | user     | password |
@@ -159,3 +159,10 @@ Feature: deliveryodata refuses what the real service refuses, naming the propert
     When I GET deliveryodata "/deliveryodata/400449/Results({result})" as the API user
     Then the deliveryodata JSON field "Status" is 6
     And the deliveryodata JSON field "ExtraTime" is 5
+
+  # examrig's wording where no source gives the service's (DOD-CONV-001): Web API's [Authorize] text
+  @req_DOD-CONV-001 @req_DOD-AUTH-001 @examrig
+  Scenario: examrig's convention: Wrong credentials are refused with Web API's "Authorization has been denied"
+    When I GET deliveryodata "/deliveryodata/400449/Attempts" with credentials "examrig:wrong"
+    Then the response status is 401
+    And the deliveryodata error message contains "Authorization has been denied"

@@ -230,7 +230,6 @@ Feature: deliveryodata answers in the format and at the version its clients ask 
       """
     Then the response status is 400
     And the deliveryodata answer is error XML following the served CSDL
-    And the deliveryodata error in any format says "expected an Atom entry"
 
   @req_DOD-FMT-109
   Scenario: The model's rules hold whatever the body's format
@@ -269,3 +268,14 @@ Feature: deliveryodata answers in the format and at the version its clients ask 
     Then the response status is 404
     And the deliveryodata error message contains "/deliveryodata/400449/Nope//Participants"
     And the deliveryodata error message does not contain "http://examrig/"
+
+  # examrig's wording where no source gives the service's (DOD-CONV-001)
+  @req_DOD-CONV-001 @req_DOD-FMT-109 @examrig
+  Scenario: examrig's convention: An Atom body that is no entry is refused saying "expected an Atom entry"
+    Given a locked deliveryodata attempt "e-1"
+    When I MERGE to deliveryodata "/deliveryodata/400449/Attempts({attempt})" as the API user with headers "Content-Type: application/atom+xml | Accept: application/atom+xml" and body:
+      """
+      <feed xmlns="http://www.w3.org/2005/Atom"/>
+      """
+    Then the response status is 400
+    And the deliveryodata error in any format says "expected an Atom entry"

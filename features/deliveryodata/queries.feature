@@ -64,7 +64,7 @@ Feature: deliveryodata query options as Web API OData validates them, server-dri
     Then the deliveryodata JSON field "value.0.Attempts.0.ExternalAttemptID" is "x-1"
     When I GET deliveryodata "/deliveryodata/400449/Attempts?$expand=AttemptList/Attempts/AttemptList" as the API user
     Then the response status is 400
-    And the deliveryodata error message contains "depth"
+    And the deliveryodata answer is an odata.error
     When I GET deliveryodata "/deliveryodata/400449/Attempts?$expand=AnswerUpload" as the API user
     Then the response status is 400
     And the deliveryodata error message contains "AnswerUpload"
@@ -124,7 +124,7 @@ Feature: deliveryodata query options as Web API OData validates them, server-dri
     Given a locked deliveryodata attempt "e-1"
     When I GET deliveryodata "/deliveryodata/400449/Attempts({attempt})?<option>" as the API user
     Then the response status is 400
-    And the deliveryodata error message contains "not a collection"
+    And the deliveryodata answer is an odata.error
 
     Examples:
       | option               |
@@ -134,7 +134,8 @@ Feature: deliveryodata query options as Web API OData validates them, server-dri
       | $inlinecount=allpages |
       | $orderby=ID          |
 
-  @req_DOD-SEED-001
+  # examrig's admin door and its generated data (DOD-SEED-001, kind extension)
+  @req_DOD-SEED-001 @examrig
   Scenario: Seed data is loaded with OData property names and generated deterministically by seed
     When I seed deliveryodata with JSON:
       """
@@ -162,7 +163,7 @@ Feature: deliveryodata query options as Web API OData validates them, server-dri
       """
     Then the deliveryodata feed "/deliveryodata/400449/Participants" is not the same as the kept one
 
-  @harness @req_DOD-SEED-001
+  @harness @examrig @req_DOD-SEED-001
   Scenario Outline: Bad seed data is refused naming the field
     When I seed deliveryodata with JSON:
       """
@@ -177,3 +178,17 @@ Feature: deliveryodata query options as Web API OData validates them, server-dri
       | {"participants": [{"Name": "no id"}]}                    | ID             |
       | {"participants": [{"ID": 1, "Shoe": 9}]}                 | Shoe           |
       | {"generate": [{"seed": 1, "participants": -1}]}          | participants   |
+
+  # examrig's wording where no source gives the service's (DOD-CONV-001)
+  @req_DOD-CONV-001 @req_DOD-QRY-003 @examrig
+  Scenario: examrig's convention: An expansion three levels deep is refused saying "depth"
+    When I GET deliveryodata "/deliveryodata/400449/Attempts?$expand=AttemptList/Attempts/AttemptList" as the API user
+    Then the response status is 400
+    And the deliveryodata error message contains "depth"
+
+  @req_DOD-CONV-001 @req_DOD-QRY-006 @examrig
+  Scenario: examrig's convention: A collection option on an entity URL is refused as "not a collection"
+    Given a locked deliveryodata attempt "e-1"
+    When I GET deliveryodata "/deliveryodata/400449/Attempts({attempt})?$top=1" as the API user
+    Then the response status is 400
+    And the deliveryodata error message contains "not a collection"

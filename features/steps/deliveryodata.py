@@ -291,6 +291,15 @@ def advance(rig: Rig, tenant: str, seconds: int) -> None:
 # -- thens -------------------------------------------------------------------------------------------
 
 
+@then("the deliveryodata answer is an odata.error")
+def odata_error_shape(context: dict[str, Any]) -> None:
+    """The v3 JSON Light error body {code, message {lang, value}} (DOD-FMT-003), whatever its words."""
+    data = context["response"].json()
+    error = data["odata.error"]
+    assert isinstance(error["code"], str) and error["message"]["lang"] == "en-US", data
+    assert isinstance(error["message"]["value"], str) and error["message"]["value"], data
+
+
 @then(parsers.parse('the deliveryodata error message contains "{text}"'))
 def odata_error(context: dict[str, Any], text: str) -> None:
     """The odata.error message names what was wrong."""
