@@ -29,8 +29,6 @@ Feature: A reservation linked to a deliveryodata attempt (qm-proctoring-exams.rs
     And deliveryodata received, in order: POST /Appointments, GET /Attempts(12), PATCH /Attempts(12)
     And the proctoru reservation "r1" has the deliveryodata link "linked"
     And deliveryodata received the Appointment, the Basic credentials and the candidate URL
-    And the proctoru journal shows 1 outbound request to "/deliveryodata/400449/Appointments" answered 201
-    And the proctoru journal shows 1 outbound request to "/deliveryodata/400449/Attempts(12)" answered 204
     When the proctoru client sends POST "beginReservation" with:
       """
       student_id=42
@@ -82,3 +80,17 @@ Feature: A reservation linked to a deliveryodata attempt (qm-proctoring-exams.rs
       """
     Then the proctoru answer is a success
     And deliveryodata received no call
+
+  # examrig's conventions on the scenarios above (the journal of the service under test): claimed by CORE-JRN-001
+  @req_CORE-JRN-001 @req_PU-DOD-001 @examrig
+  Scenario: examrig's convention: The begin's deliveryodata calls are journaled as outbound
+    Given a deliveryodata stub with attempt 12
+    When the proctoru client sends POST "beginReservation" with:
+      """
+      student_id=42
+      reservation_no=$r1
+      """
+    Then the proctoru answer is a success
+    And deliveryodata received, in order: POST /Appointments, GET /Attempts(12), PATCH /Attempts(12)
+    And the proctoru journal shows 1 outbound request to "/deliveryodata/400449/Appointments" answered 201
+    And the proctoru journal shows 1 outbound request to "/deliveryodata/400449/Attempts(12)" answered 204

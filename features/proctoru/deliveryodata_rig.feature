@@ -96,8 +96,30 @@ Feature: The deliveryodata link against examrig's own deliveryodata mock (qm-pro
     Then the proctoru answer is a success
     And the proctoru reservation "r2" is started
     And the proctoru reservation "r2" has the deliveryodata link "failed"
-    And the proctoru reservation "r2" deliveryodata error contains "POST /Appointments answered 4"
     When I GET deliveryodata "/deliveryodata/400449/Appointments?$filter=AttemptID eq 999999" as the API user
     Then the deliveryodata JSON field "value" is []
     When I GET the deliveryodata attempt entity
     Then the deliveryodata JSON field "ParticipantFacingProctorSystemWidgetUrl" is null
+
+  # examrig's wording of the recorded link failure (PU-CONV-002)
+  @req_PU-CONV-002 @req_PU-DOD-002 @examrig
+  Scenario: examrig's convention: A failed link records which call was answered what
+    Given a proctoru reservation "r2" made with:
+      """
+      student_id=43
+      first_name=Alan
+      last_name=Turing
+      email=alan@example.org
+      time_zone_id=UTC
+      start_date=2026-11-21T08:05:00Z
+      duration=60
+      reservation_id=res-2
+      deliveryodata_attempt_id=999999
+      """
+    When the proctoru client sends POST "beginReservation" with:
+      """
+      student_id=43
+      reservation_no=$r2
+      """
+    Then the proctoru answer is a success
+    And the proctoru reservation "r2" deliveryodata error contains "POST /Appointments answered 4"

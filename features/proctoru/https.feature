@@ -2,7 +2,8 @@ Feature: HTTPS on request (the xBlock client hard-codes https://)
   examrig serves the proctoru mock over HTTPS with a certificate it generates for localhost and 127.0.0.1
   (mocks.core.tls.self_signed, mocks.core.server.bind(..., tls=...), `examrig serve --tls`).
 
-  @req_PU-TLS-001
+  # examrig's serving of its mock (a generated certificate): kind extension
+  @req_PU-TLS-001 @examrig
   Scenario: The API answers over HTTPS to a client that trusts the generated certificate
     Given the proctoru clock is at "2026-11-21T08:00:00Z"
     And the proctoru mock is also served over HTTPS with a generated self-signed certificate
