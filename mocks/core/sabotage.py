@@ -26,6 +26,7 @@ SWITCHES: dict[str, str] = {
     "openam.revoked-token-valid": "OAM-INFO-002",
     "openam.client-credentials-refreshable": "OAM-TOK-002",
     "openam.bad-role-taken": "OAM-CFG-001",
+    "openam.description-unworded": "OAM-CONV-001",
     "dw.taken-not-200": "DW-RCV-001",
     "dw.scale-range-unchecked": "DW-CHK-001",
     "dw.bad-format-as-invalid": "DW-CHK-002",
@@ -38,6 +39,7 @@ SWITCHES: dict[str, str] = {
     "dw.key-repeat-recorded": "DW-IDEM-001",
     "dw.bad-key-ignored": "DW-IDEM-002",
     "dw.receipt-messages-dropped": "DW-ADM-001",
+    "dw.token-refusal-unworded": "DW-CONV-002",
     "tis.missing-callback-misreported": "TIS-RCV-001",
     "tis.relative-callback-misreported": "TIS-RCV-002",
     "tis.bad-content-misreported": "TIS-RCV-003",
@@ -57,6 +59,7 @@ SWITCHES: dict[str, str] = {
     "tis.failed-ack-retried": "TIS-ACK-002",
     "tis.scoremode-not-stored": "TIS-RCV-006",
     "tis.ack-null-trt-omitted": "TIS-ACK-001",
+    "tis.message-detail-dropped": "TIS-CONV-001",
     "thss.form-field-taken": "THSS-UP-004",
     "thss.scored-items-taken": "THSS-UP-002",
     "thss.upload-schema-skipped": "THSS-UP-003",
@@ -72,6 +75,7 @@ SWITCHES: dict[str, str] = {
     "thss.overall-not-sum": "THSS-CB-002",
     "thss.failed-callback-sent": "THSS-CB-003",
     "thss.later-parts-dropped": "THSS-UP-001",
+    "thss.callback-error-unworded": "THSS-CONV-001",
 }
 
 

@@ -64,7 +64,7 @@ def loader_mail(token: str, status: int, info: Any) -> str:
     if not token.strip():
         raise AccessRefused(401, "Full authentication is required to access this resource")
     if not 200 <= status < 300 or not isinstance(info, dict) or "error" in info:
-        raise AccessRefused(401, f"Invalid access token: {token.strip()}")
+        raise AccessRefused(401, "Unauthorized" if sabotage.on("dw.token-refusal-unworded") else f"Invalid access token: {token.strip()}")  # noqa: E501
     mail = info.get("mail")
     if not isinstance(mail, str) or not mail.strip() or LOAD_ROLE not in role_names(str(info.get("sbacTenancyChain",
                                                                                                   ""))):

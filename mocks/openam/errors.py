@@ -6,6 +6,7 @@ from datetime import datetime
 
 from werkzeug.wrappers import Response
 
+from mocks.core import sabotage
 from mocks.core.errors import BadRequest, ServiceError
 from mocks.core.render import json_response
 
@@ -58,5 +59,5 @@ def render_oauth_error(error: ServiceError, path: str, now: datetime) -> Respons
     headers = dict(error.headers)
     headers.setdefault("Cache-Control", "no-store")
     headers.setdefault("Pragma", "no-cache")
-    body: dict[str, object] = {"error": error.code, "error_description": error.message}
+    body: dict[str, object] = {"error": error.code, "error_description": "invalid" if isinstance(error, (InvalidRequest, UnsupportedGrantType)) and sabotage.on("openam.description-unworded") else error.message}  # noqa: E501
     return json_response(body, status=error.status, headers=headers)

@@ -11,6 +11,7 @@ import requests
 from sqlalchemy import Table
 from werkzeug.routing import Rule
 
+from mocks.core import sabotage
 from mocks.core.app import Runtime, ServiceApp, View
 from mocks.core.errors import InvalidSeed, NotFound
 from mocks.thss.errors import render_webapi_error
@@ -73,7 +74,7 @@ class Service(ServiceApp):
                                              data=delivery.body, headers={"Content-Type": delivery.content_type})
             status = response.status_code
             if not 200 <= status < 300:
-                error = f"callback answered {status}"
+                error = "callback failed" if sabotage.on("thss.callback-error-unworded") else f"callback answered {status}"  # noqa: E501
         except requests.RequestException as exc:
             error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return status, error

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from werkzeug.wrappers import Response
 
+from mocks.core import sabotage
 from mocks.core.errors import ServiceError
 from mocks.core.render import json_response, text_response
 
@@ -129,6 +130,6 @@ def render_tis_error(error: ServiceError, path: str, now: datetime) -> Response:
         return text_response(error.message, status=error.status, headers=error.headers)
     body: dict[str, str] = {"Message": error.message}
     detail = error.params.get("detail") if isinstance(error, TisError) else None
-    if error.field:
+    if error.field and not sabotage.on("tis.message-detail-dropped"):
         body["MessageDetail"] = f"{error.field}: {detail}" if detail else error.field
     return json_response(body, status=error.status, headers=error.headers)
