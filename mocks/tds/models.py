@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, Connection, DateTime, Integer, String, Table, Text, bindparam, select, update
 
+from mocks.core import sabotage
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import InputError
 from mocks.core.idempotency import EMPTY_200, HEADER, Answer, Keyed, Ledger
@@ -192,6 +193,7 @@ class Tds:
         """``effect`` in one transaction with the idempotency key's record; a repeat of the key changes nothing."""
         now = self.clock.now(tenant)
         applied = self.keys.apply(tenant, keyed, now, lambda conn: (effect(conn, now), answer))
+        if applied.result is None and sabotage.on("tds.key-repeat-applied"): applied = self.keys.apply(tenant, None, now, lambda conn: (effect(conn, now), answer))  # noqa: E501, E701
         if applied.result is None:
             assert keyed is not None
             return Outcome("replay", None, f"{HEADER} {keyed.key} seen before: stored answer, no effect",
@@ -212,6 +214,7 @@ class Tds:
         if row is None:
             message = (f"No test opportunity matches this key: {reply.opp_key}, success {reply.success}, "
                        f"{reply.error}")
+            message = "unknown opportunity" if sabotage.on("tds.error-log-unworded") else message
             self._log(conn, tenant, "handleTISReply", reply.opp_key, message, now)
             return Outcome("unknown", None, message)
         status = str(row[0])
@@ -220,7 +223,7 @@ class Tds:
             return Outcome("rejected", status)
         if status == "expired":
             conn.execute(update(t).where(t.c.tenant == tenant, t.c.oppkey == reply.opp_key)
-                         .values(status="expiredReported", date_expired_reported=now, updated=now))
+                         .values(status="expired" if sabotage.on("tds.expired-status-kept") else "expiredReported", date_expired_reported=now, updated=now))  # noqa: E501
             self._audit(conn, tenant, reply.opp_key, "expiredReported", None, now, "tisReply")
             return Outcome("expiredReported", "expiredReported")
         if status != "submitted":

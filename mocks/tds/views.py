@@ -6,9 +6,9 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from mocks.core import jsonbody
+from mocks.core import jsonbody, sabotage
 from mocks.core.app import Ctx
-from mocks.core.errors import InputError, UnsupportedMediaType
+from mocks.core.errors import InputError, InternalError, UnsupportedMediaType
 from mocks.core.idempotency import HEADER, Applied, KeyConflict, Keyed, KeyReused
 from mocks.core.idempotency_views import request_key, respond
 from mocks.tds.errors import BodyMissing, BodyNotJson, InvalidField
@@ -40,16 +40,18 @@ def _load(ctx: Ctx) -> dict[str, Any]:
 
 def _reply(data: dict[str, Any], *, success_required: bool) -> TisReply:
     key = data.get("oppKey")
+    if key is None and sabotage.on("tds.null-key-npe"): raise InternalError(ref="NullPointerException")  # noqa: E701
     if key is None:
         raise InvalidField(field="oppKey", reason="required")
     if not isinstance(key, str):
         raise InvalidField(field="oppKey", reason="must be a string")
     norm = normalise_key(key)
     if norm is None:
-        raise InvalidField(field="oppKey", reason=f"'{key}' is not a UUID")
+        raise InvalidField(field="key" if sabotage.on("tds.refusal-field-renamed") else "oppKey", reason=f"'{key}' is not a UUID")  # noqa: E501
     success = data.get("success")
     if success is None and not success_required:
         success = False
+    if success is None and sabotage.on("tds.null-success-npe"): raise InternalError(ref="NullPointerException")  # noqa: E701
     if not isinstance(success, bool):
         raise InvalidField(field="success", reason="required boolean" if success is None else "must be a boolean")
     error = data.get("error")
@@ -65,6 +67,7 @@ def _keyed(ctx: Ctx) -> Keyed | None:
     try:
         return request_key(ctx)
     except InputError as exc:
+        if sabotage.on("tds.bad-key-ignored"): return None  # noqa: E701
         raise InvalidField(field=exc.field, reason=exc.reason) from None
 
 
