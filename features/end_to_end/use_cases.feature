@@ -6,7 +6,7 @@ Feature: The guide's three use cases end to end: TDS, TIS, THSS, the data wareho
   Background:
     Given the pipeline TIS posts to the dw mock's imports with the openam loader account
 
-  @req_TIS-E2E-001 @req_TIS-PRC-001 @req_TIS-ACK-001
+  @req_TIS-E2E-001 @req_TIS-PRC-001 @req_TIS-ACK-001 @req_TIS-LBL-001
   Scenario: A fully scored test is scored, stored in the warehouse once and reported at TDS
     Given the pipeline TIS has the machine-scored test package generated from seed 61
     When TDS submits the pipeline TRT generated from seed 61

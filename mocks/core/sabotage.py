@@ -67,6 +67,7 @@ SWITCHES: dict[str, str] = {
     "tis.scoremode-not-stored": "TIS-RCV-006",
     "tis.ack-null-trt-omitted": "TIS-ACK-001",
     "tis.message-detail-dropped": "TIS-CONV-001",
+    "tis.family-label-unused": "TIS-LBL-001",
     "thss.form-field-taken": "THSS-UP-004",
     "thss.scored-items-taken": "THSS-UP-002",
     "thss.upload-schema-skipped": "THSS-UP-003",

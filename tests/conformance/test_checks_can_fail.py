@@ -55,8 +55,8 @@ def test_no_scenario_passes_against_sabotaged_mocks() -> None:
 SERVICE_OF_SWITCH = {name: name.partition(".")[0] for name in SWITCHES}
 #: The scenarios each service's switches run: its own directory (tis: with the end-to-end use cases, where
 #: its TIS-E2E requirements are checked).
-SERVICE_PATHS = {"tds": ("features/tds/",), "openam": ("features/openam/",), "dw": ("features/dw/",), "thss": ("features/thss/",),
-                 "tis": ("features/tis/", "features/end_to_end/")}
+SERVICE_PATHS = {"tds": ("features/tds/",), "openam": ("features/openam/",), "dw": ("features/dw/",),
+                 "thss": ("features/thss/",), "tis": ("features/tis/", "features/end_to_end/")}
 VARIANTS = [Variant("baseline", paths=tuple(p for s in sorted(SERVICE_PATHS) for p in SERVICE_PATHS[s])),
             *(Variant(switch, env={SABOTAGE_ENV: switch}, paths=SERVICE_PATHS[SERVICE_OF_SWITCH[switch]],
                       reference="baseline") for switch in sorted(SWITCHES))]
