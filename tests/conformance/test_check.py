@@ -386,7 +386,9 @@ def test_sigint_writes_partial_reports_marked_incomplete(tmp_path: Path) -> None
 def test_two_runs_at_once_against_one_target_do_not_meet(tmp_path: Path) -> None:
     """Each scenario has a tenant of its own and each run a report directory of its own."""
     with served_mock("tds") as url:
-        args = ["tds", "--target", f"tds={url}", "--requirement", "TDS-REPLY-006", "--requirement", "TDS-REPLY-009"]
+        # (without examrig's conventions: their copies of these refusals are unsupported against a target)
+        args = ["tds", "--target", f"tds={url}", "--requirement", "TDS-REPLY-006", "--requirement", "TDS-REPLY-009",
+                "--tags", "not examrig"]
         procs = [subprocess.Popen(check_command(*args, report_dir=tmp_path), cwd=ROOT, env=env(),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   stdin=subprocess.DEVNULL) for _ in range(2)]
