@@ -36,11 +36,14 @@ from conformance.verdicts import Exchange, ReqInfo, Run, ScenarioResult, Step, a
 
 
 def timed(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and exit code of ``cmd`` run from the checkout."""
+    """Wall seconds and exit code of ``cmd`` run from the checkout (the tail of its output when it fails)."""
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start, done.returncode
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        print("  " + "\n  ".join(done.stdout.strip().splitlines()[-12:]), flush=True)
+    return took, done.returncode
 
 
 def rebuild(run_dir: Path) -> Run:

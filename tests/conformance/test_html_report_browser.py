@@ -30,9 +30,12 @@ def test_opening_a_failed_scenario_renders_its_exchanges_as_text(tmp_path: Path,
     page = new_page()
     page.goto(html_report.write(run, tmp_path).as_uri(), wait_until="load")
     expect(page.locator("#f-count")).to_have_text("2 of 2 requirements")
-    box = page.locator("#matrix tbody tr").first.locator(".exchanges")
-    expect(box).to_have_text("2 exchanges with the target")  # nothing rendered before it is opened
-    page.locator("#matrix tbody tr").first.locator("summary").first.click()
+    box = page.locator("#matrix tbody tr").first.locator("details.ev")
+    expect(box.locator(":scope > pre")).to_have_count(0)  # nothing rendered before it is opened
+    box.locator("summary").first.click()
+    expect(box.locator(":scope > div").first).to_have_text("step: Then the response status is 400")
+    expect(box.locator(":scope > pre")).to_have_text("expected 400, got 200")
+    expect(box.locator(":scope > div.muted")).to_have_text("seed 3; scenario s1")
     expect(box.locator(":scope > details")).to_have_count(2)
     first, second = box.locator(":scope > details").nth(0), box.locator(":scope > details").nth(1)
     expect(first.locator("summary")).to_have_text("POST http://target/x \u2192 200")
