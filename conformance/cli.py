@@ -299,6 +299,8 @@ def worker_topology(settings: Any) -> str | None:
     except (TypeError, ValueError) as exc:
         return f"cannot work out the ports of the served mocks: {exc}"
     for name in names:
+        if not 0 < ports[name] <= 65535:
+            return f"{name} would be on port {ports[name]}, past 65535 (lower --port-base, or set [topology].{name})"
         scheme = "https" if settings.tls_for(name) else "http"
         settings.topology[name] = f"{scheme}://{shown}:{ports[name]}"
     return None
