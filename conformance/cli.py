@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from mocks.core.admin import VERSION
@@ -111,8 +111,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_INFRA)
 
 
-def serve_settings(args: argparse.Namespace) -> Any:
-    """The settings ``examrig serve`` runs with: the file, the environment, then these parsed flags.
+def serve_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Any:
+    """The settings ``examrig serve`` runs with: the file, the environment (``os.environ`` when None), the flags.
 
     Tests use it to check the precedence (README, Settings) without binding anything.
     """
@@ -122,7 +122,7 @@ def serve_settings(args: argparse.Namespace) -> Any:
     for text in args.option or ():
         service, name, value = parse_option(text)
         options.setdefault(service, {})[name] = value
-    return load_settings(args.config, overrides={
+    return load_settings(args.config, env=env, overrides={
         "db": args.db, "host": args.host, "port": args.port, "port_base": args.port_base,
         "debug": args.debug or None, "seed": args.seed, "data_dir": args.data_dir,
         "tls": args.tls or None, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
@@ -217,7 +217,7 @@ def _settings_problem(settings: Any, names: list[str], known: dict[str, Any]) ->
     from mocks import registry
     for name, port in registry.ports(settings, names).items():
         if not 0 <= port <= 65535:
-            return f"{name} would be served on port {port}, not a port number (lower --port-base)"
+            return f"{name} would be served on port {port}, past 65535 (lower the port or the port base)"
     return None
 
 

@@ -262,9 +262,21 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
     return settings
 
 
+_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
+
+
 def _drop_outranked(settings: Settings) -> None:
     for service, table in settings.services.items():
         for option in [option for option in table if option in SCOPED]:
+            # checked before it may be dropped: a wrong value is a mistake even where a flag outranks it
+            value, kind = table[option], _SCALARS[option]
+            wrong = (isinstance(value, bool) != (kind is bool)
+                     or not isinstance(value, (int, float) if kind is float else kind))
+            if wrong:
+                where = (f"--option {service}.{option}"
+                         if settings.origins.get(f"services.{service}.{option}") == "flags"
+                         else f"[services.{service}].{option}")
+                raise SettingsError(f"{where}: {value!r} is not {_KIND_NAMES[kind]}")
             mine = settings.level(f"services.{service}.{option}")
             if any(glob in settings.origins and settings.level(glob) > mine for glob in SCOPED[option]):
                 del table[option]
