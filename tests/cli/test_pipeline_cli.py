@@ -139,6 +139,7 @@ def test_worker_finds_the_mocks_where_serve_puts_them() -> None:
 @pytest.mark.parametrize(("argv", "says"), [
     (["--db", "sqlite://"], "in-memory database"),
     (["--port-base", "65534"], "past 65535"),
+    (["--port-base", "0"], "free port (port 0) the worker cannot know"),
 ])
 def test_worker_refuses_settings_that_cannot_work(argv: list[str], says: str, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
