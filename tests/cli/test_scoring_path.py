@@ -146,48 +146,64 @@ def _walk_the_readme(rig: Rig, tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert rig.get("tds", f"/_examrig/state/opportunities/{key}")["status"] == "reported"
 
 
-def test_readme_scoring_path_with_serves_own_worker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with serve_all(tmp_path, tis_worker=True) as rig:
-        _walk_the_readme(rig, tmp_path, capsys, seed=5)
+@pytest.fixture(scope="module")
+def working(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    """Every mock, TIS's worker in the serving process (the default)."""
+    with serve_all(tmp_path_factory.mktemp("working"), tis_worker=True) as rig:
+        yield rig
 
 
-def test_readme_scoring_path_with_examrig_worker_tis(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture(scope="module")
+def receiving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    """Every mock, ``[services.tis] worker = false``: TIS only receives."""
+    with serve_all(tmp_path_factory.mktemp("receiving"), tis_worker=False) as rig:
+        yield rig
+
+
+def test_readme_scoring_path_with_serves_own_worker(working: Rig, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    _walk_the_readme(working, tmp_path, capsys, seed=5)
+
+
+def test_readme_scoring_path_with_examrig_worker_tis(receiving: Rig, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """serve with ``[services.tis] worker = false``; ``examrig worker tis --port-base N`` in its own process.
 
     One subprocess (the point is a process that knows nothing of serve's topology), a few seconds.
     """
-    with serve_all(tmp_path, tis_worker=False) as rig:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        worker = subprocess.Popen([sys.executable, "-m", "conformance.cli", "worker", "tis", "--db", rig.db,
-                                   "--port-base", str(rig.base)], cwd=tmp_path, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            assert worker.stdout is not None
-            banner = worker.stdout.readline()
-            assert f"thss=http://127.0.0.1:{rig.base + 3}" in banner, banner
-            _walk_the_readme(rig, tmp_path, capsys, seed=6)
-        finally:
-            worker.terminate()
-            code = worker.wait(timeout=TIMEOUT)
-        assert code == 0
+    rig = receiving
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    worker = subprocess.Popen([sys.executable, "-m", "conformance.cli", "worker", "tis", "--db", rig.db,
+                               "--port-base", str(rig.base)], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert worker.stdout is not None
+        banner = worker.stdout.readline()
+        assert f"thss=http://127.0.0.1:{rig.base + 3}" in banner, banner
+        _walk_the_readme(rig, tmp_path, capsys, seed=6)
+    finally:
+        worker.terminate()
+        code = worker.wait(timeout=TIMEOUT)
+    assert code == 0
 
 
-def test_submit_says_when_the_test_is_unknown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_submit_says_when_the_test_is_unknown(working: Rig, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     """A TRT whose package nobody loaded: submit says so at once and exits 1 (it used to wait silently)."""
     from contracts.generate import generate_trt
 
     trt = tmp_path / "lonely.xml"
     trt.write_bytes(generate_trt(41))
-    with serve_all(tmp_path, tis_worker=True) as rig:
-        started = time.monotonic()
-        assert main(["submit", "trt", str(trt), "--tis", rig.urls["tis"], "--wait", str(TIMEOUT)]) == 1
-        assert time.monotonic() - started < TIMEOUT  # settled at once, not at the end of the wait
+    started = time.monotonic()
+    assert main(["submit", "trt", str(trt), "--tis", working.urls["tis"], "--wait", str(TIMEOUT)]) == 1
+    assert time.monotonic() - started < TIMEOUT  # settled at once, not at the end of the wait
     printed = capsys.readouterr().out
     assert "waits in source: TIS has no test package for test" in printed, printed
 
 
-def test_submit_says_when_no_worker_takes_the_trt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with serve_all(tmp_path, tis_worker=False) as rig:
-        assert main(["submit", "trt", "generated:42", "--tis", rig.urls["tis"], "--wait", "1"]) == 1
+def test_submit_says_when_no_worker_takes_the_trt(receiving: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    # a tenant of its own: a worker process of another test on this rig must not take the file meanwhile
+    assert main(["submit", "trt", "generated:42", "--tis", receiving.urls["tis"], "--wait", "1",
+                 "--tenant", "no-worker"]) == 1
     printed = capsys.readouterr().out
     assert "still in source after 1 s: no TIS worker took it" in printed, printed
