@@ -101,7 +101,7 @@ def service(tmp_path: Path) -> Service:
     svc.model.seed(T, C, "participants", [{"ID": 987654321}])
     svc.model.seed(T, C, "assessments", [{"ID": "1234567890876543", "Language": "en-US"}])
     svc.model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 987654321,
-                                    "AssessmentID": 1234567890876543, "LockRequired": True,
+                                    "AssessmentID": "1234567890876543", "LockRequired": True,
                                     "AttemptMetadata": [{"Key": "S1", "Value": "v"}]})
     return svc
 
