@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,15 +51,23 @@ class Config:
 LOBBY_TTL_MAX = 86400
 
 
+def _shown(value: Any) -> str:
+    """A setting's value as TOML has it (``true``, ``"abc"``), not as Python prints it."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _number(options: dict[str, Any], name: str, default: float, most: float | None = None) -> float:
     value = options.get(name, default)
     if isinstance(value, str):  # `examrig serve --option deliveryodata.lobby_url_ttl=600` may hand over text
         with contextlib.suppress(ValueError):  # not a number: refused below, naming the option
             value = float(value.strip())
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
-        raise ConfigError(f"deliveryodata option {name!r} must be a positive number, got {value!r}")
+        raise ConfigError(f"deliveryodata option {name!r} must be a positive number, got {_shown(value)}")
     if most is not None and value > most:
-        raise ConfigError(f"deliveryodata option {name!r} must be at most {most:g}, got {value!r}")
+        raise ConfigError(f"deliveryodata option {name!r} must be at most {most:g}, got {_shown(value)}")
     return float(value)
 
 
@@ -67,7 +76,7 @@ def _flag(options: dict[str, Any], name: str, default: bool) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         value = value.strip().lower() == "true"
     if not isinstance(value, bool):
-        raise ConfigError(f"deliveryodata option {name!r} must be true or false, got {value!r}")
+        raise ConfigError(f"deliveryodata option {name!r} must be true or false, got {_shown(value)}")
     return value
 
 

@@ -189,7 +189,8 @@ class LinkExpired(Forbidden):
     """A signed URL past its lifetime."""
 
     code = "link_expired"
-    template = "This link expired at {expired} (timestamp)."
+    template = ("This link expired at {expired} (timestamp): {kind} links are valid for {ttl} seconds after they are "
+                "issued ({option}); read the attempt again for a new one.")
 
 
 class LinkUsed(Forbidden):

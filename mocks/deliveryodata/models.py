@@ -860,7 +860,9 @@ class DeliveryOData:
             raise e.SignatureInvalid(field="timestamp") from None
         expires = issued + timedelta(seconds=ttl)
         if self.clock.now(tenant) > expires:
-            raise e.LinkExpired(expired=signing.timestamp(expires))
+            lobby = role == signing.PARTICIPANT
+            raise e.LinkExpired(expired=signing.timestamp(expires), kind="lobby" if lobby else "proctor",
+                                ttl=f"{ttl:g}", option="lobby_url_ttl" if lobby else "proctor_url_ttl")
 
     def proctor_check_list(self, tenant: str, customer: str, list_id: int, presented: signing.Presented) -> None:
         """Verify an AttemptList controls URL on its own (a list without attempts)."""
