@@ -168,6 +168,11 @@ _DOTNET_BOOLEANS = {"true": True, "false": False}
 _JSON_KIND = {bool: "Edm.Boolean", str: "Edm.String", float: "Edm.Double"}
 
 
+def _refused(kind: str, name: str, value: Any) -> e.InvalidValue:
+    """The conversion error, made only when a value is refused (its JSON text is not cheap on the POST path)."""
+    return e.InvalidValue(field=name, type=kind, value=shown(value))
+
+
 def _json_kind(value: Any) -> str:
     if type(value) is int:
         return "Edm.Int32" if -(2**31) <= value <= 2**31 - 1 else "Edm.Double"
@@ -347,49 +352,49 @@ class DeliveryOData:
         """
         if value is None:
             return None
-        bad = e.InvalidValue(field=name, type=kind, value=shown(value))
         if kind == "Edm.String":
             if not isinstance(value, str):
-                raise bad  # ODataJsonReaderUtils_CannotConvertInt32/Double/Boolean: no number or bool as a string
+                # ODataJsonReaderUtils_CannotConvertInt32/Double/Boolean: no number or Boolean as a string
+                raise _refused(kind, name, value)
             limit = string_max_length(name)
             if len(value) > limit:  # at the boundary, before anything is stored (a 2 MB widget URL was)
                 raise e.TooLong(field=name, limit=limit)
             return value
         if isinstance(value, str) and kind in ("Edm.Boolean", "Edm.Int16", "Edm.Int32") \
                 and not self.config.int32_as_string:
-            raise bad
+            raise _refused(kind, name, value)
         if kind == "Edm.Boolean":
             if isinstance(value, str):
                 found = _DOTNET_BOOLEANS.get(value.strip().strip("\0").strip().lower())
                 if found is None:
-                    raise bad  # Boolean.Parse's FormatException
+                    raise _refused(kind, name, value)  # Boolean.Parse's FormatException
                 return found
             if not isinstance(value, bool):
-                raise bad
+                raise _refused(kind, name, value)
             return value
         if kind in RANGES:
             if isinstance(value, str):
                 match = _DOTNET_INTEGER.match(value)  # Int16/Int32/Int64.Parse alike
                 if match is None or len(match.group(1)) > 21:  # (no int() of 5,000 digits: past Int64 anyway)
-                    raise bad
+                    raise _refused(kind, name, value)
                 value = int(match.group(1))
             elif kind == "Edm.Int64" and type(value) is int and not (self.config.int64_as_number or not wire):
                 # a JSON number: ConvertInt32Value's "must be quoted", or a Double that converts to no Int64
                 raise e.UnquotedInt64(field=name, type=kind, value=shown(value), read_as=_json_kind(value))
             if isinstance(value, bool) or not isinstance(value, int):
-                raise bad
+                raise _refused(kind, name, value)
             low, high = RANGES[kind]
             if not low <= value <= high:
-                raise bad
+                raise _refused(kind, name, value)
             return value
         if kind == "Edm.DateTime":
             if not isinstance(value, str):
-                raise bad
+                raise _refused(kind, name, value)
             try:
                 return parse_datetime(value)
             except ValueError:
-                raise bad from None
-        raise bad
+                raise _refused(kind, name, value) from None
+        raise _refused(kind, name, value)
 
     # -- reading ----------------------------------------------------------------------------------
 
