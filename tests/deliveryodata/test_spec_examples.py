@@ -111,6 +111,21 @@ def test_every_request_example_of_the_spec_is_accepted_as_written(spec: Path, cl
     assert [(m["Key"], m["Value"]) for m in expanded["AttemptMetadata"]] == [("S1", "Help"), ("S2", "Me!")]
 
 
+def test_the_entity_documents_url_examples(spec: Path, client: Client) -> None:
+    """qm-attempt-entity-2016.rst: ``deliveryodata/123456/Attempts(42)`` gives the lobby URL, ``…/Attempts`` does not
+    (the document's customer and key replaced by this rig's)."""
+    blocks = [block for _, block in literal_blocks((spec / "qm-attempt-entity-2016.rst").read_text(encoding="utf-8"))
+              if block.startswith("deliveryodata/")]
+    assert blocks == ["deliveryodata/123456/Attempts(42)", "deliveryodata/123456/Attempts"], blocks
+    created = _send(client, "POST", "Attempts", json.dumps({"ExternalAttemptID": "e-1", "ParticipantID": 987654321,
+                                                            "AssessmentID": "1234567890876543"}))
+    key = created.get_json()["ID"]
+    entity = client.get("/" + blocks[0].replace("123456", C).replace("(42)", f"({key})"), headers=AUTH).get_json()
+    feed = client.get("/" + blocks[1].replace("123456", C), headers=AUTH).get_json()
+    assert entity["ParticipantFacingQMLobbyUrl"].startswith("http://localhost/lobby/")
+    assert [a["ParticipantFacingQMLobbyUrl"] for a in feed["value"]] == [None]
+
+
 @pytest.mark.parametrize(("path", "status", "text"), [
     # qm-lti's lookup of an assessment (reference 4)
     ("Assessments?$filter=ID eq 1234567890876543L", 200, None),
