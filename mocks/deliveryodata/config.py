@@ -7,13 +7,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from mocks.core.settings import SettingsError
+
 DEFAULT_CUSTOMER = "400449"
 READ_ONLY_MODES = ("ignore", "reject")
 ORDERBY_MODES = ("reject", "ignore")
 
 
-class ConfigError(ValueError):
-    """An option that cannot be used; the message names it."""
+class ConfigError(SettingsError):
+    """An option that cannot be used; the message names it (a settings error: ``examrig serve`` exits 2)."""
 
 
 @dataclass(frozen=True)

@@ -175,3 +175,13 @@ def test_the_lobby_url_lifetime_is_a_bounded_option_and_the_expiry_says_so(tmp_p
     assert expired.status_code == 403
     message = expired.get_json()["error"]["message"]
     assert "valid for 600 seconds" in message and "lobby_url_ttl" in message, message
+
+
+def test_serve_refuses_a_lobby_lifetime_out_of_bounds_in_one_line_exit_2(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance import cli
+    code = cli.main(["serve", "deliveryodata", "--port", "0", "--data-dir", str(tmp_path), "--db", "sqlite://",
+                     "--option", "deliveryodata.lobby_url_ttl=100000"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "lobby_url_ttl" in err and "at most 86400" in err and "Traceback" not in err
