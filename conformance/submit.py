@@ -28,7 +28,7 @@ _ROOT_RE = re.compile(rb"^(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<(?:[\w.-]
 #: value is stored and has no effect, which is never what the person typing it meant)
 SCOREMODES = ("default", "validate")
 #: how long ``submit`` follows each TRT at TIS by default, in seconds
-DEFAULT_WAIT = 10.0
+DEFAULT_WAIT = 20.0  # ends as soon as every TRT settled; long enough for a loaded machine
 POLL = 0.2
 
 
