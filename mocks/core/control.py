@@ -34,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -56,6 +56,7 @@ from sqlalchemy import (
 from mocks.core.clock import Clock, check_instant, check_step
 from mocks.core.faults import AppliedFault, FaultEngine, FaultRule, _rule_matches, applied_fault, build_rule
 from mocks.core.journal import Entry, Journal, JournalSlice, _Deferred, _matches, _resolve
+from mocks.core.metrics import Metrics, SharedMetrics
 
 if TYPE_CHECKING:
     from mocks.core.store import Store
@@ -207,6 +208,14 @@ class Control:
         """A mock's fault engine."""
         return SharedFaults(self, service, seed) if self.shared else FaultEngine(seed)
 
+    def metrics(self, service: str, journal: Journal) -> Metrics:
+        """A mock's request counters: this process's, or (shared) every process's, summed at each scrape."""
+        if not self.shared or not isinstance(journal, SharedJournal):
+            return Metrics()
+        metrics = SharedMetrics(self, service, journal)
+        journal.riders.append(metrics)
+        return metrics
+
     def journal(self, service: str, capacity: int) -> Journal:
         """A mock's journal."""
         if not self.shared:
@@ -254,6 +263,19 @@ class Control:
             with contextlib.suppress(Exception):
                 self._raw.close()
             self._raw = None
+
+
+class Rider(Protocol):
+    """State written in a :class:`SharedJournal` flusher's transactions (:class:`~mocks.core.metrics.SharedMetrics`)."""
+
+    def take(self) -> Any:
+        """What is pending (and no longer here), or ``None``."""
+
+    def write(self, conn: Connection, data: Any) -> None:
+        """Write ``data`` inside the flusher's transaction."""
+
+    def give_back(self, data: Any) -> None:
+        """The transaction failed: ``data`` is pending again."""
 
 
 def _table(md: Any, name: str, *columns: Any) -> Table:
@@ -507,6 +529,8 @@ class SharedJournal(Journal):
         self._stop = threading.Event()
         self._polled_epoch_at = -math.inf
         self._db_epoch = 0
+        # what else writes in the flusher's transactions (the mock's SharedMetrics): a barrier then covers it too
+        self.riders: list[Rider] = []
 
     # recording: local and cheap --------------------------------------------------------------
 
@@ -558,12 +582,31 @@ class SharedJournal(Journal):
         return max(host.epoch if host is not None else 0, self._db_epoch)
 
     def _heartbeat(self) -> None:
-        """Still alive (the barrier waits for live processes only); the entries stay pending."""
+        """Still alive (the barrier waits for live processes only); the entries stay pending, the riders write."""
         p, now = self.control.processes, time.time()
-        with self.control.store.begin() as conn:
-            conn.execute(update(p).where(p.c.service == self.service, p.c.token == self.control.token)
-                         .values(beat=now))
+        taken = self._take_riders()
+        try:
+            with self.control.store.begin() as conn:
+                conn.execute(update(p).where(p.c.service == self.service, p.c.token == self.control.token)
+                             .values(beat=now))
+                self._write_riders(conn, taken)
+        except Exception:
+            self._give_back_riders(taken)
+            raise
         self._beat_at = now
+
+    def _take_riders(self) -> list[tuple[Rider, Any]]:
+        return [(rider, data) for rider in self.riders if (data := rider.take()) is not None]
+
+    @staticmethod
+    def _write_riders(conn: Connection, taken: list[tuple[Rider, Any]]) -> None:
+        for rider, data in taken:
+            rider.write(conn, data)
+
+    @staticmethod
+    def _give_back_riders(taken: list[tuple[Rider, Any]]) -> None:
+        for rider, data in taken:
+            rider.give_back(data)
 
     def flush(self) -> None:
         """Write what is pending (unnumbered) and acknowledge the epoch seen before taking it."""
@@ -572,8 +615,9 @@ class SharedJournal(Journal):
             with self._lock:
                 batch, self._pending = self._pending, deque()
                 lost, self._local_dropped = self._local_dropped, 0
+            taken = self._take_riders()
             now = time.time()
-            if not batch and not lost and epoch <= self._flushed_epoch and now - self._beat_at < 1.0:
+            if not batch and not lost and not taken and epoch <= self._flushed_epoch and now - self._beat_at < 1.0:
                 return
             # what the entry is built from, pickled (module-level builder and plain values): formatting, the
             # costly part, is left to a reader, as in one process (the database is examrig's own, trusted)
@@ -595,7 +639,9 @@ class SharedJournal(Journal):
                     if not conn.execute(update(p).where(key).values(flushed=epoch, beat=now)).rowcount:
                         conn.execute(p.insert().values(service=self.service, token=self.control.token,
                                                        flushed=epoch, beat=now))
+                    self._write_riders(conn, taken)
             except Exception:
+                self._give_back_riders(taken)
                 with self._lock:  # keep the batch for the next pass, in order
                     batch.extend(self._pending)
                     self._pending = batch
