@@ -68,7 +68,8 @@ FLUSH_INTERVAL = 0.02  # seconds between a flusher's passes
 
 
 class HostSignal:
-    """Two counters in memory shared by the processes of one host: the control version and the journal epoch.
+    """Counters in memory shared by the processes of one host: the control version, the journal epoch and
+    the metrics epoch (a scrape's barrier, mocks/core/metrics.py).
 
     Made by the pre-fork parent before it forks, so every child maps the same page. Reads are one aligned
     8-byte load (no lock); increments take a lock shared across the processes.
@@ -76,7 +77,7 @@ class HostSignal:
 
     def __init__(self) -> None:
         ctx = multiprocessing.get_context("fork")
-        self._values = ctx.RawArray("q", 2)
+        self._values = ctx.RawArray("q", 3)
         self._lock = ctx.Lock()
 
     @property
@@ -89,8 +90,12 @@ class HostSignal:
         """The journal barrier epoch as last bumped on this host."""
         return int(self._values[1])
 
+    def value(self, index: int) -> int:
+        """Counter ``index`` (0: version, 1: journal epoch, 2: metrics epoch)."""
+        return int(self._values[index])
+
     def bump(self, index: int = 0) -> int:
-        """Increment counter ``index`` (0: version, 1: epoch); returns the new value."""
+        """Increment counter ``index`` (0: version, 1: journal epoch, 2: metrics epoch); returns the new value."""
         with self._lock:
             self._values[index] += 1
             return int(self._values[index])
@@ -267,6 +272,9 @@ class Control:
 
 class Rider(Protocol):
     """State written in a :class:`SharedJournal` flusher's transactions (:class:`~mocks.core.metrics.SharedMetrics`)."""
+
+    def wanted(self) -> bool:
+        """Whether the rider wants a write now (its own barrier is waiting), before the next heartbeat."""
 
     def take(self) -> Any:
         """What is pending (and no longer here), or ``None``."""
@@ -561,12 +569,13 @@ class SharedJournal(Journal):
     def _run(self) -> None:
         # entries are written when a reader asks (the epoch moved), not all the time: under load nobody
         # reads, and writing every exchange costs more than serving it (~6 KB of entry per request); a
-        # heartbeat once a second keeps this process on the barrier's roll
+        # heartbeat once a second keeps this process on the barrier's roll (and writes the riders: a rider
+        # asking for a write of its own, a metrics scrape's barrier, gets one at once without the entries)
         while not self._stop.wait(FLUSH_INTERVAL):
             try:
                 if self._epoch() > self._flushed_epoch:
                     self.flush()
-                elif time.time() - self._beat_at >= 1.0:
+                elif time.time() - self._beat_at >= 1.0 or any(rider.wanted() for rider in self.riders):
                     self._heartbeat()
             except Exception:  # a database hiccup: the batch stays pending for the next pass
                 time.sleep(FLUSH_INTERVAL)
@@ -583,17 +592,20 @@ class SharedJournal(Journal):
 
     def _heartbeat(self) -> None:
         """Still alive (the barrier waits for live processes only); the entries stay pending, the riders write."""
-        p, now = self.control.processes, time.time()
-        taken = self._take_riders()
-        try:
-            with self.control.store.begin() as conn:
-                conn.execute(update(p).where(p.c.service == self.service, p.c.token == self.control.token)
-                             .values(beat=now))
-                self._write_riders(conn, taken)
-        except Exception:
-            self._give_back_riders(taken)
-            raise
-        self._beat_at = now
+        # under the flush lock: a process's rider writes commit in the order they took (a metrics scrape that
+        # sees this process's acknowledgement then sees every count taken before it)
+        with self._flush_lock:
+            p, now = self.control.processes, time.time()
+            taken = self._take_riders()
+            try:
+                with self.control.store.begin() as conn:
+                    conn.execute(update(p).where(p.c.service == self.service, p.c.token == self.control.token)
+                                 .values(beat=now))
+                    self._write_riders(conn, taken)
+            except Exception:
+                self._give_back_riders(taken)
+                raise
+            self._beat_at = now
 
     def _take_riders(self) -> list[tuple[Rider, Any]]:
         return [(rider, data) for rider in self.riders if (data := rider.take()) is not None]

@@ -10,7 +10,9 @@ process answers with the traffic of all of them (docs/scale-out.md, "Metrics").
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from prometheus_client import generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
-from sqlalchemy import Column, Connection, Float, MetaData, String, Table, delete, select
+from sqlalchemy import BigInteger, Column, Connection, Float, MetaData, String, Table, case, delete, select
 
 if TYPE_CHECKING:
     from mocks.core.control import Control, SharedJournal
@@ -132,13 +134,33 @@ def metric_table(md: MetaData) -> Table:
                  Column("label", String(16), primary_key=True), Column("value", Float, nullable=False))
 
 
+def ack_table(md: MetaData) -> Table:
+    """``examrig_metric_ack``: the last metrics epoch each process of a mock wrote its counts for."""
+    existing = md.tables.get("examrig_metric_ack")
+    if isinstance(existing, Table):
+        return existing
+    return Table("examrig_metric_ack", md, Column("service", String(40), primary_key=True),
+                 Column("token", String(200), primary_key=True), Column("epoch", BigInteger, nullable=False))
+
+
+@dataclass
+class _Taken:
+    epoch: int  # the metrics epoch seen before the counts were taken: what the write acknowledges
+    totals: Totals | None
+    acked: int  # the acknowledgement before this write (restored when the write fails)
+
+
 class SharedMetrics(Metrics):
     """Counts of all processes of one mock: what this process counted since its last write stays in memory
     (the request path is :class:`Metrics`'s), the rest is in ``examrig_metric``.
 
-    Rides on the mock's :class:`~mocks.core.control.SharedJournal` flusher (``take``/``write``/``give_back``):
-    the pending counts are added to the table in the flusher's transactions, so a journal barrier, which every
-    live process acknowledges only after such a transaction, also makes the table complete.
+    Rides on the mock's :class:`~mocks.core.control.SharedJournal` flusher (``wanted``, ``take``, ``write``,
+    ``give_back``): the pending counts are added to the table in the flusher's transactions, at its heartbeat
+    (every second) and at once when a scrape asks. A scrape is a barrier of its own, not the journal's (that
+    one writes every pending journal entry: a Prometheus scraper would undo the journal's write-on-read): it
+    bumps the *metrics epoch* (database, and the host's shared memory), and waits until every live process
+    of the mock (the journal's roll) has acknowledged it in ``examrig_metric_ack``; a flusher acknowledges the
+    epoch it saw before taking its counts, so every request answered before the scrape began is in the sums.
     """
 
     def __init__(self, control: Control, service: str, journal: SharedJournal) -> None:
@@ -147,62 +169,121 @@ class SharedMetrics(Metrics):
         self.service = service
         self.journal = journal
         self.table = metric_table(control.store.metadata)
+        self.acks = ack_table(control.store.metadata)
+        self._acked = 0
+        self._db_epoch = 0
+        self._polled_at = -math.inf
 
     def observe(self, route: str, status: int, duration_ms: float) -> None:
         super().observe(route, status, duration_ms)
-        if self.journal._thread is None:  # a process that has journaled nothing yet still flushes its counts
+        if self.journal._thread is None:  # a process that has journaled nothing yet still writes its counts
             with self.journal._lock:
                 self.journal.start()
 
     # the flusher's side ---------------------------------------------------------------------------
 
-    def take(self) -> Totals | None:
-        """The counts not yet written (and forget them here), or ``None``."""
+    def _epoch(self) -> int:
+        """The metrics epoch: the host's, or (across hosts) the database's, polled every ``control_poll_ms``."""
+        control = self.control
+        if control.poll is not None:
+            now = time.monotonic()
+            if now - self._polled_at >= control.poll:
+                self._polled_at = now
+                self._db_epoch = max(self._db_epoch, control.counter(f"metrics-epoch:{self.service}"))
+        host = control.host
+        return max(host.value(2) if host is not None else 0, self._db_epoch)
+
+    def wanted(self) -> bool:
+        """A scrape waits for this process's counts."""
+        return self._epoch() > self._acked
+
+    def take(self) -> _Taken | None:
+        """The counts not yet written (and forget them here) with the epoch they answer, or ``None``."""
+        epoch = self._epoch()  # before the counts: everything counted before the scrape's bump is taken
         with self._lock:
             if not self.requests and not self.buckets:
+                totals = None
+            else:
+                totals = Totals({k: float(v) for k, v in self.requests.items()},
+                                {r: [float(n) for n in c] for r, c in self.buckets.items()}, dict(self.sums))
+                self.requests, self.buckets, self.sums = defaultdict(int), {}, defaultdict(float)
+            if totals is None and epoch <= self._acked:
                 return None
-            taken = Totals({k: float(v) for k, v in self.requests.items()},
-                           {r: [float(n) for n in c] for r, c in self.buckets.items()}, dict(self.sums))
-            self.requests, self.buckets, self.sums = defaultdict(int), {}, defaultdict(float)
+            taken = _Taken(epoch, totals, self._acked)
+            self._acked = max(self._acked, epoch)
         return taken
 
-    def give_back(self, taken: Totals) -> None:
-        """Counts whose write failed: pending again (with what arrived meanwhile)."""
+    def give_back(self, taken: _Taken) -> None:
+        """A write that failed: its counts are pending again (with what arrived meanwhile), its epoch unanswered."""
         with self._lock:
-            for key, n in taken.requests.items():
+            self._acked = min(self._acked, taken.acked)
+            if taken.totals is None:
+                return
+            for key, n in taken.totals.requests.items():
                 self.requests[key] += int(n)
-            for route, counts in taken.buckets.items():
+            for route, counts in taken.totals.buckets.items():
                 mine = self.buckets.setdefault(route, [0] * (len(BUCKETS_MS) + 1))
                 for i, n in enumerate(counts):
                     mine[i] += int(n)
-            for route, s in taken.sums.items():
-                self.sums[route] += s
+            for route, total in taken.totals.sums.items():
+                self.sums[route] += total
 
-    def write(self, conn: Connection, taken: Totals) -> None:
-        """Add ``taken`` to the table, inside the flusher's transaction."""
-        rows = [{"service": self.service, "name": "requests", "route": route, "label": str(status), "value": n}
-                for (route, status), n in taken.requests.items()]
-        for route, counts in taken.buckets.items():
-            rows += [{"service": self.service, "name": "bucket", "route": route, "label": str(i), "value": n}
-                     for i, n in enumerate(counts) if n]
-        rows += [{"service": self.service, "name": "sum", "route": route, "label": "", "value": s}
-                 for route, s in taken.sums.items()]
-        # one order for every process: two PostgreSQL transactions adding to the same rows never deadlock
-        rows.sort(key=lambda r: (r["name"], r["route"], r["label"]))
-        conn.execute(self._add(), rows)
+    def write(self, conn: Connection, taken: _Taken) -> None:
+        """Add the counts to the table and acknowledge the epoch, inside the flusher's (or a scrape's) transaction."""
+        if taken.totals is not None:
+            rows = [{"service": self.service, "name": "requests", "route": route, "label": str(status), "value": n}
+                    for (route, status), n in taken.totals.requests.items()]
+            for route, counts in taken.totals.buckets.items():
+                rows += [{"service": self.service, "name": "bucket", "route": route, "label": str(i), "value": n}
+                         for i, n in enumerate(counts) if n]
+            rows += [{"service": self.service, "name": "sum", "route": route, "label": "", "value": total}
+                     for route, total in taken.totals.sums.items()]
+            # one order for every process: two PostgreSQL transactions adding to the same rows never deadlock
+            rows.sort(key=lambda r: (r["name"], r["route"], r["label"]))
+            t = self.table
+            add = self._insert(t)
+            conn.execute(add.on_conflict_do_update(index_elements=["service", "name", "route", "label"],
+                                                   set_={"value": t.c.value + add.excluded.value}), rows)
+        if taken.epoch > taken.acked:
+            a = self.acks
+            ack = self._insert(a).values(service=self.service, token=self.control.token, epoch=taken.epoch)
+            conn.execute(ack.on_conflict_do_update(
+                index_elements=["service", "token"],
+                set_={"epoch": case((a.c.epoch < ack.excluded.epoch, ack.excluded.epoch), else_=a.c.epoch)}))
 
-    def _add(self) -> Any:
+    def _insert(self, table: Table) -> Any:
         from sqlalchemy.dialects import postgresql, sqlite
-        t = self.table
-        insert = postgresql.insert(t) if self.control.store.is_postgres else sqlite.insert(t)
-        return insert.on_conflict_do_update(index_elements=["service", "name", "route", "label"],
-                                            set_={"value": t.c.value + insert.excluded.value})
+        return postgresql.insert(table) if self.control.store.is_postgres else sqlite.insert(table)
 
     # what a scrape and a reset see ----------------------------------------------------------------
 
+    def barrier(self) -> None:
+        """Return once every live process of the mock has written what it counted before the call."""
+        from mocks.core.control import BARRIER_TIMEOUT, CONTROL, FLUSH_INTERVAL, STALE_PROCESS
+        store, p, a = self.control.store, self.control.processes, self.acks
+        with store.begin() as conn:
+            epoch = store.next_value(conn, CONTROL, f"metrics-epoch:{self.service}")
+        host = self.control.host
+        if host is not None:
+            while host.value(2) < epoch:
+                host.bump(2)
+        self._db_epoch = max(self._db_epoch, epoch)
+        # this process's own counts, written now (under the journal's flush lock, as its flusher writes: a write
+        # taken earlier by the flusher commits before this one)
+        self.journal._heartbeat()
+        deadline = time.monotonic() + BARRIER_TIMEOUT
+        while time.monotonic() < deadline:
+            with store.read() as conn:
+                live = conn.execute(select(p.c.token).where(p.c.service == self.service,
+                                                            p.c.beat > time.time() - STALE_PROCESS)).scalars().all()
+                acked = dict(conn.execute(select(a.c.token, a.c.epoch).where(a.c.service == self.service)).all())
+            if all(acked.get(token, 0) >= epoch for token in live):
+                return
+            time.sleep(FLUSH_INTERVAL / 2)
+
     def totals(self) -> Totals:
         """The sums over every process: after a barrier, every live process has written what it counted."""
-        self.journal.barrier()
+        self.barrier()
         t = self.table
         with self.control.store.read() as conn:
             rows = conn.execute(select(t.c.name, t.c.route, t.c.label, t.c.value)
@@ -218,11 +299,11 @@ class SharedMetrics(Metrics):
         return out
 
     def reset(self) -> None:
-        """Forget the counts of every process (the caller's journal barrier has flushed the others')."""
-        super().reset()
+        """Forget the counts of every process: what each counted before the reset is written first, then deleted."""
+        self.barrier()
         t = self.table
         with self.control.store.begin() as conn:
             conn.execute(delete(t).where(t.c.service == self.service))
 
 
-__all__ = ["BUCKETS_MS", "CONTENT_TYPE", "Metrics", "SharedMetrics", "Totals", "metric_table"]
+__all__ = ["BUCKETS_MS", "CONTENT_TYPE", "Metrics", "SharedMetrics", "Totals", "ack_table", "metric_table"]

@@ -174,3 +174,17 @@ def test_config_agrees_and_shows_the_configured_options(two: tuple[list[NotesSer
     first, second = a.get("/_examrig/config").json, b.get("/_examrig/config").json
     assert first == second  # ... and both show what was configured
     assert first["options"] == {"workers": 4} and first["settings"]["services"]["notes"] == {"workers": 4}
+
+
+def test_a_scrape_leaves_the_journal_entries_unwritten(two: tuple[list[NotesService], list[Seen]]) -> None:
+    # the journal writes its entries only when a journal reader asks (docs/scale-out.md): a Prometheus scraper
+    # every few seconds must not make every process write every exchange
+    apps, _ = two
+    a, b = (Client(app) for app in apps)
+    for i in range(4):
+        (a if i % 2 else b).put(f"/notes/j{i}", data="v", headers={T: "j"})
+    assert requests_by(parse(b.get("/_examrig/metrics").text), "notes") == {("put", "201"): 4}
+    j = apps[0].runtime.control.journal_t
+    with apps[0].store.read() as conn:
+        assert conn.execute(j.select()).all() == []
+    assert len(a.get("/_examrig/journal", headers={T: "j"}).json["entries"]) == 4  # written when read
