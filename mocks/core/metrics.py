@@ -171,6 +171,7 @@ class SharedMetrics(Metrics):
         self.table = metric_table(control.store.metadata)
         self.acks = ack_table(control.store.metadata)
         self._acked = 0
+        self._upserts: tuple[Any, Any] | None = None
         self._db_epoch = 0
         self._polled_at = -math.inf
 
@@ -240,20 +241,24 @@ class SharedMetrics(Metrics):
                      for route, total in taken.totals.sums.items()]
             # one order for every process: two PostgreSQL transactions adding to the same rows never deadlock
             rows.sort(key=lambda r: (r["name"], r["route"], r["label"]))
-            t = self.table
-            add = self._insert(t)
-            conn.execute(add.on_conflict_do_update(index_elements=["service", "name", "route", "label"],
-                                                   set_={"value": t.c.value + add.excluded.value}), rows)
+            conn.execute(self._statements()[0], rows)
         if taken.epoch > taken.acked:
-            a = self.acks
-            ack = self._insert(a).values(service=self.service, token=self.control.token, epoch=taken.epoch)
-            conn.execute(ack.on_conflict_do_update(
-                index_elements=["service", "token"],
-                set_={"epoch": case((a.c.epoch < ack.excluded.epoch, ack.excluded.epoch), else_=a.c.epoch)}))
+            conn.execute(self._statements()[1], {"service": self.service, "token": self.control.token,
+                                                 "epoch": taken.epoch})
 
-    def _insert(self, table: Table) -> Any:
-        from sqlalchemy.dialects import postgresql, sqlite
-        return postgresql.insert(table) if self.control.store.is_postgres else sqlite.insert(table)
+    def _statements(self) -> tuple[Any, Any]:
+        """The add and the acknowledgement, built once (building an upsert costs more than running it)."""
+        if self._upserts is None:
+            from sqlalchemy.dialects import postgresql, sqlite
+            dialect: Any = postgresql if self.control.store.is_postgres else sqlite
+            t, a = self.table, self.acks
+            add, ack = dialect.insert(t), dialect.insert(a)
+            self._upserts = (
+                add.on_conflict_do_update(index_elements=["service", "name", "route", "label"],
+                                          set_={"value": t.c.value + add.excluded.value}),
+                ack.on_conflict_do_update(index_elements=["service", "token"], set_={"epoch": case(
+                    (a.c.epoch < ack.excluded.epoch, ack.excluded.epoch), else_=a.c.epoch)}))
+        return self._upserts
 
     # what a scrape and a reset see ----------------------------------------------------------------
 
