@@ -235,6 +235,22 @@ def main(argv: list[str] | None = None) -> int:
                 writes.append((time.process_time() - t0) * 1e3)
             ms = statistics.median(writes)
             print(f"  {label:34} {ms:7.3f} ms  (at 300 req/s: {ms * 1e3 / 300:.1f} us a request)")
+        print("the background threads' CPU, per second of 300 req/s of counting (main thread asleep between "
+              "bursts; 3 alternating runs of 3 s, medians):")
+        back: dict[str, list[float]] = {"shared-local": [], "shared": []}
+        for _ in range(3):
+            for name in back:
+                metrics = made[name]
+                t0, end = time.process_time(), time.monotonic() + 3.0
+                while time.monotonic() < end:
+                    for i in range(30):
+                        metrics.observe("Attempts", 200, BUCKETS_MS[i % 3] * 0.9)
+                    time.sleep(0.1)
+                back[name].append((time.process_time() - t0) / 3.0 * 1e3)
+        for name, ms in back.items():
+            print(f"  {name:18} {statistics.median(ms):7.3f} ms/s")
+        extra = statistics.median(back["shared"]) - statistics.median(back["shared-local"])
+        print(f"  shared - shared-local: {extra:.3f} ms/s, {extra * 1e3 / 300:.2f} us a request at 300 req/s")
         print("one scrape after the rounds, CPU ms:")
         scrape = {"today": _scrape_ms(made["today"]), "now": _scrape_ms(made["now"]),
                   "shared (barrier and sum)": _scrape_ms(shared_metrics, n=10)}
