@@ -251,9 +251,9 @@ def _serve_processes(settings: Any, names: list[str], known: dict[str, Any], fir
         tis = settings.service("tis")
         total = int(tis.get("workers", 1)) if bool(tis.get("worker", True)) else 0
         share = total // count + (1 if slot < total % count else 0)
-        tis["workers"] = max(share, 1)
-        tis["worker"] = share > 0
         runtime = Runtime.create(settings)
+        # the share is this process's own: the settings (and /_examrig/config) keep what was configured
+        runtime.process_options["tis"] = {"workers": max(share, 1), "worker": share > 0}
         holder["runtime"] = runtime
         scheme = "https" if settings.tls else "http"
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
