@@ -30,6 +30,7 @@ def test_opening_a_failed_scenario_renders_its_exchanges_as_text(tmp_path: Path,
     page = new_page()
     page.goto(html_report.write(run, tmp_path).as_uri(), wait_until="load")
     expect(page.locator("#f-count")).to_have_text("2 of 2 requirements")
+    expect(page.locator("#matrix")).to_be_visible()  # hidden while parsed, shown by the script
     box = page.locator("#matrix tbody tr").first.locator("details.ev")
     expect(box.locator(":scope > pre")).to_have_count(0)  # nothing rendered before it is opened
     box.locator("summary").first.click()
