@@ -12,8 +12,8 @@ scenarios, a fifth of them with evidence (target under 2 s). Last, it opens that
 downloaded browser) several rounds and prints the median and max time until the page has loaded and the
 matrix's script has run (it fills ``#f-count``, shows the matrix, lays it out and marks the time), on this
 process's clock and on the page's own, against the same page without its script (its matrix shown from
-the start), opened the same way in the same run (target under 1 s). ``--modes ""`` skips the corpus runs. Figures vary with the
-machine's load; the ratios are what to compare.
+the start), opened the same way in the same run (target under 1 s). ``--modes ""`` skips the corpus
+runs. Figures vary with the machine's load; the ratios are what to compare.
 """
 
 from __future__ import annotations

@@ -170,8 +170,7 @@ Feature: Legacy TDS receives TIS's acknowledgement on /student/TIS/API/tisReply
       | application/xml                   |
 
   # examrig's conventions on the refusals above: Spring's wording, and the field key naming the input.
-  # A copy of the refusals of TDS-REPLY-006 ... -010 with the field key, so it claims them too.
-  @req_TDS-CONV-001 @req_TDS-REPLY-006 @req_TDS-REPLY-007 @req_TDS-REPLY-008 @req_TDS-REPLY-009 @req_TDS-REPLY-010 @examrig
+  @req_TDS-CONV-001 @examrig
   Scenario Outline: examrig's refusal names the offending input in the field key
     When I POST to tds "/student/TIS/API/tisReply" with content type "<content_type>" and body:
       """

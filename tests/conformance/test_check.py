@@ -335,9 +335,7 @@ def test_a_target_answering_html_or_404_fails_with_evidence(tmp_path: Path, kind
 
 def test_a_target_resetting_connections_is_an_error(tmp_path: Path) -> None:
     with resetting_server() as url:
-        # (the @examrig copy of the refusals claims TDS-REPLY-006 too, and is unsupported against a target)
-        result = run_check("tds", "--target", f"tds={url}", "--requirement", "TDS-REPLY-006", "--tags", "not examrig",
-                           report_dir=tmp_path)
+        result = run_check("tds", "--target", f"tds={url}", "--requirement", "TDS-REPLY-006", report_dir=tmp_path)
     _judged_with_evidence(result)
     assert {s["verdict"] for s in result.report["scenarios"]} == {"error"}
     assert result.code == 3
@@ -348,7 +346,7 @@ def test_a_hanging_target_times_out_per_request(tmp_path: Path) -> None:
     try:
         with served_wsgi(hanging_app(release)) as url:
             result = run_check("tds", "--target", f"tds={url}", "--requirement", "TDS-REPLY-006",
-                               "--tags", "not examrig", "--timeout", "1", report_dir=tmp_path, timeout=300)
+                               "--timeout", "1", report_dir=tmp_path, timeout=300)
     finally:
         release.set()
     _judged_with_evidence(result)
@@ -388,9 +386,7 @@ def test_sigint_writes_partial_reports_marked_incomplete(tmp_path: Path) -> None
 def test_two_runs_at_once_against_one_target_do_not_meet(tmp_path: Path) -> None:
     """Each scenario has a tenant of its own and each run a report directory of its own."""
     with served_mock("tds") as url:
-        # (without examrig's conventions: their copies of these refusals are unsupported against a target)
-        args = ["tds", "--target", f"tds={url}", "--requirement", "TDS-REPLY-006", "--requirement", "TDS-REPLY-009",
-                "--tags", "not examrig"]
+        args = ["tds", "--target", f"tds={url}", "--requirement", "TDS-REPLY-006", "--requirement", "TDS-REPLY-009"]
         procs = [subprocess.Popen(check_command(*args, report_dir=tmp_path), cwd=ROOT, env=env(),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   stdin=subprocess.DEVNULL) for _ in range(2)]
