@@ -107,9 +107,8 @@ def fences(text: str) -> list[Fence]:
             i = j + 1
             continue
         elif line.strip():
-            if pending_marker is not None:
-                # a marker followed by prose is attached to nothing: reported by orphan_markers()
-                pending_marker = None
+            # a marker followed by prose is attached to nothing (orphan_markers() reports it)
+            pending_marker = None
         i += 1
     return found
 

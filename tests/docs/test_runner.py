@@ -1,0 +1,172 @@
+"""The docs runner itself: parsing, markers, output matching, port mapping, the shell session and its servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.docs import markdown
+from tests.docs.markdown import Block, matches
+from tests.docs.session import PORTS, Session, free_port_base, rewrite_ports
+
+DOC = """# Title
+
+<!-- doctest: skip reason="needs your own TIS" -->
+```sh
+examrig submit trt x --tis http://tis.example.org
+```
+
+## Two blocks here
+
+```bash
+echo one
+```
+
+```text
+one
+```
+
+<!-- doctest: exit=3 timeout=20 -->
+```shell
+exit 3
+```
+
+```
+examrig validate PATH...
+```
+
+<!-- doctest: skip -->
+```sh
+echo no reason
+```
+
+<!-- doctest: skip reason="x" -->
+Prose: the marker above is attached to nothing.
+
+```console
+$ echo hi
+```
+"""
+
+
+@pytest.fixture()
+def doc(tmp_path: Path) -> Path:
+    path = tmp_path / "docs" / "example.md"
+    path.parent.mkdir()
+    path.write_text(DOC)
+    return path
+
+
+def test_blocks_ids_markers_and_output(doc: Path) -> None:
+    got = markdown.blocks(doc, doc.parents[1])
+    assert [b.id for b in got] == ["docs/example.md#title", "docs/example.md#two-blocks-here",
+                                   "docs/example.md#two-blocks-here.2", "docs/example.md#two-blocks-here.3"]
+    skipped, echo, exits, no_reason = got
+    assert skipped.skip == "needs your own TIS" and not skipped.problems
+    assert echo.expected == "one" and echo.skip is None and echo.exit == 0
+    assert exits.exit == 3 and exits.timeout == 20.0 and exits.expected is None
+    assert no_reason.problems and "a skip needs a reason" in no_reason.problems[0]
+
+
+def test_inventory_checks(doc: Path) -> None:
+    text = doc.read_text()
+    lines = text.split("\n")
+    assert [lines[n - 1] for n in markdown.untagged_commands(doc)] == ["```"]  # the examrig validate synopsis
+    assert [lines[n - 1] for n in markdown.orphan_markers(text)] == ['<!-- doctest: skip reason="x" -->']
+    assert markdown.consoles(doc) == [lines.index("```console") + 1]
+
+
+def test_unknown_marker_keys_are_problems(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text('<!-- doctest: skp reason="typo" -->\n```sh\ntrue\n```\n')
+    (block,) = markdown.blocks(path, tmp_path)
+    assert any("unknown doctest marker" in p for p in block.problems)
+    assert any("reason= without skip" in p for p in block.problems)
+
+
+@pytest.mark.parametrize(("expected", "actual", "ok"), [
+    ("a\nb", "a\nb\n", True),
+    ('{"status":"ok",...}', '{"status":"ok","service":"tds"}', True),
+    ("...\nlast", "first\nsecond\nlast", True),
+    ("exit code ...0", "exit code 10", True),
+    ('{"status":"ok",...}', '{"status":"down"}', False),
+    ("a\nb", "a\nc", False),
+    ("whole", "whole and more", False),
+])
+def test_ellipsis(expected: str, actual: str, ok: bool) -> None:
+    assert matches(expected, actual) is ok
+
+
+def test_rewrite_ports() -> None:
+    text, used = rewrite_ports("curl localhost:8604/x http://127.0.0.1:8600 localhost:8607 h:8604", 21000)
+    assert text == "curl localhost:21004/x http://127.0.0.1:21000 localhost:8607 h:8604"
+    assert used == {8604: 21004, 8600: 21000}
+
+
+def test_free_port_base_is_below_the_ephemeral_range() -> None:
+    base = free_port_base()
+    assert base >= 20000 and base + len(PORTS) <= 32000
+
+
+def _block(text: str, *, expected: str | None = None, exit: int = 0, timeout: float = 30.0) -> Block:
+    return Block(file="t.md", id=f"t.md#{abs(hash(text))}", line=1, text=text, expected=expected, exit=exit,
+                 timeout=timeout)
+
+
+@pytest.fixture()
+def session() -> Iterator[Session]:
+    s = Session("t.md")
+    yield s
+    s.close()
+
+
+def test_session_carries_state_and_reports_failures(session: Session) -> None:
+    assert session.run(_block("cd sub 2>/dev/null || mkdir sub && cd sub\nX=42\necho made > f")).ok
+    carried = session.run(_block('echo "$X $(basename "$PWD") $(cat f)"', expected="42 sub made"))
+    assert carried.ok, carried.message
+    failed = session.run(_block("echo before\ncurl -s localhost:8604/nothing-listens\necho after"))
+    assert not failed.ok
+    assert f"localhost:{session.base + 4}" in failed.message  # the text as run, ports mapped
+    assert "8604->" in failed.message and "before" in failed.message and "after" not in failed.stdout
+    # errexit ended that bash: the next block gets a new one, in the same directory
+    assert session.run(_block("test -d sub && test \"$X\" = ''")).ok
+    assert session.run(_block("false | true")).ok is False  # pipefail
+    wrong = session.run(_block("echo two", expected="one"))
+    assert not wrong.ok and "output differs" in wrong.message
+
+
+def test_expected_exit_codes_and_timeouts(session: Session) -> None:
+    assert session.run(_block("exit 3", exit=3)).ok
+    assert not session.run(_block("true", exit=3)).ok
+    slow = session.run(_block("sleep 60", timeout=1.0))
+    assert not slow.ok and "timed out" in slow.message
+    assert session.run(_block("echo still here", expected="still here")).ok
+
+
+def test_environment_is_a_users(session: Session) -> None:
+    res = session.run(_block('command -v examrig >/dev/null && command -v curl >/dev/null\n'
+                             'echo "$EXAMRIG_PORT_BASE"\ntest -e bench && test -e loadtests && test ! -e .git'))
+    assert res.ok, res.message
+    assert res.stdout.strip() == str(session.base)
+
+
+def test_a_server_runs_in_the_background_until_close() -> None:
+    session = Session("t.md")
+    try:
+        res = session.run(_block("examrig serve tds &\ncurl -sf localhost:8604/_examrig/health"))
+        assert res.ok, res.message
+        assert '"service":"tds"' in res.stdout
+        (server,) = session.servers
+        assert server.urls == [f"http://127.0.0.1:{session.base + 4}"]
+        proc = server.proc
+    finally:
+        session.close()
+    assert proc.poll() is not None  # stopped by SIGTERM (or SIGKILL) at the end of the file
+
+
+def test_a_server_that_does_not_start_fails_its_block(session: Session) -> None:
+    res = session.run(_block("examrig serve nosuch"))
+    assert not res.ok
+    assert "exited with 2 before it was ready" in res.message and "unknown service" in res.message
