@@ -198,10 +198,16 @@ def consoles(path: Path) -> list[int]:
 def matches(expected: str, actual: str) -> bool:
     """doctest's ELLIPSIS: ``...`` in the expected text stands for any text (none, or several lines).
 
-    Both sides are compared with trailing spaces of each line and leading/trailing blank lines removed.
+    A line that is only ``...`` stands for any number of whole lines, none included. Both sides are compared
+    with trailing spaces of each line and leading/trailing blank lines removed.
     """
     def norm(s: str) -> str:
         return "\n".join(ln.rstrip() for ln in s.strip("\n").split("\n")).strip("\n")
 
-    parts = [re.escape(p) for p in norm(expected).split("...")]
-    return re.fullmatch(".*?".join(parts), norm(actual), flags=re.DOTALL) is not None
+    pattern = ""
+    for line in norm(expected).split("\n"):
+        if line.strip() == "...":
+            pattern += r"(?:.*?\n)??"
+        else:
+            pattern += ".*?".join(re.escape(p) for p in line.split("...")) + "\n"
+    return re.fullmatch(pattern, norm(actual) + "\n", flags=re.DOTALL) is not None
