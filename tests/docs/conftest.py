@@ -1,9 +1,8 @@
-"""Sessions of the docs tests (one per Markdown file and pytest process) and the per-file counts at the end."""
+"""Sessions of the docs tests: one per Markdown file and pytest process, stopped after the file's last block."""
 
 from __future__ import annotations
 
-import re
-from collections import Counter
+import atexit
 from collections.abc import Iterator
 
 import pytest
@@ -27,37 +26,16 @@ def close_session(file: str) -> None:
         session.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _close_doc_sessions() -> Iterator[None]:
-    # a run cut short (-x, a selection by -k) still stops every server it started
-    yield
+def _close_all() -> None:
     for file in list(_SESSIONS):
         close_session(file)
 
 
-_BLOCK_ID = re.compile(r"test_block\[(?P<file>[^#\]]+)#")
+# a run cut short (-x, a selection by -k, an interrupted process) still stops every server it started
+atexit.register(_close_all)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Per Markdown file: how many blocks ran (passed, failed, pending) and how many were skipped."""
-    outcomes: dict[str, str] = {}  # nodeid -> its one outcome (a failure in any phase wins)
-    for outcome in ("passed", "skipped", "xfailed", "xpassed", "failed", "error"):
-        for rep in terminalreporter.stats.get(outcome, []):
-            nodeid = getattr(rep, "nodeid", "")
-            if _BLOCK_ID.search(nodeid):
-                outcomes[nodeid] = outcome
-    if not outcomes:
-        return
-    counts: dict[str, Counter[str]] = {}
-    for nodeid, outcome in outcomes.items():
-        m = _BLOCK_ID.search(nodeid)
-        assert m is not None
-        counts.setdefault(m.group("file"), Counter())[outcome] += 1
-    terminalreporter.section("documented shell blocks")
-    for file in sorted(counts):
-        c = counts[file]
-        ran = c["passed"] + c["failed"] + c["xfailed"] + c["xpassed"] + c["error"]
-        detail = ", ".join(f"{c[k]} {label}" for k, label in (
-            ("passed", "passed"), ("failed", "failed"), ("xfailed", "pending (xfail)"),
-            ("xpassed", "pending but passing"), ("error", "errors")) if c[k])
-        terminalreporter.write_line(f"{file}: {ran} run ({detail or 'none'}), {c['skipped']} skipped")
+@pytest.fixture(scope="session", autouse=True)
+def _close_doc_sessions() -> Iterator[None]:
+    yield
+    _close_all()

@@ -212,7 +212,7 @@ class Session:
         Returns None when ready, else why not (it exited, or did not get ready in time) with what it printed.
         """
         command = re.sub(r"&\s*$", "", command.strip())
-        proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=self.work, env=self.env, text=True,
+        proc = subprocess.Popen(["bash", "-c", command], cwd=self.work, env=self.env, text=True,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         server = Server(command=command, proc=proc)
