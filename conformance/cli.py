@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from mocks.core.admin import VERSION
@@ -35,7 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from mocks import registry
     from mocks.core.app import Runtime
     from mocks.core.server import Served, ServeError, bind, run_until_signal
-    from mocks.core.settings import SettingsError, load_settings
+    from mocks.core.settings import SettingsError
     from mocks.core.store import StoreUnavailable
     from mocks.core.tls import TlsError
 
@@ -44,14 +44,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name in names:
         if name not in known:
             return _fail(f"unknown service '{name}' (available: {', '.join(known)})", EXIT_USAGE)
-    if args.port is not None and len(names) > 1:
-        return _fail("--port serves one service; use --port-base for several", EXIT_USAGE)
     try:
-        settings = load_settings(args.config, overrides={
-            "db": args.db, "host": args.host, "port": args.port, "port_base": args.port_base,
-            "debug": args.debug or None, "seed": args.seed, "data_dir": args.data_dir,
-            "tls": args.tls or None, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
-            "processes": args.processes})
+        settings = serve_settings(args)
     except SettingsError as exc:
         return _fail(str(exc), EXIT_USAGE)
     problem = _settings_problem(settings, names, known)
@@ -59,6 +53,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(problem, EXIT_USAGE)
     if settings.processes > 1 and settings.debug:
         return _fail("--processes serves with the production server; it does not go with --debug", EXIT_USAGE)
+    ready_file, problem = _ready_file(args.ready_file)
+    if problem:
+        return _fail(problem, EXIT_USAGE)
     if settings.shared_control is None and settings.db and settings.db.startswith("postgresql"):
         # other hosts (or other `examrig serve` commands) may serve this mock on the same database
         settings.shared_control = True
@@ -70,19 +67,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except StoreUnavailable as exc:
         return _fail(f"cannot open database {settings.db or settings.data_dir}: {exc}", EXIT_INFRA)
     if settings.processes > 1:
-        return _serve_processes(settings, names, known, runtime)
+        return _serve_processes(settings, names, known, runtime, ready_file)
+    ports = registry.ports(settings, names)
     servers: list[Served] = []
     try:
         for name in names:
             tls = _tls_files(settings) if settings.tls_for(name) else None
-            if settings.port is not None:
-                port = settings.port
-            elif settings.port_base is not None:
-                port = known[name].port(settings.port_base)
-            else:
-                port = int(settings.service(name).get("port", known[name].port()))
             threads = int(settings.service(name).get("server_threads", settings.server_threads))
-            servers.append(bind(name, apps[name], settings.host, port, debug=settings.debug,
+            servers.append(bind(name, apps[name], settings.host, ports[name], debug=settings.debug,
                                 threads=threads, tls=tls))
     except (ServeError, TlsError) as exc:
         # release every port bound so far and whatever the apps and the runtime started: nothing left running
@@ -98,17 +90,80 @@ def cmd_serve(args: argparse.Namespace) -> int:
         runtime.topology.setdefault(served.name, served.url)
 
     def announce() -> None:
+        # every server is listening (bind made the sockets listen; the serving threads run): the URLs,
+        # then the ready file, so a script that waits for the file can connect at once
         for served in servers:
             print(f"examrig: {served.name} listening on {served.url}", flush=True)
         print(f"examrig: database {runtime.store.describe()}; Ctrl-C to stop", flush=True)
+        if ready_file is not None:
+            _write_ready(ready_file, {served.name: served.url for served in servers})
 
     runtime.control.start()
 
     def on_stop() -> None:
+        _remove_ready(ready_file)
         runtime.control.close()
         runtime.store.dispose()
 
-    return run_until_signal(servers, on_ready=announce, on_stop=on_stop, final=True)
+    try:
+        return run_until_signal(servers, on_ready=announce, on_stop=on_stop, final=True)
+    except _ReadyFileError as exc:  # the servers were stopped on the way out (run_until_signal's finally)
+        return _fail(str(exc), EXIT_INFRA)
+
+
+def serve_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Any:
+    """The settings ``examrig serve`` runs with: the file, the environment (``os.environ`` when None), the flags.
+
+    Tests use it to check the precedence (README, Settings) without binding anything.
+    """
+    from mocks.core.settings import load_settings, parse_option
+
+    options: dict[str, dict[str, Any]] = {}
+    for text in args.option or ():
+        service, name, value = parse_option(text)
+        options.setdefault(service, {})[name] = value
+    return load_settings(args.config, env=env, overrides={
+        "db": args.db, "host": args.host, "port": args.port, "port_base": args.port_base,
+        "debug": args.debug or None, "seed": args.seed, "data_dir": args.data_dir,
+        "tls": args.tls or None, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
+        "processes": args.processes}, options=options)
+
+
+class _ReadyFileError(OSError):
+    """The ready file could not be written once the mocks listened."""
+
+
+def _ready_file(value: str | None) -> tuple[Any, str | None]:
+    """``--ready-file``: its path, after removing a stale one (a script must not take it for this run's)."""
+    if value is None:
+        return None, None
+    from pathlib import Path
+    path = Path(value)
+    if path.is_dir():
+        return None, f"--ready-file {value}: is a directory"
+    if not path.parent.is_dir():
+        return None, f"--ready-file {value}: no such directory {str(path.parent)!r}"
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        return None, f"--ready-file {value}: cannot replace it ({exc.strerror or exc})"
+    return path, None
+
+
+def _write_ready(path: Any, urls: dict[str, str]) -> None:
+    from mocks.core.server import write_ready_file
+    try:
+        write_ready_file(path, urls)
+    except OSError as exc:
+        raise _ReadyFileError(f"cannot write --ready-file {path}: {exc.strerror or exc}") from None
+
+
+def _remove_ready(path: Any) -> None:
+    # a stopped rig leaves no file behind that says it is ready
+    if path is not None:
+        import contextlib
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def _install_client_rules() -> None:
@@ -131,9 +186,13 @@ def _settings_problem(settings: Any, names: list[str], known: dict[str, Any]) ->
         path = getattr(settings, option)
         if path and not Path(path).is_file():
             return f"--{option.replace('_', '-')} {path}: no such file"
+    if settings.port is not None and len(names) > 1:
+        where = {"flags": "--port", "environment": "EXAMRIG_PORT"}.get(settings.origins.get("port", ""),
+                                                                        "[examrig].port")
+        return f"{where} serves one service; use --port-base for several (--port-base 0: each on a free port)"
     for name in settings.services:
         if name not in known:
-            return f"unknown service table [services.{name}] (services: {', '.join(known)})"
+            return f"unknown service {_table_name(settings, name)} (services: {', '.join(known)})"
     from mocks.core.settings import SettingsError, check_service_options
     try:  # a misspelt option did nothing, silently
         check_service_options(settings, {name: entry.cls.declared_options for name, entry in known.items()})
@@ -155,29 +214,25 @@ def _settings_problem(settings: Any, names: list[str], known: dict[str, Any]) ->
             value = table.get(option)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 return f"[services.{name}].{option}: {value!r} is not an integer"
-    try:
-        ports = _ports(settings, names, known)
-    except (TypeError, ValueError) as exc:
-        return f"cannot work out the ports: {exc}"
-    for name, port in ports.items():
+    from mocks import registry
+    for name, port in registry.ports(settings, names).items():
         if not 0 <= port <= 65535:
-            return f"{name} would be served on port {port}, past 65535 (lower --port-base)"
+            return f"{name} would be served on port {port}, past 65535 (lower the port or the port base)"
     return None
 
 
-def _ports(settings: Any, names: list[str], known: dict[str, Any]) -> dict[str, int]:
-    ports: dict[str, int] = {}
-    for name in names:
-        if settings.port is not None:
-            ports[name] = settings.port
-        elif settings.port_base is not None:
-            ports[name] = known[name].port(settings.port_base)
-        else:
-            ports[name] = int(settings.service(name).get("port", known[name].port()))
-    return ports
+def _table_name(settings: Any, name: str) -> str:
+    """How the user wrote ``[services.NAME]``: the table, ``--option NAME.…`` or ``EXAMRIG_NAME_PORT``."""
+    keys = {key: level for key, level in settings.origins.items() if key.startswith(f"services.{name}.")}
+    levels = set(keys.values())
+    if levels == {"flags"}:
+        return f"'{name}' in --option {min(keys)[len('services.'):]}=…"
+    if levels == {"environment"}:
+        return f"'{name}' in EXAMRIG_{name.upper()}_PORT"
+    return f"table [services.{name}]"
 
 
-def _serve_processes(settings: Any, names: list[str], known: dict[str, Any], first: Any) -> int:
+def _serve_processes(settings: Any, names: list[str], known: dict[str, Any], first: Any, ready_file: Any) -> int:
     """``--processes N``: the tables exist (``first`` made them); N children serve on each port (prefork)."""
     from mocks.core.app import Runtime
     from mocks.core.prefork import Plan, bind_child, serve
@@ -224,12 +279,19 @@ def _serve_processes(settings: Any, names: list[str], known: dict[str, Any], fir
             print(f"examrig: {name} listening on {scheme}://{host}:{ports[name]} ({settings.processes} processes)",
                   flush=True)
         print(f"examrig: database {first.store.describe()}; Ctrl-C to stop", flush=True)
+        if ready_file is not None:  # every child listens (serve waited for all of them)
+            _write_ready(ready_file, {name: f"{scheme}://{host}:{ports[name]}" for name in names})
 
+    from mocks import registry
     try:
-        return serve(Plan(names, settings.host, _ports(settings, names, known), settings.processes, build,
+        return serve(Plan(names, settings.host, registry.ports(settings, names), settings.processes, build,
                           on_stop), announce)
     except ServeError as exc:
         return _fail(str(exc), EXIT_INFRA)
+    except _ReadyFileError as exc:
+        return _fail(str(exc), EXIT_INFRA)
+    finally:
+        _remove_ready(ready_file)
 
 
 WORKERS = {"tis": "mocks.tis.service:run_worker"}
@@ -274,6 +336,8 @@ def _tls_files(settings: Any) -> tuple[str, str]:
 def build_parser() -> Parser:
     """The full argument parser."""
     parser = Parser(prog="examrig", description="Simulation and conformance rig for exam-delivery integrations.")
+    parser.add_argument("--version", action="version", version=f"examrig {VERSION}",
+                        help="print the version and exit (as 'examrig version' does)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
@@ -289,7 +353,14 @@ def build_parser() -> Parser:
     ports = p.add_mutually_exclusive_group()
     ports.add_argument("--port", type=_port, metavar="N", help="port of the one service served (0: any free port)")
     ports.add_argument("--port-base", type=_port, metavar="N",
-                       help="ports N, N+1, … in the fixed service order (default base 8600)")
+                       help="ports N, N+1, … in the fixed service order (default base 8600); "
+                            "0: every mock on a free port of its own")
+    p.add_argument("--option", action="append", metavar="SERVICE.NAME=VALUE",
+                   help="a service option, as [services.SERVICE] NAME = VALUE in the file (VALUE read as TOML); "
+                        "repeatable")
+    p.add_argument("--ready-file", metavar="FILE",
+                   help="once every mock listens, write FILE (JSON: pid and each service's URL) atomically; "
+                        "removed on stop")
     p.add_argument("--seed", type=int, metavar="S", help="seed for ids, faults and generated data")
     p.add_argument("--tls", action="store_true",
                    help="serve over HTTPS (self-signed certificate for localhost under --data-dir/tls)")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mocks.core.app import Runtime, ServiceApp
+from mocks.core.settings import DEFAULT_PORT_BASE, Settings
 
-DEFAULT_PORT_BASE = 8600
 # fixed order: the offset from --port-base, and the default port (base + offset)
 ORDER = ("deliveryodata", "proctoru", "tis", "thss", "tds", "dw", "openam")
 
@@ -38,6 +38,15 @@ def available() -> dict[str, ServiceInfo]:
             raise
         found[name] = ServiceInfo(name, offset, module.Service)
     return found
+
+
+def ports(settings: Settings, names: list[str]) -> dict[str, int]:
+    """The port of each service of ``names`` (0: a free one) under ``settings``' precedence (Settings.port_for).
+
+    The global ``port`` counts only when one service is served (the CLI refuses it for several).
+    """
+    known = available()
+    return {name: settings.port_for(name, known[name].offset, alone=len(names) == 1) for name in names}
 
 
 def build(name: str, runtime: Runtime, options: dict[str, Any] | None = None) -> ServiceApp:

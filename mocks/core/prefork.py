@@ -92,7 +92,11 @@ def serve(plan: Plan, announce: Callable[[dict[str, int]], None]) -> int:
                 print("examrig: error: a server process did not start (see above)", file=sys.stderr, flush=True)
             _stop_all(children)
             return 0 if done.is_set() else 3
-        announce(ports)
+        try:
+            announce(ports)
+        except BaseException:
+            _stop_all(children)  # announcing failed (the ready file could not be written): no orphans
+            raise
         code = _supervise(plan, ports, children, ready_r, ready_w, done)
         print("examrig: shutting down", file=sys.stderr, flush=True)
         _stop_all(children)

@@ -335,3 +335,29 @@ def run_until_signal(servers: list[Served], on_ready: Callable[[], None] | None 
             on_stop()
         restore(final)
     return 0
+
+
+def write_ready_file(path: str | os.PathLike[str], urls: dict[str, str], pid: int | None = None) -> None:
+    """Write ``{"pid": …, "services": {name: url}}`` to ``path`` atomically (``examrig serve --ready-file``).
+
+    The JSON goes to a temporary file in the same directory, is flushed to disk, then renamed over
+    ``path``: a script waiting for the file never reads half of it, and finds it only once every
+    mock listens.
+    """
+    import json
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    body = json.dumps({"pid": os.getpid() if pid is None else pid, "services": urls}, indent=2) + "\n"
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -1,4 +1,4 @@
-"""Settings: ``examrig.toml``, then ``EXAMRIG_*`` environment variables, then CLI flags."""
+"""Settings: ``examrig.toml``, then ``EXAMRIG_*`` environment variables, then CLI flags (README, Settings)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,21 @@ from typing import Any
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 SECRET_WORDS = ("secret", "password", "token", "credential", "key")
+DEFAULT_PORT_BASE = 8600
+
+#: where a setting can come from, lowest first: a setting from a later level beats one from an earlier level,
+#: whatever their scope (README, Settings). "default" is what nobody set.
+LEVELS: tuple[str, ...] = ("default", "file", "environment", "flags")
+
+#: the per-service options that a global setting also decides, and the global settings that decide them.
+#: At one level the per-service value wins (it is the more specific); a global set at a higher level wins
+#: over it (the environment or a flag changes a run without editing the file: ``--port-base 19700`` moves
+#: every mock, the file's ``[services.tds] port`` too, so a second rig never lands on the first one's port)
+SCOPED: dict[str, tuple[str, ...]] = {
+    "port": ("port", "port_base"), "server_threads": ("server_threads",), "journal_capacity": ("journal_capacity",),
+    "max_body": ("max_body",), "outbound_timeout": ("outbound_timeout",), "body_timeout": ("body_timeout",),
+    "tls": ("tls",),
+}
 
 
 class SettingsError(ValueError):
@@ -52,11 +67,37 @@ class Settings:
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     topology: dict[str, str] = field(default_factory=dict)
     source: list[str] = field(default_factory=list)
+    #: the level (:data:`LEVELS`) each setting came from: ``"port_base"``, ``"services.tds.port"``; a value
+    #: set without load_settings (tests build Settings directly) counts as the file's
+    origins: dict[str, str] = field(default_factory=dict)
 
     def service(self, name: str) -> dict[str, Any]:
         """The option table of service ``name`` (empty when none)."""
         table: dict[str, Any] = self.services.setdefault(name, {})
         return table
+
+    def level(self, key: str) -> int:
+        """The rank in :data:`LEVELS` of the level setting ``key`` came from (1, the file's, when unrecorded)."""
+        return LEVELS.index(self.origins.get(key, "file"))
+
+    def port_for(self, name: str, offset: int, *, alone: bool = False) -> int:
+        """The port service ``name`` (``offset`` in the fixed service order) is served on; 0 is a free port.
+
+        The candidates are the service's own ``port``, the global ``port`` (only when ``alone``: the
+        service is the one served), the ``port_base`` plus ``offset`` (a base of 0 gives every service a
+        free port of its own, not 0, 1, 2 …) and the default base. The one from the highest level wins;
+        at one level a port beats a base.
+        """
+        candidates: list[tuple[int, int, int]] = [(0, 0, DEFAULT_PORT_BASE + offset)]
+        if self.port_base is not None:
+            candidates.append((self.level("port_base"), 1, self.port_base + offset if self.port_base else 0))
+        own = self.services.get(name, {}).get("port")
+        if own is not None:
+            candidates.append((self.level(f"services.{name}.port"), 2, int(own)))
+        if alone and self.port is not None:
+            candidates.append((self.level("port"), 2, self.port))
+        # max keeps the first of equal keys: the global --port before the table's port at one level
+        return max(candidates, key=lambda c: (c[0], c[1]))[2]
 
     def tls_for(self, name: str) -> bool:
         """Whether service ``name`` is served over HTTPS (globally, or ``[services.<name>] tls``)."""
@@ -102,7 +143,9 @@ def check_service_options(settings: Settings, declared: Mapping[str, frozenset[s
                 continue
             nearest = difflib.get_close_matches(str(option), sorted(known), n=1)
             hint = f" (did you mean {nearest[0]!r}?)" if nearest else f" ({name} takes: {', '.join(sorted(known))})"
-            raise SettingsError(f"[services.{name}].{option}: not an option of {name}{hint}")
+            where = (f"--option {name}.{option}" if settings.origins.get(f"services.{name}.{option}") == "flags"
+                     else f"[services.{name}].{option}")
+            raise SettingsError(f"{where}: not an option of {name}{hint}")
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -134,19 +177,47 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
             if text in ("0", "false", "no", "off", ""):
                 return False
             raise ValueError(value)
-        if kind is int and isinstance(value, bool):
+        if kind in (int, float) and isinstance(value, bool):
             raise ValueError(value)
+        if kind is int and isinstance(value, float):
+            raise ValueError(value)  # int(9100.5) would take 9100 silently
         return kind(value)
     except (TypeError, ValueError):
         raise SettingsError(f"setting {name!r}: {value!r} is not a valid {kind.__name__}") from None
 
 
+def parse_option(text: str) -> tuple[str, str, Any]:
+    """``SERVICE.NAME=VALUE`` (``examrig serve --option``) as (service, name, value).
+
+    The value is read as a TOML value (``3600``, ``true``, ``1.5``, ``"text"``, ``[1, 2]``), as it
+    would be written in ``[services.SERVICE]``; one that is not TOML is taken as the plain string
+    (``public_url=http://host:1`` needs no quotes).
+
+    Raises:
+        SettingsError: not of the form ``SERVICE.NAME=VALUE``.
+    """
+    key, sep, raw = text.partition("=")
+    service, dot, name = key.strip().partition(".")
+    if not sep or not dot or not service or not name or "." in name:
+        raise SettingsError(f"--option {text!r}: expected SERVICE.NAME=VALUE (e.g. tds.port=9100)")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return service, name.strip(), value
+
+
 def load_settings(config: str | Path | None = None, env: Mapping[str, str] | None = None,
-                  overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Build settings from the file, the environment and explicit overrides, in that order.
+                  overrides: Mapping[str, Any] | None = None,
+                  options: Mapping[str, Mapping[str, Any]] | None = None) -> Settings:
+    """Build settings from the file, the environment and the flags, in that order.
 
     Without ``config``, ``./examrig.toml`` is read when it exists (or the file
-    named by ``EXAMRIG_CONFIG``).
+    named by ``EXAMRIG_CONFIG``). ``overrides`` are the flags' global settings (None:
+    not given), ``options`` their per-service ones (``--option tds.port=9100`` as
+    ``{"tds": {"port": 9100}}``). Each setting's level is kept in ``origins``; a
+    per-service option that a global setting of a higher level also decides
+    (:data:`SCOPED`) is dropped, so every reader of ``[services.X]`` sees the winner.
     """
     env = os.environ if env is None else env
     settings = Settings()
@@ -167,6 +238,11 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
         if name not in _SCALARS:
             raise SettingsError(f"unknown setting {name!r}")
         setattr(settings, name, _coerce(name, value, _SCALARS[name]))
+        settings.origins[name] = "flags"
+    for service, table in (options or {}).items():
+        settings.service(service).update(table)
+        settings.origins.update({f"services.{service}.{option}": "flags" for option in table})
+    _drop_outranked(settings)
     if settings.port is not None and not 0 <= settings.port <= 65535:
         raise SettingsError(f"setting 'port': {settings.port} is not a port number")
     if settings.port_base is not None and not 0 <= settings.port_base <= 65535:
@@ -186,11 +262,32 @@ def load_settings(config: str | Path | None = None, env: Mapping[str, str] | Non
     return settings
 
 
+_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _drop_outranked(settings: Settings) -> None:
+    for service, table in settings.services.items():
+        for option in [option for option in table if option in SCOPED]:
+            # checked before it may be dropped: a wrong value is a mistake even where a flag outranks it
+            value, kind = table[option], _SCALARS[option]
+            wrong = (isinstance(value, bool) != (kind is bool)
+                     or not isinstance(value, (int, float) if kind is float else kind))
+            if wrong:
+                where = (f"--option {service}.{option}"
+                         if settings.origins.get(f"services.{service}.{option}") == "flags"
+                         else f"[services.{service}].{option}")
+                raise SettingsError(f"{where}: {value!r} is not {_KIND_NAMES[kind]}")
+            mine = settings.level(f"services.{service}.{option}")
+            if any(glob in settings.origins and settings.level(glob) > mine for glob in SCOPED[option]):
+                del table[option]
+
+
 def _apply_file(settings: Settings, data: Mapping[str, Any], where: str) -> None:
     for key, value in data.get("examrig", {}).items():
         if key not in _SCALARS:
             raise SettingsError(f"{where}: unknown setting [examrig].{key}")
         setattr(settings, key, _coerce(key, value, _SCALARS[key]))
+        settings.origins[key] = "file"
     for name, url in data.get("topology", {}).items():
         if not isinstance(url, str):
             raise SettingsError(f"{where}: [topology].{name} must be a URL string")
@@ -199,6 +296,7 @@ def _apply_file(settings: Settings, data: Mapping[str, Any], where: str) -> None
         if not isinstance(table, Mapping):
             raise SettingsError(f"{where}: [services.{name}] must be a table")
         settings.service(name).update(table)
+        settings.origins.update({f"services.{name}.{option}": "file" for option in table})
     unknown = set(data) - {"examrig", "topology", "services"}
     if unknown:
         raise SettingsError(f"{where}: unknown section [{sorted(unknown)[0]}]")
@@ -211,7 +309,9 @@ def _apply_env(settings: Settings, env: Mapping[str, str]) -> None:
         name = key[len("EXAMRIG_"):].lower()
         if name in _SCALARS:
             setattr(settings, name, _coerce(key, value, _SCALARS[name]))
+            settings.origins[name] = "environment"
         elif name.startswith("topology_"):
             settings.topology[name[len("topology_"):]] = value.rstrip("/")
         elif name.endswith("_port") and name[:-5]:
             settings.service(name[:-5])["port"] = _coerce(key, value, int)
+            settings.origins[f"services.{name[:-5]}.port"] = "environment"
