@@ -14,7 +14,7 @@ from pathlib import Path
 
 RUNNABLE = frozenset({"sh", "shell", "bash"})
 OUTPUT = "text"
-MARKER_KEYS = frozenset({"skip", "reason", "exit", "timeout"})
+MARKER_KEYS = frozenset({"skip", "reason", "exit", "timeout", "alone"})
 DEFAULT_TIMEOUT = 180.0
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\s]*)[^`]*$")
@@ -51,6 +51,7 @@ class Block:
     timeout: float = DEFAULT_TIMEOUT
     expected: str | None = None  # the stated stdout, from a ``text`` block right after
     expected_line: int | None = None
+    alone: bool = False  # run with the session's own servers stopped (started again after it)
     problems: list[str] = field(default_factory=list)  # marker errors: the block's test fails on them
 
 
@@ -161,6 +162,8 @@ def blocks(path: Path, root: Path) -> list[Block]:
             b.skip = reason or "(no reason given)"
         elif "reason" in mk:
             b.problems.append(f"line {f.marker_line}: reason= without skip")
+        if "alone" in mk:
+            b.alone = True
         if "exit" in mk:
             try:
                 b.exit = int(mk["exit"])

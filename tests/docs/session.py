@@ -3,8 +3,10 @@
 The documented commands use the default ports 8600-8606. A session takes a free range of seven ports (base B),
 exports ``EXAMRIG_PORT_BASE=B`` and rewrites ``localhost:86NN`` / ``127.0.0.1:86NN`` in a block's text to
 ``B+NN``: that rewrite is the only change made to what the docs say, and a failure shows the text as run.
-A line ``examrig serve ...`` (with or without ``&``) is started by the session in the background, waited for
-(its printed URLs answer ``/_examrig/health``) and stopped at the end of the file (SIGTERM, then SIGKILL).
+A line ``examrig serve ...`` without ``&`` (a reader's other terminal) is started by the session in the
+background; one with ``&`` is run by the block's bash as written (its ``$!``, ``kill``, ``wait`` work). Either
+way the session waits until the server's printed URLs answer ``/_examrig/health``, and stops what is still
+running at the end of the file (SIGTERM, then SIGKILL). docs/doctest.md has the whole contract.
 """
 
 from __future__ import annotations
@@ -106,6 +108,23 @@ class Result:
     elapsed: float = 0.0
 
 
+@dataclass
+class Shelled:
+    """One piece of a block run by the session's bash: its exit code, output files, last background pid."""
+
+    code: int
+    out: Path
+    err: Path
+    bg_pid: int | None = None
+    extra: list[str] = field(default_factory=list)  # what bash itself printed (its own errors)
+
+    def stdout(self) -> str:
+        return _read(self.out)
+
+    def stderr(self) -> str:
+        return _read(self.err) + "".join(self.extra)
+
+
 class Session:
     """The terminal a reader of one Markdown file would have: run its blocks in order, then close()."""
 
@@ -141,6 +160,7 @@ class Session:
         self.shell: subprocess.Popen[str] | None = None
         self.shells: list[subprocess.Popen[str]] = []  # every bash so far: a dead one's background jobs live on
         self.results: dict[str, Result] = {}
+        self.stopped: list[str] = []  # commands of servers stopped for an `alone` block
         self.counter = 0
 
     # -- the shell ---------------------------------------------------------------------------------------------
@@ -154,12 +174,12 @@ class Session:
             self.shells.append(self.shell)
         return self.shell
 
-    def _run_shell(self, script: str, timeout: float) -> tuple[int, str, str]:
-        """Run ``script`` in the session's bash with errexit and pipefail; (exit code, stdout, stderr).
+    def _run_shell(self, script: str, timeout: float) -> Shelled:
+        """Run ``script`` in the session's bash with errexit and pipefail.
 
-        The script is sourced by the long-lived bash, so ``cd``, variables and exports carry over to the next
-        block as in a reader's terminal; a failing command ends that bash (errexit) and the next block gets a
-        new one.
+        The script is sourced by the long-lived bash, so ``cd``, variables, exports and background jobs (``$!``,
+        ``kill %1``, ``wait``) carry over to the next block as in a reader's terminal; a failing command ends
+        that bash (errexit) and the next block gets a new one.
         """
         self.counter += 1
         n = self.counter
@@ -168,7 +188,7 @@ class Session:
         shell = self._shell()
         assert shell.stdin is not None and shell.stdout is not None
         shell.stdin.write(f"set -e -o pipefail; . '{path}' </dev/null >'{out}' 2>'{err}'; "
-                          f"set +e; echo {_DONE} $?\n")
+                          f"set +e; echo {_DONE} $? ${{!:-none}}\n")
         shell.stdin.flush()
         lines: queue.Queue[str | None] = queue.Queue()
         stdout = shell.stdout
@@ -182,22 +202,24 @@ class Session:
 
         threading.Thread(target=read, daemon=True).start()
         deadline = time.monotonic() + timeout
-        code: int | None = None
-        extra: list[str] = []
-        while code is None:
+        result = Shelled(code=-1, out=out, err=err)
+        while True:
             try:
                 line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
                 self._kill_shell()
-                return -1, _read(out), _read(err) + f"\n[doctest: timed out after {timeout:.0f} s]"
+                result.extra.append(f"\n[doctest: timed out after {timeout:.0f} s]")
+                return result
             if line is None:
-                code = shell.wait()
+                result.code = shell.wait()
                 self.shell = None
-            elif line.startswith(_DONE):
-                code = int(line.split()[1])
-            else:
-                extra.append(line)
-        return code, _read(out), _read(err) + "".join(extra)
+                return result
+            if line.startswith(_DONE):
+                _, code, pid = line.split()
+                result.code = int(code)
+                result.bg_pid = None if pid == "none" else int(pid)
+                return result
+            result.extra.append(line)
 
     def _kill_shell(self) -> None:
         if self.shell is not None and self.shell.poll() is None:
@@ -254,31 +276,64 @@ class Session:
         """Run one block: its shell text in order, its server lines in the background; check exit and output."""
         started = time.monotonic()
         text, mapped = rewrite_ports(block.text, self.base)
-        segments = _segments(text)
-        stdout: list[str] = []
-        stderr: list[str] = []
+        pieces: list[Shelled] = []
+
+        def outputs() -> tuple[str, str]:
+            return "".join(p.stdout() for p in pieces), "".join(p.stderr() for p in pieces)
+
+        def fail(why: str, code: int | None) -> Result:
+            out, err = outputs()
+            return self._result(block, text, mapped, False, why, out, err, code, started)
+
+        if block.alone:
+            self._stop_servers()
         code = 0
-        for kind, seg in segments:
+        for kind, seg in _segments(text):
             if kind == "serve":
                 problem = self._start_server(seg)
                 if problem:
-                    return self._result(block, text, mapped, False, f"server did not start: {problem}",
-                                        "".join(stdout), "".join(stderr), None, started)
+                    return fail(f"server did not start: {problem}", None)
                 continue
-            code, out, err = self._run_shell(seg, block.timeout)
-            stdout.append(out)
-            stderr.append(err)
+            piece = self._run_shell(seg, block.timeout)
+            pieces.append(piece)
+            code = piece.code
             if code != 0:
                 break
-        out_text, err_text = "".join(stdout), "".join(stderr)
+            if kind == "serve&":
+                # the block's own background job (its `$!`, `kill`, `wait` work): wait until it is ready
+                problem = _wait_printed_ready(piece, time.monotonic() + READY_TIMEOUT)
+                if problem:
+                    return fail(f"`{seg.strip()}` did not get ready: {problem}", None)
+        if block.alone:
+            problem = self._restart_servers()
+            if problem:
+                return fail(f"the servers stopped for this block did not start again: {problem}", code)
+        out_text, err_text = outputs()
         if code != block.exit:
             why = (f"exit {code}, expected {block.exit}" if code >= 0 else "timed out")
             return self._result(block, text, mapped, False, why, out_text, err_text, code, started)
-        if block.expected is not None and not matches(block.expected, out_text):
+        # the stated output names the default ports too: the same mapping applies to it
+        expected = None if block.expected is None else rewrite_ports(block.expected, self.base)[0]
+        if expected is not None and not matches(expected, out_text):
             return self._result(block, text, mapped, False,
                                 f"output differs from the text block at line {block.expected_line}",
                                 out_text, err_text, code, started)
         return self._result(block, text, mapped, True, "ok", out_text, err_text, code, started)
+
+    def _stop_servers(self) -> None:
+        """Stop the servers the session started (a reader's other terminals), to start them again later."""
+        for s in self.servers:
+            _stop_group(s.proc, STOP_TIMEOUT)
+        self.stopped = [s.command for s in self.servers]
+        self.servers = []
+
+    def _restart_servers(self) -> str | None:
+        commands, self.stopped = self.stopped, []
+        for command in commands:
+            problem = self._start_server(command)
+            if problem:
+                return problem
+        return None
 
     def _result(self, block: Block, text: str, mapped: dict[int, int], ok: bool, why: str, out: str, err: str,
                 code: int | None, started: float) -> Result:
@@ -292,7 +347,8 @@ class Session:
                      f"directory: {self.work}",
                      "--- block as run ---", text]
             if block.expected is not None:
-                parts += ["--- expected stdout ('...' matches anything) ---", block.expected]
+                parts += ["--- expected stdout ('...' matches anything; ports mapped as in the block) ---",
+                          rewrite_ports(block.expected, self.base)[0]]
             parts += ["--- stdout ---", _tail(out), "--- stderr ---", _tail(err)]
             for s in self.servers:
                 parts += [f"--- server `{s.command}` (running: {s.proc.poll() is None}) ---", s.tail()]
@@ -306,22 +362,27 @@ class Session:
             _stop_group(s.proc, STOP_TIMEOUT)
         self.servers.clear()
         for shell in self.shells:
-            _stop_group(shell, 5.0)
+            _stop_group(shell, STOP_TIMEOUT)
         self.shell = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _segments(text: str) -> list[tuple[str, str]]:
-    """Split a block into shell text and ``examrig serve`` lines, in order (a continued line stays shell)."""
+    """Split a block into shell text and ``examrig serve`` lines, in order (a continued line stays shell).
+
+    ``serve``: a server line without ``&`` (a reader runs it in a terminal of its own): the session starts it.
+    ``serve&``: a server line with ``&``: the block's bash runs it as written, the session waits for it.
+    """
     segs: list[tuple[str, str]] = []
     buf: list[str] = []
     continued = False
     for line in text.split("\n"):
-        if not continued and _SERVE.match(line):
+        m = None if continued else _SERVE.match(line)
+        if m:
             if any(b.strip() for b in buf):
                 segs.append(("shell", "\n".join(buf)))
             buf = []
-            segs.append(("serve", line))
+            segs.append(("serve&" if m.group("bg") else "serve", line))
         else:
             buf.append(line)
         continued = line.rstrip().endswith("\\")
@@ -330,14 +391,49 @@ def _segments(text: str) -> list[tuple[str, str]]:
     return segs
 
 
-def _wait_healthy(url: str, deadline: float, proc: subprocess.Popen[str]) -> str | None:
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, exited but not yet reaped by its bash, counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _wait_printed_ready(piece: Shelled, deadline: float) -> str | None:
+    """Wait until a backgrounded ``examrig serve`` printed its URLs and ready line and each URL is healthy."""
+    if piece.bg_pid is None:
+        return "no background job was started"
+    printed = ""
+    while time.monotonic() < deadline:
+        printed = piece.stdout()
+        if _READY_LINE in printed:
+            break
+        if not _alive(piece.bg_pid):
+            return f"it exited before it was ready:\n{printed}{piece.stderr()}"
+        time.sleep(0.1)  # polling what it printed (a condition), not a fixed wait
+    else:
+        return f"no '{_READY_LINE}' within {READY_TIMEOUT:.0f} s:\n{printed}{piece.stderr()}"
+    urls = _LISTENING.findall(printed)
+    if not urls:
+        return f"it printed no 'listening on URL' line:\n{printed}"
+    for url in urls:
+        if not _alive(piece.bg_pid):
+            return f"it exited before {url} was healthy:\n{printed}{piece.stderr()}"
+        problem = _wait_healthy(url, deadline, None)
+        if problem:
+            return problem
+    return None
+
+
+def _wait_healthy(url: str, deadline: float, proc: subprocess.Popen[str] | None) -> str | None:
     """Poll ``url/_examrig/health`` until it answers 200 (the condition, not a fixed sleep), or say why not."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # --tls serves a self-signed certificate; readiness is all that is asked
     last = "no answer"
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             return f"exited with {proc.returncode} while {url} was not healthy ({last})"
         try:
             with urllib.request.urlopen(f"{url.rstrip('/')}/_examrig/health", timeout=5, context=ctx) as r:

@@ -17,9 +17,6 @@ FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # (the issue-18 item, its owner). They run as xfail(strict=True): once the fix is merged the block passes,
 # the run reports XPASS as a failure, and the entry is removed here.
 PENDING: dict[str, tuple[str, str]] = {
-    # `examrig load` serves its mocks with EXAMRIG_<SERVICE>_PORT=0 each, and EXAMRIG_PORT_BASE (the session's)
-    # overrides those today: its deliveryodata lands on the running `examrig serve`'s port
-    "README.md#you-test-performance": ("Settings: EXAMRIG_PORT_BASE overrides EXAMRIG_<SERVICE>_PORT", "settings"),
     # submit's --tds is http://127.0.0.1:8604 whatever --tis says: refused on the session's ports
     "README.md#the-scoring-pipeline-from-the-command-line": (
         "submit trt and generate trt do not fit: --tds defaults to port 8604 whatever --tis says", "pipeline"),

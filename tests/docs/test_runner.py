@@ -114,9 +114,10 @@ def test_free_port_base_is_below_the_ephemeral_range() -> None:
     assert base >= 20000 and base + len(PORTS) <= 32000
 
 
-def _block(text: str, *, expected: str | None = None, exit: int = 0, timeout: float = 30.0) -> Block:
+def _block(text: str, *, expected: str | None = None, exit: int = 0, timeout: float = 30.0,
+           alone: bool = False) -> Block:
     return Block(file="t.md", id=f"t.md#{abs(hash(text))}", line=1, text=text, expected=expected, exit=exit,
-                 timeout=timeout)
+                 timeout=timeout, alone=alone)
 
 
 @pytest.fixture()
@@ -137,6 +138,8 @@ def test_session_carries_state_and_reports_failures(session: Session) -> None:
     # errexit ended that bash: the next block gets a new one, in the same directory
     assert session.run(_block("test -d sub && test \"$X\" = ''")).ok
     assert session.run(_block("false | true")).ok is False  # pipefail
+    # the stated output is written with the default ports too: mapped as the block's text is
+    assert session.run(_block("echo localhost:$((EXAMRIG_PORT_BASE + 4))", expected="localhost:8604")).ok
     wrong = session.run(_block("echo two", expected="one"))
     assert not wrong.ok and "output differs" in wrong.message
 
@@ -156,18 +159,35 @@ def test_environment_is_a_users(session: Session) -> None:
     assert res.stdout.strip() == str(session.base)
 
 
-def test_a_server_runs_in_the_background_until_close() -> None:
+def test_servers_in_the_background_and_alone_blocks() -> None:
     session = Session("t.md")
     try:
-        res = session.run(_block("examrig serve tds &\ncurl -sf localhost:8604/_examrig/health"))
+        # a reader's other terminal: the session starts it and keeps it for the file
+        res = session.run(_block("examrig serve tds\ncurl -sf localhost:8604/_examrig/health"))
         assert res.ok, res.message
         assert '"service":"tds"' in res.stdout
         (server,) = session.servers
         assert server.urls == [f"http://127.0.0.1:{session.base + 4}"]
-        proc = server.proc
+        first = server.proc
+        # an `alone` block runs with it stopped (the port is free) and it comes back after
+        alone = session.run(_block("examrig serve tds --db sqlite:// &\nSERVE=$!\n"
+                                   "curl -sf localhost:8604/_examrig/health >/dev/null\nkill $SERVE; wait $SERVE",
+                                   alone=True))
+        assert alone.ok, alone.message  # waited for, its own $!, a clean stop (wait gives 0)
+        assert first.poll() is not None
+        (again,) = session.servers
+        assert again.proc is not first and again.proc.poll() is None
+        assert session.run(_block("curl -sf localhost:8604/_examrig/health >/dev/null")).ok
+        proc = again.proc
     finally:
         session.close()
     assert proc.poll() is not None  # stopped by SIGTERM (or SIGKILL) at the end of the file
+
+
+def test_a_backgrounded_server_that_fails_fails_its_block(session: Session) -> None:
+    res = session.run(_block("examrig serve nosuch &\necho never"))
+    assert not res.ok
+    assert "exited before it was ready" in res.message and "unknown service" in res.message
 
 
 def test_a_server_that_does_not_start_fails_its_block(session: Session) -> None:
