@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,38 +160,73 @@ def test_environment_is_a_users(session: Session) -> None:
     assert res.stdout.strip() == str(session.base)
 
 
-def test_servers_in_the_background_and_alone_blocks() -> None:
-    session = Session("t.md")
-    try:
-        # a reader's other terminal: the session starts it and keeps it for the file
-        res = session.run(_block("examrig serve tds\ncurl -sf localhost:8604/_examrig/health"))
-        assert res.ok, res.message
-        assert '"service":"tds"' in res.stdout
-        (server,) = session.servers
-        assert server.urls == [f"http://127.0.0.1:{session.base + 4}"]
-        first = server.proc
-        # an `alone` block runs with it stopped (the port is free) and it comes back after
-        alone = session.run(_block("examrig serve tds --db sqlite:// &\nSERVE=$!\n"
-                                   "curl -sf localhost:8604/_examrig/health >/dev/null\nkill $SERVE; wait $SERVE",
-                                   alone=True))
-        assert alone.ok, alone.message  # waited for, its own $!, a clean stop (wait gives 0)
-        assert first.poll() is not None
-        (again,) = session.servers
-        assert again.proc is not first and again.proc.poll() is None
-        assert session.run(_block("curl -sf localhost:8604/_examrig/health >/dev/null")).ok
-        proc = again.proc
-    finally:
-        session.close()
-    assert proc.poll() is not None  # stopped by SIGTERM (or SIGKILL) at the end of the file
+# A stand-in for `examrig serve tds` (the session's examrig shim is replaced by it): the runner's handling of
+# server lines is tested here in a fraction of a second per start; README's blocks run the real one.
+FAKE_SERVE = r"""#!PYTHON
+import http.server, os, signal, sys
+if "nosuch" in sys.argv:
+    print("examrig: error: unknown service 'nosuch'", file=sys.stderr)
+    sys.exit(2)
+port = int(os.environ["EXAMRIG_PORT_BASE"]) + 4
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"status":"ok","service":"tds"}'
+        self.send_response(200 if self.path == "/_examrig/health" else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", port), Health)
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # a clean stop, as examrig serve's
+print(f"examrig: tds listening on http://127.0.0.1:{port}", flush=True)
+print("examrig: database sqlite://; Ctrl-C to stop", flush=True)
+server.serve_forever()
+"""
 
 
-def test_a_backgrounded_server_that_fails_fails_its_block(session: Session) -> None:
-    res = session.run(_block("examrig serve nosuch &\necho never"))
+@pytest.fixture()
+def fake_session() -> Iterator[Session]:
+    s = Session("t.md")
+    shim = s.dir / "bin" / "examrig"
+    shim.write_text(FAKE_SERVE.replace("PYTHON", sys.executable))
+    yield s
+    s.close()
+
+
+def test_servers_in_the_background_and_alone_blocks(fake_session: Session) -> None:
+    session = fake_session
+    # a reader's other terminal: the session starts it and keeps it for the file
+    res = session.run(_block("examrig serve tds\ncurl -sf localhost:8604/_examrig/health"))
+    assert res.ok, res.message
+    assert '"service":"tds"' in res.stdout
+    (server,) = session.servers
+    assert server.urls == [f"http://127.0.0.1:{session.base + 4}"]
+    first = server.proc
+    # an `alone` block runs with it stopped (the port is free) and it comes back after
+    alone = session.run(_block("examrig serve tds --db sqlite:// &\nSERVE=$!\n"
+                               "curl -sf localhost:8604/_examrig/health >/dev/null\nkill $SERVE; wait $SERVE",
+                               alone=True))
+    assert alone.ok, alone.message  # waited for, its own $!, a clean stop (wait gives 0)
+    assert first.poll() is not None
+    (again,) = session.servers
+    assert again.proc is not first and again.proc.poll() is None
+    assert session.run(_block("curl -sf localhost:8604/_examrig/health >/dev/null")).ok
+    session.close()
+    assert again.proc.poll() is not None  # stopped by SIGTERM (or SIGKILL) at the end of the file
+
+
+def test_a_backgrounded_server_that_fails_fails_its_block(fake_session: Session) -> None:
+    res = fake_session.run(_block("examrig serve nosuch &\necho never"))
     assert not res.ok
     assert "exited before it was ready" in res.message and "unknown service" in res.message
 
 
-def test_a_server_that_does_not_start_fails_its_block(session: Session) -> None:
-    res = session.run(_block("examrig serve nosuch"))
+def test_a_server_that_does_not_start_fails_its_block(fake_session: Session) -> None:
+    res = fake_session.run(_block("examrig serve nosuch"))
     assert not res.ok
     assert "exited with 2 before it was ready" in res.message and "unknown service" in res.message
+
