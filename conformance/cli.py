@@ -66,6 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         apps = {name: known[name].cls(runtime) for name in names}
     except StoreUnavailable as exc:
         return _fail(f"cannot open database {settings.db or settings.data_dir}: {exc}", EXIT_INFRA)
+    except SettingsError as exc:  # an option value a mock refuses when it is built (lobby_url_ttl = -1)
+        return _fail(str(exc), EXIT_USAGE)
     if settings.processes > 1:
         return _serve_processes(settings, names, known, runtime, ready_file)
     ports = registry.ports(settings, names)

@@ -54,7 +54,7 @@ Feature: deliveryodata Appointments and AttemptLists, with the list's proctor co
       | {"AppointmentStartUtc": "2026-03-03T14:30:00Z"}                                     | AttemptID           |
       | {"AttemptID": 4242, "AppointmentStartUtc": "2026-03-03T14:30:00Z"}                  | AttemptID           |
       | {"AttemptID": {attempt}, "AppointmentStartUtc": "tomorrow"}                         | AppointmentStartUtc |
-      | {"AttemptID": "{attempt}", "AppointmentStartUtc": "2026-03-03T14:30:00Z"}           | AttemptID           |
+      | {"AttemptID": "#{attempt}", "AppointmentStartUtc": "2026-03-03T14:30:00Z"}          | AttemptID           |
       | {"AttemptID": {attempt}, "AppointmentStartUtc": "2026-03-03T14:30:00Z", "Room": 4}  | Room                |
 
   @req_DOD-APPT-001

@@ -76,9 +76,10 @@ Feature: deliveryodata refuses what the real service refuses, naming the propert
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "MonitoringTypeID": 99}       | MonitoringTypeID     |
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "AttemptListID": 99}          | AttemptListID        |
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "AssessmentSnapshotID": 3}    | AssessmentSnapshotID |
-      | {"ExternalAttemptID": "a1", "ParticipantID": "987654321", "AssessmentID": "1234567890876543"}                             | ParticipantID        |
+      | {"ExternalAttemptID": "a1", "ParticipantID": "987,654,321", "AssessmentID": "1234567890876543"}                           | ParticipantID        |
+      | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": 1234567890876543}                                 | must be quoted       |
       | {"ExternalAttemptID": 17, "ParticipantID": 987654321, "AssessmentID": "1234567890876543"}                                 | ExternalAttemptID    |
-      | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "LockRequired": "true"}       | LockRequired         |
+      | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "LockRequired": "yes"}        | LockRequired         |
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "Colour": "red"}              | Colour               |
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "Language": "de-DE"}          | Language             |
       | {"ExternalAttemptID": "a1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543", "Language": "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"} | Language must be a string with a maximum length of 35 |

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from mocks.core.settings import SettingsError
 
 DEFAULT_CUSTOMER = "400449"
 READ_ONLY_MODES = ("ignore", "reject")
 ORDERBY_MODES = ("reject", "ignore")
 
 
-class ConfigError(ValueError):
-    """An option that cannot be used; the message names it."""
+class ConfigError(SettingsError):
+    """An option that cannot be used; the message names it (a settings error: ``examrig serve`` exits 2)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class Config:
     unlock_code_ttl: float = 15 * 60.0
     duplicate_status: int = 409
     read_only: str = "ignore"
-    int32_as_string: bool = False
+    int32_as_string: bool = True
+    int64_as_number: bool = False
     orderby: str = "reject"
     page_size: int = 100
     expand_limit: int = 100
@@ -43,11 +48,38 @@ class Config:
     special_fields: dict[str, str] = field(default_factory=dict)
 
 
-def _number(options: dict[str, Any], name: str, default: float) -> float:
+#: Longest lobby URL lifetime accepted (seconds): a day, room for a person copying the URL by hand or a slow
+#: manual test, still short-lived as the real URL is meant to be.
+LOBBY_TTL_MAX = 86400
+
+
+def _shown(value: Any) -> str:
+    """A setting's value as TOML has it (``true``, ``"abc"``), not as Python prints it."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _number(options: dict[str, Any], name: str, default: float, most: float | None = None) -> float:
     value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"deliveryodata option {name!r} must be a positive number, got {value!r}")
+    if isinstance(value, str):  # `examrig serve --option deliveryodata.lobby_url_ttl=600` may hand over text
+        with contextlib.suppress(ValueError):  # not a number: refused below, naming the option
+            value = float(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise ConfigError(f"deliveryodata option {name!r} must be a positive number, got {_shown(value)}")
+    if most is not None and value > most:
+        raise ConfigError(f"deliveryodata option {name!r} must be at most {most:g}, got {_shown(value)}")
     return float(value)
+
+
+def _flag(options: dict[str, Any], name: str, default: bool) -> bool:
+    value = options.get(name, default)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ConfigError(f"deliveryodata option {name!r} must be true or false, got {_shown(value)}")
+    return value
 
 
 def load_config(options: dict[str, Any], fallback_secret: str) -> Config:
@@ -82,9 +114,11 @@ def load_config(options: dict[str, Any], fallback_secret: str) -> Config:
         raise ConfigError("deliveryodata option 'special_field_mapping' must be a table")
     return Config(
         customers=customers, default_customer=default,
-        lobby_ttl=_number(options, "lobby_url_ttl", 60), proctor_ttl=_number(options, "proctor_url_ttl", 4 * 3600),
+        lobby_ttl=_number(options, "lobby_url_ttl", 60, LOBBY_TTL_MAX),
+        proctor_ttl=_number(options, "proctor_url_ttl", 4 * 3600),
         unlock_code_ttl=_number(options, "unlock_code_ttl", 15 * 60), duplicate_status=int(duplicate),
-        read_only=read_only, int32_as_string=bool(options.get("int32_as_string", False)), orderby=orderby,
+        read_only=read_only, int32_as_string=_flag(options, "int32_as_string", True),
+        int64_as_number=_flag(options, "int64_as_number", False), orderby=orderby,
         page_size=int(_number(options, "page_size", 100)), expand_limit=int(_number(options, "expand_limit", 100)),
         public_url=str(options["public_url"]).rstrip("/") if options.get("public_url") else None,
         special_fields={str(k): str(v) for k, v in specials.items()},

@@ -49,6 +49,16 @@ class InvalidValue(BadRequest):
     template = "Cannot convert the value {value} to the expected type '{type}' of property '{field}'."
 
 
+class UnquotedInt64(InvalidValue):
+    """A JSON number for an Edm.Int64 property: ODataLib 5.x reads a JSON number as an Int32 or a Double and
+    converts neither to Int64 (ODataJsonLightReaderUtils.ConvertValue)."""
+
+    code = "int64_not_quoted"
+    template = ("Cannot convert the value {value} to the expected type '{type}' of property '{field}': it was read "
+                "as an '{read_as}'. Primitive values of type 'Edm.Decimal' and 'Edm.Int64' must be quoted in the "
+                "payload. Make sure the value is quoted.")
+
+
 class Required(BadRequest):
     """A required property missing or null (DataAnnotations' message)."""
 
@@ -179,7 +189,8 @@ class LinkExpired(Forbidden):
     """A signed URL past its lifetime."""
 
     code = "link_expired"
-    template = "This link expired at {expired} (timestamp)."
+    template = ("This link expired at {expired} (timestamp): {kind} links are valid for {ttl} seconds after they are "
+                "issued ({option}); read the attempt again for a new one.")
 
 
 class LinkUsed(Forbidden):
@@ -201,6 +212,14 @@ class AttemptStateConflict(Conflict):
 
     code = "state_conflict"
     template = "{message}"
+
+
+class UnknownAction(NotFound):
+    """A proctor control the widget does not have (the controls are Unlock, Lock, Pause, Resume, AddTime,
+    Terminate)."""
+
+    code = "unknown_action"
+    template = "The proctor widget has no control '{action}' (one of {actions})."
 
 
 class BadUnlockCode(Forbidden):

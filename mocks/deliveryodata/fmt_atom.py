@@ -165,7 +165,9 @@ def _value(edm: str, el: etree._Element) -> Any:
     if edm in ("Edm.Int32", "Edm.Int16", "Edm.Byte", "Edm.SByte"):
         stripped = text.strip()
         # an unreadable number stays text: the model refuses it naming the property and type
-        return int(stripped) if stripped.lstrip("-").isdigit() else text
+        digits = stripped.removeprefix("-")
+        # ASCII only: "²".isdigit() is true and int("²") raises (a 500 before)
+        return int(stripped) if digits.isascii() and digits.isdigit() and len(digits) <= 20 else text
     if edm == "Edm.Boolean":
         return {"true": True, "false": False, "1": True, "0": False}.get(text.strip(), text)
     return text

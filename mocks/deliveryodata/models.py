@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from contracts.odata.csdl import CsdlModel, EntityType, load, parse_datetime
-from mocks.core.bounds import INT32_MAX, ascii_int
+from mocks.core.bounds import INT32_MAX
 from mocks.core.clock import Clock
 from mocks.core.errors import InputError
 from mocks.core.ids import IdSource
@@ -148,8 +150,33 @@ def _ascii_id(field: str, value: Any, limit: int = 64) -> str:
     return text
 
 
-def _shown(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+def shown(value: Any) -> str:
+    """``value`` as the wire has it (``"lots"``, ``true``, ``null``, ``[1]``), never a Python repr in a message."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):  # not from a JSON body (an Atom text is a str): said plainly
+        return str(value)
+
+
+# .NET's Int32.Parse(s, NumberStyles.Integer, InvariantCulture), what Convert.ChangeType runs for a string: white
+# space (U+0009-U+000D, U+0020) either side, one optional sign, ASCII digits only
+_DOTNET_INTEGER = re.compile(r"[\t\n\v\f\r ]*([+-]?[0-9]+)[\t\n\v\f\r ]*\Z")
+# Boolean.Parse: "True" or "False" in any case, white space and NULs either side
+_DOTNET_BOOLEANS = {"true": True, "false": False}
+# what ODataLib's JSON reader makes of a JSON value before converting it (JsonReader.ParseValue): a number is an
+# Int32 when Int32.TryParse takes it, a Double otherwise
+_JSON_KIND = {bool: "Edm.Boolean", str: "Edm.String", float: "Edm.Double"}
+
+
+def _refused(kind: str, name: str, value: Any) -> e.InvalidValue:
+    """The conversion error, made only when a value is refused (its JSON text is not cheap on the POST path)."""
+    return e.InvalidValue(field=name, type=kind, value=shown(value))
+
+
+def _json_kind(value: Any) -> str:
+    if type(value) is int:
+        return "Edm.Int32" if -(2**31) <= value <= 2**31 - 1 else "Edm.Double"
+    return _JSON_KIND.get(type(value), "Edm.Complex")
 
 
 class DeliveryOData:
@@ -289,8 +316,13 @@ class DeliveryOData:
 
     # -- request bodies -------------------------------------------------------------------------
 
-    def decode(self, entity_set: str, body: dict[str, Any], *, allow_nav: Iterable[str] = ()) -> dict[str, Any]:
-        """A JSON object as typed values of ``entity_set``'s properties (types, ranges, unknown names)."""
+    def decode(self, entity_set: str, body: dict[str, Any], *, allow_nav: Iterable[str] = (),
+               wire: bool = True) -> dict[str, Any]:
+        """A JSON object as typed values of ``entity_set``'s properties (types, ranges, unknown names).
+
+        ``wire``: a request body, converted as the real service's reader converts it (ODataLib 5.x, see
+        :meth:`_convert`); seed data (``wire=False``) also takes an Int64 as a JSON number.
+        """
         etype = self.csdl.set_type(entity_set)
         out: dict[str, Any] = {}
         read_only = READ_ONLY.get(entity_set, frozenset())
@@ -307,44 +339,62 @@ class DeliveryOData:
                 if self.config.read_only == "reject":
                     raise e.ReadOnlyProperty(field=name)
                 continue
-            out[name] = self._convert(prop.type, name, value)
+            out[name] = self._convert(prop.type, name, value, wire=wire)
         return out
 
-    def _convert(self, kind: str, name: str, value: Any) -> Any:
+    def _convert(self, kind: str, name: str, value: Any, *, wire: bool = True) -> Any:
+        """One JSON value as the property's type, as ODataLib 5.6 converts it for an Edm-typed property
+        (``ODataJsonLightReaderUtils.ConvertValue``, the verbose reader's ``ODataJsonReaderUtils.ConvertValue`` the
+        same): a JSON string converts to any primitive type (``Convert.ChangeType(s, type, InvariantCulture)``:
+        ``"987654321"`` is an Int32, ``"true"`` a Boolean); a JSON number read as an Int32 converts to Int16 or
+        Int32 but an Int64 must be quoted; a Double, a Boolean, converts only to its own type. Options put back
+        examrig's stricter or looser earlier readings (``int32_as_string = false``, ``int64_as_number = true``).
+        """
         if value is None:
             return None
-        bad = e.InvalidValue(field=name, type=kind, value=_shown(value))
         if kind == "Edm.String":
             if not isinstance(value, str):
-                raise bad
+                # ODataJsonReaderUtils_CannotConvertInt32/Double/Boolean: no number or Boolean as a string
+                raise _refused(kind, name, value)
             limit = string_max_length(name)
             if len(value) > limit:  # at the boundary, before anything is stored (a 2 MB widget URL was)
                 raise e.TooLong(field=name, limit=limit)
             return value
+        if isinstance(value, str) and kind in ("Edm.Boolean", "Edm.Int16", "Edm.Int32") \
+                and not self.config.int32_as_string:
+            raise _refused(kind, name, value)
         if kind == "Edm.Boolean":
+            if isinstance(value, str):
+                found = _DOTNET_BOOLEANS.get(value.strip().strip("\0").strip().lower())
+                if found is None:
+                    raise _refused(kind, name, value)  # Boolean.Parse's FormatException
+                return found
             if not isinstance(value, bool):
-                raise bad
+                raise _refused(kind, name, value)
             return value
         if kind in RANGES:
-            if isinstance(value, str) and (kind == "Edm.Int64" or self.config.int32_as_string):
-                number = ascii_int(value)  # not str.isdigit: "²" passes it and int() then raises
-                if number is None:
-                    raise bad
-                value = number
+            if isinstance(value, str):
+                match = _DOTNET_INTEGER.match(value)  # Int16/Int32/Int64.Parse alike
+                if match is None or len(match.group(1)) > 21:  # (no int() of 5,000 digits: past Int64 anyway)
+                    raise _refused(kind, name, value)
+                value = int(match.group(1))
+            elif kind == "Edm.Int64" and type(value) is int and not (self.config.int64_as_number or not wire):
+                # a JSON number: ConvertInt32Value's "must be quoted", or a Double that converts to no Int64
+                raise e.UnquotedInt64(field=name, type=kind, value=shown(value), read_as=_json_kind(value))
             if isinstance(value, bool) or not isinstance(value, int):
-                raise bad
+                raise _refused(kind, name, value)
             low, high = RANGES[kind]
             if not low <= value <= high:
-                raise bad
+                raise _refused(kind, name, value)
             return value
         if kind == "Edm.DateTime":
             if not isinstance(value, str):
-                raise bad
+                raise _refused(kind, name, value)
             try:
                 return parse_datetime(value)
             except ValueError:
-                raise bad from None
-        raise bad
+                raise _refused(kind, name, value) from None
+        raise _refused(kind, name, value)
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -474,7 +524,7 @@ class DeliveryOData:
         metadata_in = values.pop("AttemptMetadata", None)
         if metadata_in is not None and not isinstance(metadata_in, list):
             raise e.InvalidValue(field="AttemptMetadata", type="Collection(AttemptMetadata)",
-                                 value=_shown(metadata_in))
+                                 value=shown(metadata_in))
         metadata = [self._metadata_values(item, f"AttemptMetadata[{i}]", deep=True)
                     for i, item in enumerate(metadata_in or [])]
         external = _ascii_id("ExternalAttemptID", values.get("ExternalAttemptID"))
@@ -521,7 +571,7 @@ class DeliveryOData:
         if value is None:
             return None
         if not value or not value.isascii() or not value.isalnum():
-            raise e.InvalidValue(field="UnlockCode", type="alphanumeric Edm.String", value=_shown(value))
+            raise e.InvalidValue(field="UnlockCode", type="alphanumeric Edm.String", value=shown(value))
         return str(value)
 
     def _check_attempt_refs(self, conn: Connection, tenant: str, customer: str, row: dict[str, Any],
@@ -625,7 +675,7 @@ class DeliveryOData:
 
     def _metadata_values(self, item: Any, where: str, *, deep: bool) -> dict[str, Any]:
         if not isinstance(item, dict):
-            raise e.InvalidValue(field=where, type="AttemptMetadata", value=_shown(item))
+            raise e.InvalidValue(field=where, type="AttemptMetadata", value=shown(item))
         values = self.decode("AttemptMetadata", item)
         for name, limit in (("Key", 200), ("Value", 4000)):
             value = values.get(name)
@@ -691,7 +741,7 @@ class DeliveryOData:
                         changes.update(self._transition(row, value, now))
                 elif name == "ExtraTime":
                     if value is not None and not 0 <= value <= INT32_MAX:
-                        raise e.InvalidValue(field="ExtraTime", type="non-negative Edm.Int32", value=value)
+                        raise e.InvalidValue(field="ExtraTime", type="non-negative Edm.Int32", value=shown(value))
                     changes["ExtraTime"] = value
                 elif value != row[name]:
                     raise e.NotPatchable(field=name)
@@ -815,7 +865,9 @@ class DeliveryOData:
             raise e.SignatureInvalid(field="timestamp") from None
         expires = issued + timedelta(seconds=ttl)
         if self.clock.now(tenant) > expires:
-            raise e.LinkExpired(expired=signing.timestamp(expires))
+            lobby = role == signing.PARTICIPANT
+            raise e.LinkExpired(expired=signing.timestamp(expires), kind="lobby" if lobby else "proctor",
+                                ttl=f"{ttl:g}", option="lobby_url_ttl" if lobby else "proctor_url_ttl")
 
     def proctor_check_list(self, tenant: str, customer: str, list_id: int, presented: signing.Presented) -> None:
         """Verify an AttemptList controls URL on its own (a list without attempts)."""
@@ -843,6 +895,8 @@ class DeliveryOData:
                 changes: dict[str, Any] = {"_session": session}
                 if row["LockRequired"]:
                     changes["LockStatus"] = True
+                    if not row["LockStatus"]:  # the re-lock changes a property: the attempt was modified
+                        changes["LastModifiedDateTime"] = now
                 conn.execute(update(table).where(self._scope(table, tenant, customer), table.c["ID"] == key)
                              .values(**changes))
                 attempt = {**dict(row), **changes}
@@ -914,9 +968,10 @@ class DeliveryOData:
                                           field="UnlockCodeExpiresDateTime")
                 detail = "started with unlock code"
             result = self._new_result(conn, tenant, customer, row, now)
+            # ResultID is a property of the attempt: setting it is a modification like any PATCH
             conn.execute(update(table).where(self._scope(table, tenant, customer), table.c["ID"] == key)
-                         .values(ResultID=result["ID"]))
-            attempt = {**dict(row), "ResultID": result["ID"]}
+                         .values(ResultID=result["ID"], LastModifiedDateTime=now))
+            attempt = {**dict(row), "ResultID": result["ID"], "LastModifiedDateTime": now}
             self._audit(conn, tenant, customer, attempt, "Started", "participant", now, result, detail)
             return self._lobby_state(conn, tenant, customer, attempt, None)
 
@@ -980,14 +1035,14 @@ class DeliveryOData:
                 changes: dict[str, Any]
                 if action == "AddTime":
                     if minutes is None or not 0 < minutes <= INT32_MAX:
-                        raise e.InvalidValue(field="minutes", type="positive Edm.Int32", value=_shown(minutes))
+                        raise e.InvalidValue(field="Minutes", type="positive Edm.Int32", value=shown(minutes))
                     if result["Status"] not in (IN_PROGRESS, PAUSED):
                         raise e.AttemptStateConflict(f"Time cannot be added to a result in status {result['Status']}"
                                                      " (Status).", field="Status")
                     total = (result["ExtraTime"] or 0) + minutes
                     if total > INT32_MAX:  # ExtraTime is an Edm.Int32: the sum stays inside it
-                        raise e.InvalidValue(field="minutes", type="Edm.Int32 (ExtraTime would exceed it)",
-                                             value=_shown(minutes))
+                        raise e.InvalidValue(field="Minutes", type="Edm.Int32 (ExtraTime would exceed it)",
+                                             value=shown(minutes))
                     changes = {"ExtraTime": total}
                     event, detail = "TimeAdded", f"+{minutes} min"
                 else:
@@ -1059,7 +1114,7 @@ class DeliveryOData:
         if not isinstance(item, dict):
             raise SeedError(where, "must be an object")
         try:
-            values = self.decode(entity_set, item)
+            values = self.decode(entity_set, item, wire=False)
         except e.UnknownProperty as exc:
             raise SeedError(f"{where}.{exc.field}", "unknown property") from None
         except e.InvalidValue as exc:
@@ -1084,8 +1139,9 @@ class DeliveryOData:
             if not isinstance(item, dict) or set(item) - {"ID", "AssessmentID", "Language"}:
                 raise SeedError(where, "must be an object of ID, AssessmentID, Language")
             try:
-                rows.append({"ID": self._convert("Edm.Int32", "ID", item.get("ID")),
-                             "AssessmentID": self._convert("Edm.Int64", "AssessmentID", item.get("AssessmentID")),
+                rows.append({"ID": self._convert("Edm.Int32", "ID", item.get("ID"), wire=False),
+                             "AssessmentID": self._convert("Edm.Int64", "AssessmentID", item.get("AssessmentID"),
+                                                           wire=False),
                              "Language": self._convert("Edm.String", "Language", item.get("Language"))})
             except e.InvalidValue as exc:
                 raise SeedError(f"{where}.{exc.field}", exc.message) from None

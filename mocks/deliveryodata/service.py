@@ -38,7 +38,7 @@ class Service(ServiceApp):
     declared_options = frozenset({  # mocks/deliveryodata/config.py load_config, pages/views.py
         "customers", "default_customer", "lobby_url_ttl", "proctor_url_ttl", "unlock_code_ttl",
         "duplicate_external_id_status", "read_only_properties", "orderby_on_attempts", "page_size", "expand_limit",
-        "public_url", "special_field_mapping", "int32_as_string", "proctor_frame_ancestors"})
+        "public_url", "special_field_mapping", "int32_as_string", "int64_as_number", "proctor_frame_ancestors"})
 
     def __init__(self, runtime: Runtime, options: dict[str, Any] | None = None) -> None:
         super().__init__(runtime, options)

@@ -59,10 +59,11 @@ ROUTES: list[tuple[Rule, View]] = [
     (Rule(f"{LOBBY}/lobby/SystemCheck/<int:key>", endpoint="lobbyEnter", methods=["GET"]), views.lobby_enter),
     (Rule(f"{LOBBY}/lobby/Start/<int:key>", endpoint="lobbyStart", methods=["POST"]), views.lobby_start),
     (Rule(f"{LOBBY}/proctorwidget/Index/<int:key>", endpoint="proctorIndex", methods=["GET"]), views.proctor_widget),
-    (Rule(f"{LOBBY}/proctorwidget/<action>/<int:key>", endpoint="proctorAction", methods=["POST"]),
+    # GET too, so that an unknown control is the view's 404 and a known one's GET its 405 (not the router's 405)
+    (Rule(f"{LOBBY}/proctorwidget/<action>/<int:key>", endpoint="proctorAction", methods=["GET", "POST"]),
      views.proctor_widget),
     (Rule(f"{LOBBY}/attemptlist/Index/<int:list_id>", endpoint="listIndex", methods=["GET"]), views.list_widget),
-    (Rule(f"{LOBBY}/attemptlist/<action>/<int:list_id>/<int:key>", endpoint="listAction", methods=["POST"]),
+    (Rule(f"{LOBBY}/attemptlist/<action>/<int:list_id>/<int:key>", endpoint="listAction", methods=["GET", "POST"]),
      views.list_widget),
 ]
 # the same signed URLs answer a browser with a page (mocks/deliveryodata/pages/)

@@ -19,11 +19,11 @@ from mocks.core.app import Ctx
 from mocks.core.errors import MethodNotAllowed, ServiceError, UnsupportedMediaType
 from mocks.core.render import BufferedResponse, empty_response, json_response
 from mocks.deliveryodata import errors as e
-from mocks.deliveryodata import fmt_atom, fmt_jsonlight, fmt_verbose
+from mocks.deliveryodata import fmt_atom, fmt_jsonlight, fmt_verbose, jsonreader
 from mocks.deliveryodata import negotiate as n
 from mocks.deliveryodata.config import Customer
 from mocks.deliveryodata.fmt_common import Feed
-from mocks.deliveryodata.models import PROCTOR_ACTIONS, DeliveryOData
+from mocks.deliveryodata.models import PROCTOR_ACTIONS, DeliveryOData, shown
 from mocks.deliveryodata.odata import parse_options
 from mocks.deliveryodata.signing import Presented
 from mocks.deliveryodata.wire import VERSION_HEADERS, encode_entity, odata_json
@@ -168,7 +168,7 @@ def _entity_in(ctx: Ctx, entity_set: str) -> dict[str, Any]:
             return fmt_atom.decode(model.csdl, type_name, ctx.body or b"")
         except fmt_atom.AtomBodyError as exc:
             raise e.InvalidBody(field="body", detail=str(exc)) from None
-    body = _body(ctx)
+    body = _body(ctx, odata=True)
     request_version = n.parse_version(ctx.environ.get("HTTP_DATASERVICEVERSION"))
     if kind == n.VERBOSE or "__metadata" in body or (request_version is not None and request_version < 3):
         return fmt_verbose.decode(model.csdl, type_name, body)
@@ -180,11 +180,29 @@ def _check_method(ctx: Ctx, allowed: tuple[str, ...]) -> None:
         raise MethodNotAllowed(method=ctx.method)
 
 
-def _body(ctx: Ctx) -> dict[str, Any]:
+def _odata_json(body: bytes) -> Any:
+    """An OData request body: strict JSON first (every well-formed client, the hot path), then what ODataLib's
+    own reader also takes (``{ExternalAttemptID: "x"}``, single quotes: jsonreader.py), bounded the same way."""
+    try:
+        return jsonbody.loads(body, empty=None)
+    except jsonbody.JsonRefused as exc:
+        if not exc.reason.startswith("is not valid JSON"):
+            raise
+        try:
+            strict = jsonreader.to_strict(body.decode("utf-8"))
+        except (UnicodeDecodeError, jsonreader.NotODataJson):
+            raise exc from None
+        try:
+            return jsonbody.loads(strict, empty=None)
+        except jsonbody.JsonRefused:
+            raise exc from None
+
+
+def _body(ctx: Ctx, *, odata: bool = False) -> dict[str, Any]:
     if ctx.request.mimetype not in ("application/json", ""):
         raise UnsupportedMediaType(field="Content-Type", content_type=ctx.request.content_type or "")
     try:
-        data = jsonbody.loads(ctx.body, empty=None)
+        data = _odata_json(ctx.body) if odata else jsonbody.loads(ctx.body, empty=None)
     except jsonbody.JsonRefused as exc:
         raise e.InvalidBody(field=exc.field, detail=exc.message) from None
     if data is None:
@@ -359,7 +377,7 @@ def lobby_start(ctx: Ctx, customer: str, key: int) -> Response:
     session, code = body.get("Session"), body.get("UnlockCode")
     if not isinstance(session, str | None) or not isinstance(code, str | None):
         raise e.InvalidValue(field="Session" if not isinstance(session, str | None) else "UnlockCode",
-                             type="Edm.String", value=repr(session if not isinstance(session, str | None) else code))
+                             type="Edm.String", value=shown(session if not isinstance(session, str | None) else code))
     return json_response(_model(ctx).start(ctx.tenant, customer, key, session, code))
 
 
@@ -368,14 +386,22 @@ def _minutes(ctx: Ctx, action: str) -> int | None:
         return None
     value = _body(ctx).get("Minutes")
     if isinstance(value, bool) or not isinstance(value, int):
-        raise e.InvalidValue(field="Minutes", type="Edm.Int32", value=repr(value))
+        raise e.InvalidValue(field="Minutes", type="Edm.Int32", value=shown(value))
     return value
+
+
+def check_action(action: str) -> None:
+    """A control the widget has, else 404 (the path names nothing: not a method the path refuses)."""
+    if action not in PROCTOR_ACTIONS:
+        raise e.UnknownAction(action=action, actions=", ".join(PROCTOR_ACTIONS), field="action")
 
 
 def proctor_widget(ctx: Ctx, customer: str, key: int, action: str = "Index") -> Response:
     """The proctor widget URL: GET reads the state; POST ``<Action>`` applies a control."""
     _known(ctx, customer)
-    if (action == "Index") != (ctx.method == "GET") or action not in ("Index", *PROCTOR_ACTIONS):
+    if action != "Index":
+        check_action(action)
+    if (action == "Index") != (ctx.method == "GET"):
         raise MethodNotAllowed(method=ctx.method)
     return json_response(_model(ctx).proctor(ctx.tenant, customer, key, _presented(ctx), action,
                                              _minutes(ctx, action)))
@@ -393,7 +419,8 @@ def list_widget(ctx: Ctx, customer: str, list_id: int, action: str = "Index", ke
         if not states:
             model.proctor_check_list(ctx.tenant, customer, list_id, presented)
         return json_response({"AttemptListID": list_id, "Attempts": states})
-    if action not in PROCTOR_ACTIONS:
+    check_action(action)
+    if ctx.method != "POST":
         raise MethodNotAllowed(method=ctx.method)
     return json_response(model.proctor(ctx.tenant, customer, key, presented, action, _minutes(ctx, action),
                                        list_id=list_id))

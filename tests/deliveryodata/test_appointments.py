@@ -55,7 +55,7 @@ def test_create_reads_back_with_server_id_and_typed_values() -> None:
     ({"AttemptID": 1}, "AppointmentStartUtc", e.Required),
     ({"AttemptID": 1, "AppointmentStartUtc": None}, "AppointmentStartUtc", e.Required),
     ({"AttemptID": 999, "AppointmentStartUtc": START}, "AttemptID", e.DanglingReference),
-    ({"AttemptID": "1", "AppointmentStartUtc": START}, "AttemptID", e.InvalidValue),
+    ({"AttemptID": "one", "AppointmentStartUtc": START}, "AttemptID", e.InvalidValue),
     ({"AttemptID": 1, "AppointmentStartUtc": "3 March"}, "AppointmentStartUtc", e.InvalidValue),
     ({"AttemptID": 1, "AppointmentStartUtc": START, "Status": 3}, "Status", e.InvalidValue),
     ({"AttemptID": 1, "AppointmentStartUtc": START, "Room": "B"}, "Room", e.UnknownProperty),

@@ -101,7 +101,7 @@ def service(tmp_path: Path) -> Service:
     svc.model.seed(T, C, "participants", [{"ID": 987654321}])
     svc.model.seed(T, C, "assessments", [{"ID": "1234567890876543", "Language": "en-US"}])
     svc.model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 987654321,
-                                    "AssessmentID": 1234567890876543, "LockRequired": True,
+                                    "AssessmentID": "1234567890876543", "LockRequired": True,
                                     "AttemptMetadata": [{"Key": "S1", "Value": "v"}]})
     return svc
 
@@ -176,10 +176,11 @@ def test_atom_entries_read_typed_values_and_inline_entries() -> None:
             '<content type="application/xml"><m:properties><d:ParticipantID m:type="Edm.Int32">7</d:ParticipantID>'
             '<d:LockStatus m:type="Edm.Boolean">false</d:LockStatus><d:Language m:null="true"/>'
             '<d:AssessmentID m:type="Edm.Int64">9788463565326947</d:AssessmentID>'
-            '<d:AttemptNumber m:type="Edm.Int32">x</d:AttemptNumber></m:properties></content></entry>').encode()
+            '<d:AttemptNumber m:type="Edm.Int32">x</d:AttemptNumber>'
+            '<d:ScheduleID m:type="Edm.Int32">\u00b2</d:ScheduleID></m:properties></content></entry>').encode()
     assert fmt_atom.decode(load(), "Attempt", body) == {
         "ParticipantID": 7, "LockStatus": False, "Language": None, "AssessmentID": "9788463565326947",
-        "AttemptNumber": "x", "AttemptMetadata": [{"Key": "S1"}]}
+        "AttemptNumber": "x", "ScheduleID": "\u00b2", "AttemptMetadata": [{"Key": "S1"}]}
     with pytest.raises(fmt_atom.AtomBodyError):
         fmt_atom.decode(load(), "Attempt", b"<entry")
     # a DTD is refused (contracts/xmlsafe.py)

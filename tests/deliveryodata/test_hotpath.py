@@ -27,7 +27,7 @@ def _service(url: str, tmp_path: Path) -> Service:
     service.clock.freeze(T, NOW)
     service.model.seed(T, C, "participants", [{"ID": 1}])
     service.model.seed(T, C, "assessments", [{"ID": "100000001"}])
-    service.model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 1, "AssessmentID": 100000001,
+    service.model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 1, "AssessmentID": "100000001",
                                         "LockRequired": True})
     return service
 

@@ -74,14 +74,20 @@ def test_read_only_properties_reject_mode() -> None:
 
 def test_int32_as_string_option() -> None:
     body = {**ATTEMPT, "ParticipantID": "987654321"}
+    # ODataLib converts a JSON string to the Int32 (Convert.ChangeType): the default
+    assert make().create_attempt(T, C, dict(body))["ParticipantID"] == 987654321
     with pytest.raises(e.InvalidValue):
-        make().create_attempt(T, C, dict(body))
-    assert make(int32_as_string=True).create_attempt(T, C, dict(body))["ParticipantID"] == 987654321
+        make(int32_as_string=False).create_attempt(T, C, dict(body))
 
 
-def test_int64_accepted_as_number_or_string_but_not_beyond_range() -> None:
+def test_int64_must_be_quoted_unless_the_option_says_otherwise() -> None:
     model = make()
-    assert model.decode("Attempts", {"AssessmentID": 1234567890876543})["AssessmentID"] == 1234567890876543
+    assert model.decode("Attempts", {"AssessmentID": "1234567890876543"})["AssessmentID"] == 1234567890876543
+    for number in (1234567890876543, 12):  # read as a Double, as an Int32: neither converts to an Int64
+        with pytest.raises(e.UnquotedInt64) as caught:
+            model.decode("Attempts", {"AssessmentID": number})
+        assert "must be quoted" in caught.value.message and "AssessmentID" in caught.value.message
+    assert make(int64_as_number=True).decode("Attempts", {"AssessmentID": 12})["AssessmentID"] == 12
     with pytest.raises(e.InvalidValue):
         model.decode("Attempts", {"AssessmentID": str(2**63)})
 

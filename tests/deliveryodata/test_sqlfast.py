@@ -37,7 +37,7 @@ def model(request: pytest.FixtureRequest, tmp_path: Path) -> DeliveryOData:
 
 
 def test_launch_read_matches_sqlalchemy(model: DeliveryOData) -> None:
-    created = model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 1, "AssessmentID": 100000001,
+    created = model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 1, "AssessmentID": "100000001",
                                           "UnlockCode": "AB12", "LockRequired": True})
     fast = read_one(model.store, model._prep("launch"), {"t": T, "c": C, "k": created["ID"]})
     a = model.t["Attempts"]
@@ -53,19 +53,19 @@ def test_launch_read_matches_sqlalchemy(model: DeliveryOData) -> None:
 
 
 def test_counter_and_inserts_run_in_the_callers_transaction(model: DeliveryOData) -> None:
-    first = model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 1, "AssessmentID": 100000001})
-    second = model.create_attempt(T, C, {"ExternalAttemptID": "x-2", "ParticipantID": 1, "AssessmentID": 100000001})
+    first = model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 1, "AssessmentID": "100000001"})
+    second = model.create_attempt(T, C, {"ExternalAttemptID": "x-2", "ParticipantID": 1, "AssessmentID": "100000001"})
     assert (first["ID"], second["ID"]) == (1, 2)
     # a failed POST rolls back its counter step and rows: the next attempt takes the next number
     with pytest.raises(e.Duplicate):
-        model.create_attempt(T, C, {"ExternalAttemptID": "x-2", "ParticipantID": 1, "AssessmentID": 100000001})
-    third = model.create_attempt(T, C, {"ExternalAttemptID": "x-3", "ParticipantID": 1, "AssessmentID": 100000001})
+        model.create_attempt(T, C, {"ExternalAttemptID": "x-2", "ParticipantID": 1, "AssessmentID": "100000001"})
+    third = model.create_attempt(T, C, {"ExternalAttemptID": "x-3", "ParticipantID": 1, "AssessmentID": "100000001"})
     assert third["ID"] == 3
     assert [r["Event"] for r in model.audit_rows(T, C, 3)] == ["AttemptCreated"]
 
 
 def test_dbapi_integrity_errors_surface_as_sqlalchemys(model: DeliveryOData) -> None:
-    model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 1, "AssessmentID": 100000001})
+    model.create_attempt(T, C, {"ExternalAttemptID": "x-1", "ParticipantID": 1, "AssessmentID": "100000001"})
     row = {p: None for p in model.csdl.set_type("Attempts").properties}
     row.update(ID=50, ExternalAttemptID="x-1", ParticipantID=1, AssessmentID=100000001, LockStatus=False,
                LockRequired=False, Disabled=False, LastModifiedDateTime=NOW)

@@ -17,14 +17,14 @@ from werkzeug.wrappers import Response
 
 from mocks.core import pages
 from mocks.core.app import Ctx, View
-from mocks.core.errors import ServiceError
+from mocks.core.errors import MethodNotAllowed, ServiceError
 from mocks.core.render import json_response
 from mocks.deliveryodata import errors as e
-from mocks.deliveryodata.models import PROCTOR_ACTIONS, DeliveryOData
+from mocks.deliveryodata.models import PROCTOR_ACTIONS, DeliveryOData, shown
 from mocks.deliveryodata.signing import Presented
 
 # the signed URL's parameters and the customer are read exactly as the JSON endpoints read them (one implementation)
-from mocks.deliveryodata.views import _known, _presented
+from mocks.deliveryodata.views import _known, _presented, check_action
 
 PACKAGE = "mocks.deliveryodata.pages"
 STATUS_NAMES = {1: "In progress", 5: "Finished", 6: "Paused", 7: "Terminated"}
@@ -254,14 +254,15 @@ def _minutes(ctx: Ctx, action: str) -> int | None:
         return None
     raw = ctx.request.form.get("Minutes", "").strip()
     if not raw.isascii() or not raw.isdigit():
-        raise e.InvalidValue(field="Minutes", type="Edm.Int32", value=repr(raw))
+        raise e.InvalidValue(field="Minutes", type="Edm.Int32", value=shown(raw))
     return int(raw)
 
 
 def _proctor_act(ctx: Ctx, customer: str, key: int, action: str, presented: Presented, list_id: int | None) \
         -> Response:
-    if action not in PROCTOR_ACTIONS:
-        raise e.AttemptStateConflict(f"Unknown control '{action}'.", field="action")
+    check_action(action)  # 404 for a control the widget does not have, as the JSON endpoint answers
+    if ctx.method != "POST":  # a control never runs on a GET (the action paths answer GET only to say so)
+        raise MethodNotAllowed(method=ctx.method)
     if not pages.csrf_ok(_secret(ctx, customer), ctx.request.form.get("csrf"), "proctor", presented.signature):
         raise pages.CsrfInvalid()
     back = (f"/lobby/{customer}/attemptlist/Index/{list_id}" if list_id is not None
