@@ -160,7 +160,7 @@ class Session:
         self.shell: subprocess.Popen[str] | None = None
         self.shells: list[subprocess.Popen[str]] = []  # every bash so far: a dead one's background jobs live on
         self.results: dict[str, Result] = {}
-        self.stopped: list[str] = []  # commands of servers stopped for an `alone` block
+        self.stopped: list[str] = []  # commands of servers stopped for `alone` blocks, started again after them
         self.counter = 0
 
     # -- the shell ---------------------------------------------------------------------------------------------
@@ -287,6 +287,12 @@ class Session:
 
         if block.alone:
             self._stop_servers()
+        elif self.stopped:
+            # the first block after a run of `alone` ones: the reader starts the other terminal's server again
+            problem = self._restart_servers()
+            if problem:
+                return fail(f"the servers stopped for the `alone` blocks before did not start again: {problem}",
+                            None)
         code = 0
         for kind, seg in _segments(text):
             if kind == "serve":
@@ -304,10 +310,6 @@ class Session:
                 problem = _wait_printed_ready(piece, time.monotonic() + READY_TIMEOUT)
                 if problem:
                     return fail(f"`{seg.strip()}` did not get ready: {problem}", None)
-        if block.alone:
-            problem = self._restart_servers()
-            if problem:
-                return fail(f"the servers stopped for this block did not start again: {problem}", code)
         out_text, err_text = outputs()
         if code != block.exit:
             why = (f"exit {code}, expected {block.exit}" if code >= 0 else "timed out")
@@ -324,7 +326,7 @@ class Session:
         """Stop the servers the session started (a reader's other terminals), to start them again later."""
         for s in self.servers:
             _stop_group(s.proc, STOP_TIMEOUT)
-        self.stopped = [s.command for s in self.servers]
+        self.stopped += [s.command for s in self.servers]
         self.servers = []
 
     def _restart_servers(self) -> str | None:

@@ -211,7 +211,11 @@ def test_servers_in_the_background_and_alone_blocks(fake_session: Session) -> No
                                "curl -sf localhost:8604/_examrig/health >/dev/null\nkill $SERVE; wait $SERVE",
                                alone=True))
     assert alone.ok, alone.message  # waited for, its own $!, a clean stop (wait gives 0)
-    assert first.poll() is not None
+    assert first.poll() is not None and not session.servers
+    # a run of `alone` blocks: still stopped for the second one
+    assert session.run(_block("! curl -sf localhost:8604/_examrig/health", alone=True)).ok
+    # the next block without the marker gets it back
+    assert session.run(_block("curl -sf localhost:8604/_examrig/health >/dev/null")).ok
     (again,) = session.servers
     assert again.proc is not first and again.proc.poll() is None
     assert session.run(_block("curl -sf localhost:8604/_examrig/health >/dev/null")).ok
