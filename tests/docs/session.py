@@ -36,8 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(8600, 8607)  # the documented defaults, in the order of README's table
 READY_TIMEOUT = 90.0  # a loaded 2-core machine starts seven mocks in a few seconds; this is the bound, not a wait
 STOP_TIMEOUT = 20.0
-# a server line: optional VAR=value prefixes, `examrig serve ...`, optional trailing `&`
-_SERVE = re.compile(r"^\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*examrig\s+serve\b.*?(?P<bg>&)?\s*$")
+# a long-running line: optional VAR=value prefixes, `examrig serve ...` or `examrig worker ...`, optional `&`
+_SERVE = re.compile(r"^\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*examrig\s+(?P<what>serve|worker)\b.*?(?P<bg>&)?\s*$")
+_WORKER = re.compile(r"\bexamrig\s+worker\b")  # a worker serves no URL: ready once it says so
 _PORT = re.compile(r"\b(?P<host>localhost|127\.0\.0\.1):(?P<port>86\d\d)\b")
 _LISTENING = re.compile(r"listening on (?P<url>https?://\S+)")
 _READY_LINE = "Ctrl-C to stop"
@@ -262,7 +263,7 @@ class Session:
             if m:
                 server.urls.append(m.group("url"))
             announced = _READY_LINE in line
-        if not server.urls:
+        if not server.urls and not _WORKER.search(command):
             return f"`{command}` printed no 'listening on URL' line:\n{server.tail()}"
         for url in server.urls:
             problem = _wait_healthy(url, deadline, proc)
@@ -417,7 +418,7 @@ def _wait_printed_ready(piece: Shelled, deadline: float) -> str | None:
     else:
         return f"no '{_READY_LINE}' within {READY_TIMEOUT:.0f} s:\n{printed}{piece.stderr()}"
     urls = _LISTENING.findall(printed)
-    if not urls:
+    if not urls and "worker running" not in printed:
         return f"it printed no 'listening on URL' line:\n{printed}"
     for url in urls:
         if not _alive(piece.bg_pid):

@@ -160,13 +160,17 @@ def test_environment_is_a_users(session: Session) -> None:
     assert res.stdout.strip() == str(session.base)
 
 
-# A stand-in for `examrig serve tds` (the session's examrig shim is replaced by it): the runner's handling of
-# server lines is tested here in a fraction of a second per start; README's blocks run the real one.
+# A stand-in for `examrig serve tds` and `examrig worker tis` (it replaces the session's examrig shim): the
+# runner's handling of long-running lines is tested in a fraction of a second per start; README runs the real one.
 FAKE_SERVE = r"""#!PYTHON
 import http.server, os, signal, sys
 if "nosuch" in sys.argv:
     print("examrig: error: unknown service 'nosuch'", file=sys.stderr)
     sys.exit(2)
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # a clean stop, as examrig's
+if sys.argv[1] == "worker":
+    print("examrig: tis worker running; Ctrl-C to stop", flush=True)
+    signal.pause()
 port = int(os.environ["EXAMRIG_PORT_BASE"]) + 4
 
 class Health(http.server.BaseHTTPRequestHandler):
@@ -181,7 +185,6 @@ class Health(http.server.BaseHTTPRequestHandler):
         pass
 
 server = http.server.HTTPServer(("127.0.0.1", port), Health)
-signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # a clean stop, as examrig serve's
 print(f"examrig: tds listening on http://127.0.0.1:{port}", flush=True)
 print("examrig: database sqlite://; Ctrl-C to stop", flush=True)
 server.serve_forever()
@@ -234,3 +237,10 @@ def test_a_server_that_does_not_start_fails_its_block(fake_session: Session) -> 
     assert not res.ok
     assert "exited with 2 before it was ready" in res.message and "unknown service" in res.message
 
+
+
+def test_a_worker_line_runs_in_the_background(fake_session: Session) -> None:
+    res = fake_session.run(_block("examrig worker tis\necho after", expected="after"))
+    assert res.ok, res.message
+    (worker,) = fake_session.servers
+    assert worker.proc.poll() is None and worker.urls == []
