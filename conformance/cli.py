@@ -251,9 +251,9 @@ def _serve_processes(settings: Any, names: list[str], known: dict[str, Any], fir
         tis = settings.service("tis")
         total = int(tis.get("workers", 1)) if bool(tis.get("worker", True)) else 0
         share = total // count + (1 if slot < total % count else 0)
-        tis["workers"] = max(share, 1)
-        tis["worker"] = share > 0
         runtime = Runtime.create(settings)
+        # the share is this process's own: the settings (and /_examrig/config) keep what was configured
+        runtime.process_options["tis"] = {"workers": max(share, 1), "worker": share > 0}
         holder["runtime"] = runtime
         scheme = "https" if settings.tls else "http"
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
@@ -300,7 +300,13 @@ WORKERS = {"tis": "mocks.tis.service:run_worker"}
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run a service's background worker in its own process until SIGINT or SIGTERM."""
+    """Run a service's background worker in its own process until SIGINT or SIGTERM.
+
+    The worker reaches the mocks it calls (TIS: thss, dw, openam, and itself for the scoring daemon's callback)
+    where ``examrig serve`` with the same settings serves them: ``[topology]`` first, else the settings' host and
+    the port layout (``port_base``, ``[services.<name>] port``, the defaults). It refuses to start (exit 2) on
+    settings that cannot work: an in-memory database, or a ``port`` that names one served service.
+    """
     import importlib
 
     from mocks.core.server import stop_on_signals
@@ -308,13 +314,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from mocks.core.store import StoreUnavailable
 
     try:
-        settings = load_settings(args.config, overrides={"db": args.db, "data_dir": args.data_dir, "seed": args.seed})
+        settings = load_settings(args.config, overrides={"db": args.db, "data_dir": args.data_dir, "seed": args.seed,
+                                                         "host": args.host, "port_base": args.port_base})
     except SettingsError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    problem = worker_topology(settings)
+    if problem:
+        return _fail(problem, EXIT_USAGE)
     module_name, _, func_name = WORKERS[args.service].partition(":")
     run = getattr(importlib.import_module(module_name), func_name)
     stop, restore = stop_on_signals()
-    print(f"examrig: {args.service} worker running; Ctrl-C to stop", flush=True)
+    peers = ", ".join(f"{name}={url}" for name, url in sorted(settings.topology.items()))
+    print(f"examrig: {args.service} worker running (peers: {peers}); Ctrl-C to stop", flush=True)
     try:
         code: int = run(settings, stop)
     except StoreUnavailable as exc:
@@ -322,6 +333,44 @@ def cmd_worker(args: argparse.Namespace) -> int:
     finally:
         restore(True)  # the process exits: signals still arriving are ignored, not the default death
     return code
+
+
+def worker_topology(settings: Any) -> str | None:
+    """Fill ``settings.topology`` with where ``examrig serve`` serves each mock under these settings; the one-line
+    reason the worker cannot start, or None.
+
+    Without this a worker in its own process knew no peer: every THSS upload and DW post went to
+    ``unconfigured://…`` and each TRT was rejected ("failed validation").
+    """
+    from mocks import registry
+
+    known = registry.available()
+    problem = _settings_problem(settings, [], known)
+    if problem:
+        return problem
+    db = settings.db or ""
+    if db in ("sqlite://", "sqlite:///:memory:") or ":memory:" in db:
+        return (f"--db {db} is an in-memory database, which no other process sees: give the worker the database "
+                "of the serving process (a sqlite:///file or postgresql:// URL, or the same --data-dir)")
+    if settings.port is not None:
+        return ("setting 'port' (EXAMRIG_PORT) is the port of one served service and the worker cannot tell "
+                "which: set port_base (or --port-base) or [topology] URLs for tis, thss, dw and openam")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else "::1" if settings.host == "::" else settings.host
+    shown = f"[{host}]" if ":" in host else host
+    names = [name for name in known if name not in settings.topology]
+    try:
+        ports = registry.ports(settings, names)  # serve's precedence, whatever it is
+    except (TypeError, ValueError) as exc:
+        return f"cannot work out the ports of the served mocks: {exc}"
+    for name in names:
+        if ports[name] == 0:  # --port-base 0: serve picked free ports, which only its ready file knows
+            return (f"{name} is served on a free port (port 0) the worker cannot know: set [topology].{name} "
+                    f"(or EXAMRIG_TOPOLOGY_{name.upper()}) to its URL")
+        if not 0 < ports[name] <= 65535:
+            return f"{name} would be on port {ports[name]}, past 65535 (lower --port-base, or set [topology].{name})"
+        scheme = "https" if settings.tls_for(name) else "http"
+        settings.topology[name] = f"{scheme}://{shown}:{ports[name]}"
+    return None
 
 
 def _tls_files(settings: Any) -> tuple[str, str]:
@@ -380,6 +429,9 @@ def build_parser() -> Parser:
     p.add_argument("--db", metavar="URL", help="database URL shared with the serving process")
     p.add_argument("--data-dir", metavar="DIR", help="directory of the default SQLite file (default: .examrig)")
     p.add_argument("--seed", type=int, metavar="S", help="seed for ids")
+    p.add_argument("--host", metavar="H", help="the address the mocks were served on (default: 127.0.0.1)")
+    p.add_argument("--port-base", type=_port, metavar="N",
+                   help="the --port-base the mocks were served with (default: the settings', else 8600)")
     p.set_defaults(func=cmd_worker)
 
     _add_optional(sub, "contracts.cli", "add_validate_parser", "add_generate_parser")

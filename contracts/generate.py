@@ -344,10 +344,25 @@ def generate_testpackage(
                         value=round(item.b + 0.4 * step, 5),
                     )
             if item.hand_scored:
-                _sub(
+                ths = _sub(
                     element, "TeacherHandScoring", description=f"{item.format} item {item.key}", layout="WAI"
                 )
+                # the scoring dimensions THSS needs (the package loader posts them to /api/item/submit);
+                # without them the loader would send its three WER-style defaults for every item
+                _sub(ths, "Dimensions").text = etree.CDATA(json.dumps(_hand_dimensions(item)))
     return _serialize(root)
+
+
+#: the SBAC writing rubric (a WER item's three dimensions, as the scoring daemon's resolution rule names them)
+WER_DIMENSIONS: Final = (("Organization/Purpose", 4), ("Evidence/Elaboration", 4), ("Conventions", 2))
+_CONDITIONS: Final = (("B", "Blank"), ("I", "Insufficient"), ("L", "Non-Scorable Language"))
+
+
+def _hand_dimensions(item: PackageItem) -> list[dict[str, Any]]:
+    """THSS dimensions of a hand-scored item, in the JSON shape of ``TeacherHandScoring/Dimensions``."""
+    dims = WER_DIMENSIONS if item.format == "WER" else (("Correct Answer", item.points),)
+    return [{"conditions": [{"code": c, "description": d} for c, d in _CONDITIONS], "description": name,
+             "maxPoints": str(top), "minPoints": "0"} for name, top in dims]
 
 
 def read_package(data: bytes | Any) -> PackageInfo:

@@ -13,7 +13,8 @@ from mocks.core import client_check_route, console, errors, jsonbody, openapi_ro
 from mocks.core.clock import ClockRangeError, check_instant, check_step, parse_iso
 from mocks.core.faults import FaultSpecError
 from mocks.core.journal import FILTER_KEYS
-from mocks.core.render import json_response, text_response
+from mocks.core.metrics import CONTENT_TYPE
+from mocks.core.render import json_response
 from mocks.core.settings import redact
 from mocks.core.store import StoreUnavailable
 
@@ -295,17 +296,28 @@ def _state(app: ServiceApp, ctx: Ctx, collection: str, key: str) -> Response:
 
 
 def _config(app: ServiceApp, ctx: Ctx) -> Response:
+    # Nothing here changes at run time (settings, options and topology are fixed at start-up; what the admin
+    # door changes, clocks and faults, has its own routes and is shared through the database): every process
+    # of a mock answers the same. The one per-process difference, a process's share of TIS's workers under
+    # --processes N, is shown as configured (tests/core/test_metrics_shared.py, tests/races/test_metrics_processes.py)
+    options = app.public_config()
+    for key in app.runtime.process_options.get(app.name, {}):
+        if key in app.configured_options:
+            options[key] = app.configured_options[key]
+        else:
+            options.pop(key, None)
     return json_response(redact({
         "service": app.name,
         "settings": app.settings.public(),
-        "options": app.public_config(),
+        "options": options,
         "topology": app.runtime.topology,
         "database": app.store.describe(),
     }))
 
 
 def _metrics(app: ServiceApp, ctx: Ctx) -> Response:
-    return text_response(app.metrics.render(app.name), content_type="text/plain; version=0.0.4")
+    # with several processes: the sums over all of them (mocks/core/metrics.py SharedMetrics)
+    return Response(app.metrics.exposition(app.name), content_type=CONTENT_TYPE)
 
 
 _HANDLERS: dict[str, Any] = {

@@ -31,7 +31,6 @@ from mocks.core.control import Control
 from mocks.core.faults import MALFORMED_BODY, AppliedFault, truncated
 from mocks.core.ids import IdSource
 from mocks.core.journal import BODY_LIMIT, SECRET_HEADERS, Entry, body_digest, redact_headers
-from mocks.core.metrics import Metrics
 from mocks.core.outbound import TENANT_HEADER, Outbound
 from mocks.core.render import ErrorRenderer, header_list, render_json_error
 from mocks.core.routing import ShapeRouter
@@ -63,6 +62,9 @@ class Runtime:
     mounts: dict[str, Any] = field(default_factory=dict)
     # where clocks, fault rules and the journal live: memory, or the database (mocks/core/control.py)
     control: Control = None  # type: ignore[assignment]  # set in __post_init__
+    # options this process runs with instead of the configured ones, by service (with --processes N: its share
+    # of TIS's workers); /_examrig/config shows the configured ones, which every process has the same
+    process_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.control is None:
@@ -155,13 +157,17 @@ class ServiceApp:
         self.settings = runtime.settings
         self.options = dict(self.settings.service(self.name))
         self.options.update(options or {})
+        own = runtime.process_options.get(self.name, {})
+        #: the options as configured, where this process runs with its own values (its share of the workers)
+        self.configured_options = {k: self.options[k] for k in own if k in self.options}
+        self.options.update(own)
         self.store = runtime.store
         self.clock = runtime.clock
         self.ids = runtime.ids
         self.journal = runtime.control.journal(
             self.name, int(self.options.get("journal_capacity", self.settings.journal_capacity)))
         self.faults = runtime.control.faults(self.name, self.settings.seed)
-        self.metrics = Metrics()
+        self.metrics = runtime.control.metrics(self.name, self.journal)
         self.max_body = int(self.options.get("max_body", self.settings.max_body))
         self.outbound = Outbound(self.name, self.journal, self.faults, mounts=runtime.mounts,
                                  timeout=float(self.options.get("outbound_timeout",

@@ -34,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -56,6 +56,7 @@ from sqlalchemy import (
 from mocks.core.clock import Clock, check_instant, check_step
 from mocks.core.faults import AppliedFault, FaultEngine, FaultRule, _rule_matches, applied_fault, build_rule
 from mocks.core.journal import Entry, Journal, JournalSlice, _Deferred, _matches, _resolve
+from mocks.core.metrics import Metrics, SharedMetrics
 
 if TYPE_CHECKING:
     from mocks.core.store import Store
@@ -67,7 +68,8 @@ FLUSH_INTERVAL = 0.02  # seconds between a flusher's passes
 
 
 class HostSignal:
-    """Two counters in memory shared by the processes of one host: the control version and the journal epoch.
+    """Counters in memory shared by the processes of one host: the control version, the journal epoch and
+    the metrics epoch (a scrape's barrier, mocks/core/metrics.py).
 
     Made by the pre-fork parent before it forks, so every child maps the same page. Reads are one aligned
     8-byte load (no lock); increments take a lock shared across the processes.
@@ -75,7 +77,7 @@ class HostSignal:
 
     def __init__(self) -> None:
         ctx = multiprocessing.get_context("fork")
-        self._values = ctx.RawArray("q", 2)
+        self._values = ctx.RawArray("q", 3)
         self._lock = ctx.Lock()
 
     @property
@@ -88,8 +90,12 @@ class HostSignal:
         """The journal barrier epoch as last bumped on this host."""
         return int(self._values[1])
 
+    def value(self, index: int) -> int:
+        """Counter ``index`` (0: version, 1: journal epoch, 2: metrics epoch)."""
+        return int(self._values[index])
+
     def bump(self, index: int = 0) -> int:
-        """Increment counter ``index`` (0: version, 1: epoch); returns the new value."""
+        """Increment counter ``index`` (0: version, 1: journal epoch, 2: metrics epoch); returns the new value."""
         with self._lock:
             self._values[index] += 1
             return int(self._values[index])
@@ -207,6 +213,14 @@ class Control:
         """A mock's fault engine."""
         return SharedFaults(self, service, seed) if self.shared else FaultEngine(seed)
 
+    def metrics(self, service: str, journal: Journal) -> Metrics:
+        """A mock's request counters: this process's, or (shared) every process's, summed at each scrape."""
+        if not self.shared or not isinstance(journal, SharedJournal):
+            return Metrics()
+        metrics = SharedMetrics(self, service, journal)
+        journal.riders.append(metrics)
+        return metrics
+
     def journal(self, service: str, capacity: int) -> Journal:
         """A mock's journal."""
         if not self.shared:
@@ -254,6 +268,22 @@ class Control:
             with contextlib.suppress(Exception):
                 self._raw.close()
             self._raw = None
+
+
+class Rider(Protocol):
+    """State written in a :class:`SharedJournal` flusher's transactions (:class:`~mocks.core.metrics.SharedMetrics`)."""
+
+    def wanted(self) -> bool:
+        """Whether the rider wants a write now (its own barrier is waiting), before the next heartbeat."""
+
+    def take(self) -> Any:
+        """What is pending (and no longer here), or ``None``."""
+
+    def write(self, conn: Connection, data: Any) -> None:
+        """Write ``data`` inside the flusher's transaction."""
+
+    def give_back(self, data: Any) -> None:
+        """The transaction failed: ``data`` is pending again."""
 
 
 def _table(md: Any, name: str, *columns: Any) -> Table:
@@ -507,6 +537,8 @@ class SharedJournal(Journal):
         self._stop = threading.Event()
         self._polled_epoch_at = -math.inf
         self._db_epoch = 0
+        # what else writes in the flusher's transactions (the mock's SharedMetrics): a barrier then covers it too
+        self.riders: list[Rider] = []
 
     # recording: local and cheap --------------------------------------------------------------
 
@@ -537,12 +569,13 @@ class SharedJournal(Journal):
     def _run(self) -> None:
         # entries are written when a reader asks (the epoch moved), not all the time: under load nobody
         # reads, and writing every exchange costs more than serving it (~6 KB of entry per request); a
-        # heartbeat once a second keeps this process on the barrier's roll
+        # heartbeat once a second keeps this process on the barrier's roll (and writes the riders: a rider
+        # asking for a write of its own, a metrics scrape's barrier, gets one at once without the entries)
         while not self._stop.wait(FLUSH_INTERVAL):
             try:
                 if self._epoch() > self._flushed_epoch:
                     self.flush()
-                elif time.time() - self._beat_at >= 1.0:
+                elif time.time() - self._beat_at >= 1.0 or any(rider.wanted() for rider in self.riders):
                     self._heartbeat()
             except Exception:  # a database hiccup: the batch stays pending for the next pass
                 time.sleep(FLUSH_INTERVAL)
@@ -558,12 +591,34 @@ class SharedJournal(Journal):
         return max(host.epoch if host is not None else 0, self._db_epoch)
 
     def _heartbeat(self) -> None:
-        """Still alive (the barrier waits for live processes only); the entries stay pending."""
-        p, now = self.control.processes, time.time()
-        with self.control.store.begin() as conn:
-            conn.execute(update(p).where(p.c.service == self.service, p.c.token == self.control.token)
-                         .values(beat=now))
-        self._beat_at = now
+        """Still alive (the barrier waits for live processes only); the entries stay pending, the riders write."""
+        # under the flush lock: a process's rider writes commit in the order they took (a metrics scrape that
+        # sees this process's acknowledgement then sees every count taken before it)
+        with self._flush_lock:
+            p, now = self.control.processes, time.time()
+            taken = self._take_riders()
+            try:
+                with self.control.store.begin() as conn:
+                    conn.execute(update(p).where(p.c.service == self.service, p.c.token == self.control.token)
+                                 .values(beat=now))
+                    self._write_riders(conn, taken)
+            except Exception:
+                self._give_back_riders(taken)
+                raise
+            self._beat_at = now
+
+    def _take_riders(self) -> list[tuple[Rider, Any]]:
+        return [(rider, data) for rider in self.riders if (data := rider.take()) is not None]
+
+    @staticmethod
+    def _write_riders(conn: Connection, taken: list[tuple[Rider, Any]]) -> None:
+        for rider, data in taken:
+            rider.write(conn, data)
+
+    @staticmethod
+    def _give_back_riders(taken: list[tuple[Rider, Any]]) -> None:
+        for rider, data in taken:
+            rider.give_back(data)
 
     def flush(self) -> None:
         """Write what is pending (unnumbered) and acknowledge the epoch seen before taking it."""
@@ -572,8 +627,9 @@ class SharedJournal(Journal):
             with self._lock:
                 batch, self._pending = self._pending, deque()
                 lost, self._local_dropped = self._local_dropped, 0
+            taken = self._take_riders()
             now = time.time()
-            if not batch and not lost and epoch <= self._flushed_epoch and now - self._beat_at < 1.0:
+            if not batch and not lost and not taken and epoch <= self._flushed_epoch and now - self._beat_at < 1.0:
                 return
             # what the entry is built from, pickled (module-level builder and plain values): formatting, the
             # costly part, is left to a reader, as in one process (the database is examrig's own, trusted)
@@ -595,7 +651,9 @@ class SharedJournal(Journal):
                     if not conn.execute(update(p).where(key).values(flushed=epoch, beat=now)).rowcount:
                         conn.execute(p.insert().values(service=self.service, token=self.control.token,
                                                        flushed=epoch, beat=now))
+                    self._write_riders(conn, taken)
             except Exception:
+                self._give_back_riders(taken)
                 with self._lock:  # keep the batch for the next pass, in order
                     batch.extend(self._pending)
                     self._pending = batch

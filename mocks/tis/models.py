@@ -659,8 +659,18 @@ class Tis:
                                    .order_by(v.c.id)).mappings().all()
             sends = conn.execute(select(o).where(o.c.tenant == tenant, o.c.fileid.in_(ids))
                                  .order_by(o.c.id)).mappings().all()
+            waiting_names = sorted({f["testName"] for f in files if f["location"] == "source"})
+            known = set(conn.execute(select(self.testnames.c.testname)
+                                     .where(self.testnames.c.testname.in_(waiting_names))).scalars()) \
+                if waiting_names else set()
+        # why a file waits in `source` (an examrig addition for `examrig submit` and people reading the state):
+        # the claim skips a file whose test no package loaded, and TIS itself says nothing about it
+        waiting = [{"fileId": f["fileId"], "testName": f["testName"],
+                    "reason": "test loaded; waiting for a processing worker" if f["testName"] in known
+                    else "unknown test: no test package loaded for it"}
+                   for f in files if f["location"] == "source"]
         return {
-            "oppKey": key, "files": files, "statuses": list(statuses),
+            "oppKey": key, "files": files, "statuses": list(statuses), "waiting": waiting,
             "itemScores": [{"item": f"{i['bankkey']}-{i['itemkey']}", "status": i["status"], "score": i["score"],
                             "itemType": i["itemtype"]} for i in items],
             "validation": [{"fileId": x["fileid"], "severity": x["severity"], "rule": x["ruleid"],

@@ -16,7 +16,7 @@ def test_health_version_config_metrics(notes_app: NotesService) -> None:
     assert client.get("/_examrig/version").json["service"] == "notes"
     client.put("/notes/a", data="v")
     metrics = client.get("/_examrig/metrics").text
-    assert 'examrig_requests_total{service="notes",route="put",status="201"} 1' in metrics
+    assert 'examrig_requests_total{route="put",service="notes",status="201"} 1.0' in metrics
     config = client.get("/_examrig/config").json
     assert config["service"] == "notes" and config["settings"]["max_body"] == 1024
 

@@ -34,7 +34,7 @@ def test_submit_registers_then_posts_each_trt(tmp_path: Path) -> None:
     responses.add("POST", "http://tds.test/_examrig/seed", status=201, json={"loaded": {"opportunities": 1}})
     responses.add("POST", "http://tis.test/api/testresult", status=200)
     code = _run(["submit", "trt", str(trt_dir), "generated:9", "--tis", "http://tis.test", "--tds", "http://tds.test",
-                 "--package", str(tmp_path / "pkg.xml"), "--tenant", "x1"])
+                 "--package", str(tmp_path / "pkg.xml"), "--tenant", "x1", "--no-thss", "--wait", "0"])
     assert code == 0
     calls = [(c.request.method, c.request.url.split("?")[0]) for c in responses.calls]
     assert calls[0] == ("POST", "http://tis.test/api/testpackage")
