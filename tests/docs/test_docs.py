@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,12 @@ def test_block(block: Block) -> None:
         pytest.fail(f"{block.id} (line {block.line}): " + "; ".join(block.problems), pytrace=False)
     if block.skip is not None:
         pytest.skip(f"{block.id}: {block.skip}")
+    missing = [tool for tool in ("bash", "curl") if shutil.which(tool) is None]
+    if missing:
+        reason = f"the documented commands need {' and '.join(missing)} on PATH, as on a user's machine"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     session = session_for(block.file)
     # a file's earlier blocks run first even when this process did not get them (xdist without loadgroup)
     for earlier in BLOCKS[:_INDEX[block.id]]:
