@@ -19,15 +19,7 @@ FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # (the issue-18 item, its owner). They run as xfail(strict=True): once the fix is merged the block passes,
 # the run reports XPASS as a failure, and the entry is removed here.
 PENDING: dict[str, tuple[str, str]] = {
-    # docs/tis.md and docs/thss.md say "while `examrig serve` runs" but start none: their blocks are refused (a
-    # fresh session has no mock listening). The fix is in those docs (pipeline's): a block with `examrig serve`
-    # first, as README's first ten minutes has; with it every one of these passes (checked by hand, 04:25 UTC).
-    "docs/tis.md#the-scoring-path-from-the-command-line": (
-        "the scoring pipeline, docs/tis.md: the file starts no examrig serve", "pipeline"),
-    "docs/tis.md#the-scoring-path-from-the-command-line.2": (
-        "the scoring pipeline, docs/tis.md: the file starts no examrig serve", "pipeline"),
-    "docs/thss.md#where-the-item-configurations-come-from": (
-        "the scoring pipeline, docs/thss.md: the file starts no examrig serve", "pipeline"),
+    # block id -> (issue-18 item, owner): a block that fails for a product defect being fixed elsewhere; empty now
 }
 
 BLOCKS: list[Block] = [b for f in FILES for b in markdown.blocks(f, ROOT)]
