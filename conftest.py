@@ -15,6 +15,8 @@ pytest_plugins = [
     for path in sorted((Path(__file__).resolve().parent / "features" / "steps").glob("*.py"))
     if not path.stem.startswith("_")
 ]
+# the per-file counts of the documented shell blocks (tests/docs) at the end of a run
+pytest_plugins.append("tests.docs.summary")
 
 ROOT = Path(__file__).resolve().parent
 

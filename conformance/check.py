@@ -68,7 +68,7 @@ def add_check_parser(sub: Any) -> None:
     p.add_argument("--tags", metavar="EXPR", help="pytest -m expression over the scenario tags")
     p.add_argument("--mode", choices=("inprocess", "http"), default="inprocess",
                    help="examrig's mocks in process or over loopback HTTP (default inprocess)")
-    p.add_argument("--report-dir", metavar="DIR", default=str(ROOT / "reports"),
+    p.add_argument("--report-dir", metavar="DIR", default="reports",
                    help="where the run's report directory <UTC timestamp>-<target> is made (default ./reports)")
     p.add_argument("--formats", default=",".join(FORMATS), metavar="LIST",
                    help=f"report formats, comma-separated (default {','.join(FORMATS)})")
@@ -246,7 +246,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     started = dt.datetime.now(dt.UTC)
     try:
-        run_dir = make_run_dir(Path(args.report_dir), _label(cfg["targets"]), started)
+        # absolute: the pytest child runs in the checkout, not in the caller's directory
+        run_dir = make_run_dir(Path(args.report_dir).resolve(), _label(cfg["targets"]), started)
     except OSError as exc:
         print(f"examrig: error: report directory {args.report_dir} is not writable: {exc.strerror or exc}",
               file=sys.stderr, flush=True)
