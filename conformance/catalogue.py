@@ -17,7 +17,8 @@ LEVELS = ("MUST", "SHOULD", "MAY")
 ROLES = ("server", "client")
 KINDS = ("contract", "extension")
 CAPABILITY_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-KEYS = {"id", "service", "level", "title", "source", "section", "assumed", "note", "role", "kind", "capability"}
+KEYS = {"id", "service", "level", "title", "source", "section", "assumed", "note", "role", "kind", "capability",
+        "depends_on"}
 ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
 
 
@@ -45,6 +46,11 @@ class Requirement:
     kind: str = "contract"
     #: The optional capability the requirement needs (``tds.idempotency_key``); every extension has one.
     capability: str | None = None
+    #: Requirements this one rests on: its scenarios exercise theirs on the way (an ``@examrig`` copy of a
+    #: contract scenario, which adds only the convention's assertion), so a break of one of those may fail
+    #: this one too. It lets such a copy claim only its convention, so that against a target without the
+    #: capability the contract requirement's verdict comes from the contract scenarios alone.
+    depends_on: tuple[str, ...] = ()
 
     @property
     def tag(self) -> str:
@@ -80,7 +86,23 @@ def load(path: Path | None = None) -> dict[str, Requirement]:
         if req.id in catalogue:
             raise CatalogueError(f"{where.name}: duplicate requirement id {req.id}")
         catalogue[req.id] = req
+    for req in catalogue.values():
+        unknown = [d for d in req.depends_on if d not in catalogue or d == req.id]
+        if unknown:
+            raise CatalogueError(f"{req.id}: depends_on names {unknown[0]!r}, which is not another requirement")
     return catalogue
+
+
+def depends_on(catalogue: dict[str, Requirement], rid: str) -> set[str]:
+    """Every requirement ``rid`` rests on, directly or through others."""
+    seen: set[str] = set()
+    todo = list(catalogue[rid].depends_on)
+    while todo:
+        dep = todo.pop()
+        if dep not in seen:
+            seen.add(dep)
+            todo.extend(catalogue[dep].depends_on)
+    return seen
 
 
 def _requirement(where: Path, entry: Any) -> Requirement:
@@ -110,8 +132,11 @@ def _requirement(where: Path, entry: Any) -> Requirement:
         # An extension without a capability could never be declared by an integrator, so a check against
         # a third-party target could neither run it nor say why it did not.
         raise CatalogueError(f"{where.name}: {rid} is an extension and needs a capability")
+    deps = entry.get("depends_on", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) and ID_RE.match(d) for d in deps):
+        raise CatalogueError(f"{where.name}: {rid} depends_on must be a list of requirement ids")
     return Requirement(id=rid, service=str(entry["service"]), level=str(entry["level"]),
                        title=str(entry["title"]).strip(), source=str(entry["source"]),
                        section=str(entry["section"]), assumed=bool(entry.get("assumed", False)),
                        note=str(entry.get("note", "")).strip(), role=str(role), kind=str(kind),
-                       capability=capability)
+                       capability=capability, depends_on=tuple(deps))

@@ -162,7 +162,7 @@ Feature: deliveryodata refuses what the real service refuses, naming the propert
     And the deliveryodata JSON field "ExtraTime" is 5
 
   # examrig's wording where no source gives the service's (DOD-CONV-001): Web API's [Authorize] text
-  @req_DOD-CONV-001 @req_DOD-AUTH-001 @examrig
+  @req_DOD-CONV-001 @examrig
   Scenario: examrig's convention: Wrong credentials are refused with Web API's "Authorization has been denied"
     When I GET deliveryodata "/deliveryodata/400449/Attempts" with credentials "examrig:wrong"
     Then the response status is 401

@@ -270,7 +270,7 @@ Feature: deliveryodata answers in the format and at the version its clients ask 
     And the deliveryodata error message does not contain "http://examrig/"
 
   # examrig's wording where no source gives the service's (DOD-CONV-001)
-  @req_DOD-CONV-001 @req_DOD-FMT-109 @examrig
+  @req_DOD-CONV-001 @examrig
   Scenario: examrig's convention: An Atom body that is no entry is refused saying "expected an Atom entry"
     Given a locked deliveryodata attempt "e-1"
     When I MERGE to deliveryodata "/deliveryodata/400449/Attempts({attempt})" as the API user with headers "Content-Type: application/atom+xml | Accept: application/atom+xml" and body:

@@ -180,13 +180,13 @@ Feature: deliveryodata query options as Web API OData validates them, server-dri
       | {"generate": [{"seed": 1, "participants": -1}]}          | participants   |
 
   # examrig's wording where no source gives the service's (DOD-CONV-001)
-  @req_DOD-CONV-001 @req_DOD-QRY-003 @examrig
+  @req_DOD-CONV-001 @examrig
   Scenario: examrig's convention: An expansion three levels deep is refused saying "depth"
     When I GET deliveryodata "/deliveryodata/400449/Attempts?$expand=AttemptList/Attempts/AttemptList" as the API user
     Then the response status is 400
     And the deliveryodata error message contains "depth"
 
-  @req_DOD-CONV-001 @req_DOD-QRY-006 @examrig
+  @req_DOD-CONV-001 @examrig
   Scenario: examrig's convention: A collection option on an entity URL is refused as "not a collection"
     Given a locked deliveryodata attempt "e-1"
     When I GET deliveryodata "/deliveryodata/400449/Attempts({attempt})?$top=1" as the API user

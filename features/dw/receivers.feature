@@ -27,7 +27,7 @@ Feature: The data warehouse receives scored TRTs from TIS
       | PerformanceLevel | 0        |
 
   # examrig's wording of the warehouse's messages (RDW's are in StudentExamProcessorIT, not in ../shared)
-  @req_DW-CONV-002 @req_DW-CHK-001 @examrig
+  @req_DW-CONV-002 @examrig
   Scenario Outline: examrig's convention: DW2 refuses the RDW negative fixture with the warehouse's messages
     When TIS posts the sample TRT "negative-ICA-ELA-G6-exam-errors.RDW.xml" to dw "/dw2/services/xml"
     Then the response status is 400
@@ -125,7 +125,7 @@ Feature: The data warehouse receives scored TRTs from TIS
       | scored-combined-ICA-MATH-G4.RDW.xml      | SOCK_2    | RawScore                         | -7    |
       | scored-combined-ICA-MATH-G4.RDW.xml      | SOCK_2    | PerformanceLevel                 | 7     |
 
-  @req_DW-CONV-002 @req_DW-CHK-003 @examrig
+  @req_DW-CONV-002 @examrig
   Scenario Outline: examrig's convention: Claim, target and trait scores are refused naming the Score
     When TIS posts the sample TRT "<sample>" to dw "/dw1/services/xml" with the "<label>" score of "<measure>" set to "<value>"
     Then the response status is 400
@@ -141,21 +141,21 @@ Feature: The data warehouse receives scored TRTs from TIS
       | scored-combined-ICA-MATH-G4.RDW.xml      | SOCK_2    | PerformanceLevel                 | 7     | a performance level |
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by DW-CONV-001
-  @req_DW-CONV-001 @req_DW-IMP-003 @examrig
+  @req_DW-CONV-001 @examrig
   Scenario: examrig's convention: An import without a token is unauthorized
     When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw
     Then the response status is 401
     And the response JSON field "field" is "Authorization"
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
-  @req_CORE-JRN-001 @req_DW-ADM-001 @req_DW-RCV-001 @examrig
+  @req_CORE-JRN-001 @req_DW-ADM-001 @examrig
   Scenario: examrig's convention: DW1 takes a valid scored TRT
     When TIS posts the sample TRT "scored-IAB-MATH-G4.status-completed.RDW.xml" to dw "/dw1/services/xml"
     Then the response status is 200
     And the dw holds 1 receipts for "DW1" with status "PROCESSED"
     And the dw journal shows 1 inbound request to "/dw1/services/xml" answered 200
 
-  @req_DW-CONV-002 @req_DW-IMP-003 @examrig
+  @req_DW-CONV-002 @examrig
   Scenario: examrig's convention: An import with a token openam does not know is unauthorized with Spring's message
     Given a dw loader token that openam does not know
     When I import the sample TRT "small-ICA-G11-scored.RDW.xml" into dw

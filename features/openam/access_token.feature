@@ -71,7 +71,7 @@ Feature: OpenAM issues OAuth2 tokens on /auth/oauth2/access_token
       | /other | grant_type=password&username=tis%40example.org&password=pw&client_id=tis-client&client_secret=s3cret | invalid_request |
 
   # examrig's convention: the error_description names the parameter (no source gives OpenAM's texts)
-  @req_OAM-CONV-001 @req_OAM-TOK-005 @examrig
+  @req_OAM-CONV-001 @examrig
   Scenario Outline: examrig's convention: Missing or unusable parameters are refused naming the parameter
     When I POST to openam "/auth/oauth2/access_token?realm=<realm>" with content type "application/x-www-form-urlencoded" and body:
       """
@@ -89,7 +89,7 @@ Feature: OpenAM issues OAuth2 tokens on /auth/oauth2/access_token
       | /other | grant_type=password&username=tis%40example.org&password=pw&client_id=tis-client&client_secret=s3cret | invalid_request | Invalid realm, /other |
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
-  @req_CORE-JRN-001 @req_OAM-TOK-001 @req_OAM-TOK-006 @examrig
+  @req_CORE-JRN-001 @examrig
   Scenario: examrig's convention: A password grant as TIS sends it gets GUID tokens
     When I POST to openam "/auth/oauth2/access_token?realm=/sbac" with content type "application/x-www-form-urlencoded" and body:
       """

@@ -82,7 +82,7 @@ Feature: A reservation linked to a deliveryodata attempt (qm-proctoring-exams.rs
     And deliveryodata received no call
 
   # examrig's conventions on the scenarios above (the journal of the service under test): claimed by CORE-JRN-001
-  @req_CORE-JRN-001 @req_PU-DOD-001 @examrig
+  @req_CORE-JRN-001 @examrig
   Scenario: examrig's convention: The begin's deliveryodata calls are journaled as outbound
     Given a deliveryodata stub with attempt 12
     When the proctoru client sends POST "beginReservation" with:

@@ -102,7 +102,7 @@ Feature: The deliveryodata link against examrig's own deliveryodata mock (qm-pro
     Then the deliveryodata JSON field "ParticipantFacingProctorSystemWidgetUrl" is null
 
   # examrig's wording of the recorded link failure (PU-CONV-002)
-  @req_PU-CONV-002 @req_PU-DOD-002 @examrig
+  @req_PU-CONV-002 @examrig
   Scenario: examrig's convention: A failed link records which call was answered what
     Given a proctoru reservation "r2" made with:
       """

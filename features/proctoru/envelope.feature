@@ -130,13 +130,13 @@ Feature: The ProctorU envelope, the Authorization-Token, time_sent and malformed
     Then the proctoru answer is error 2 "Student Not found : Error count 0 of 50"
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by PU-CONV-001
-  @req_PU-CONV-001 @req_PU-AUTH-001 @examrig
+  @req_PU-CONV-001 @examrig
   Scenario: examrig's convention: A request without the Authorization-Token header is refused
     When the proctoru client sends GET "getTimeZoneList" without a token
     Then the proctoru answer is error 2 "Authorization-Token header is missing : Error count 0 of 50"
     And the proctoru answer names the field "Authorization-Token"
 
-  @req_PU-CONV-001 @req_PU-REQ-001 @examrig
+  @req_PU-CONV-001 @examrig
   Scenario Outline: examrig's convention: A missing required parameter is a bad request naming it
     When the proctoru client sends POST "<endpoint>" with:
       """

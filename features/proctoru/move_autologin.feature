@@ -190,7 +190,7 @@ Feature: moveReservation and autoLogin (further endpoints of ProctorU's public l
     Then the proctoru answer is error 3 "student_id is required : Error count 1 of 50"
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by PU-CONV-001
-  @req_PU-CONV-001 @req_PU-MOV-002 @examrig
+  @req_PU-CONV-001 @examrig
   Scenario: examrig's convention: A move of a cancelled reservation, into the past, onto another reservation, or with a bad request
     Given a proctoru reservation "r2" made with:
       """
@@ -242,7 +242,7 @@ Feature: moveReservation and autoLogin (further endpoints of ProctorU's public l
     And the proctoru reservation "r2" is cancelled
     And the proctoru reservation "r1" is scheduled
 
-  @req_PU-CONV-001 @req_PU-MOV-002 @examrig
+  @req_PU-CONV-001 @examrig
   Scenario: examrig's convention: Another institution's reservation cannot be moved
     Given proctoru has the seed:
       """
@@ -262,7 +262,7 @@ Feature: moveReservation and autoLogin (further endpoints of ProctorU's public l
       """
     Then the proctoru answer is error 2 "Reservation Not found : Error count 0 of 50"
 
-  @req_PU-CONV-001 @req_PU-ALG-001 @examrig
+  @req_PU-CONV-001 @examrig
   Scenario: examrig's convention: autoLogin of an unknown student is "Student Not Found", also at the trailing-slash path
     When the proctoru client sends POST "autoLogin/" with:
       """

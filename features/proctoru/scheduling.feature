@@ -224,7 +224,7 @@ Feature: Availability and addAdHocProcess (schedule and reschedule)
     And the proctoru answer data field "0.start_date" is "2026-11-22T09:30:00Z"
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by PU-CONV-001
-  @req_PU-CONV-001 @req_PU-ADH-002 @req_PU-ENV-003 @examrig
+  @req_PU-CONV-001 @examrig
   Scenario: examrig's convention: A reservation_id the institution already used is refused
     Given a proctoru reservation "r1" made with:
       """
@@ -251,7 +251,7 @@ Feature: Availability and addAdHocProcess (schedule and reschedule)
     Then the proctoru answer is error 2 "reservation_id_EXIST_FOR_THIS_INSTITUTION : Error count 0 of 50 : Error count 0 of 50"
     And the proctoru answer names the field "reservation_id"
 
-  @req_PU-CONV-001 @req_PU-ADH-004 @examrig
+  @req_PU-CONV-001 @examrig
   Scenario: examrig's convention: A start in the past is refused
     When the proctoru client sends POST "addAdHocProcess" with:
       """
@@ -267,7 +267,7 @@ Feature: Availability and addAdHocProcess (schedule and reschedule)
     Then the proctoru answer is error 2 "start_date in the past : Error count 0 of 50"
     And the proctoru answer names the field "start_date"
 
-  @req_PU-CONV-001 @req_PU-TZ-002 @examrig
+  @req_PU-CONV-001 @examrig
   Scenario Outline: examrig's convention: An unknown Windows time zone Id is refused
     When the proctoru client sends POST "<endpoint>" with:
       """

@@ -35,7 +35,7 @@ Feature: THSS takes item configurations on /api/item/submit
       | {"not": "a list"}                                                  |
 
   # examrig's ModelState keys and texts (THSS's answer to /api/item/submit is not documented)
-  @req_THSS-CONV-001 @req_THSS-ITEM-002 @examrig
+  @req_THSS-CONV-001 @examrig
   Scenario: examrig's convention: A body that is not JSON is refused saying so
     When I POST to thss "/api/item/submit" with content type "application/json" and body:
       """
@@ -44,7 +44,7 @@ Feature: THSS takes item configurations on /api/item/submit
     Then the response status is 400
     And the response JSON field "ModelState.body.0" contains "not valid JSON"
 
-  @req_THSS-CONV-001 @req_THSS-ITEM-002 @examrig
+  @req_THSS-CONV-001 @examrig
   Scenario Outline: examrig's convention: An item configuration with a bad field is refused naming it in ModelState
     When I POST to thss "/api/item/submit" with JSON:
       """

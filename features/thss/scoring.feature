@@ -136,7 +136,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     Then the response status is 400
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
-  @req_CORE-JRN-001 @req_THSS-POL-001 @req_THSS-CB-001 @req_THSS-CB-002 @examrig
+  @req_CORE-JRN-001 @req_THSS-POL-001 @examrig
   Scenario: examrig's convention: A fixed policy scores the response and THSS posts it as a form post
     Given a thss scoring policy:
       """
@@ -151,7 +151,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     And the thss journal shows 1 outbound request to "/ItemScoringCallbackRcv.axd" answered 200
 
   # examrig's wording: the callback log's error texts and the guide profile's refusal (THSS-CONV-001)
-  @req_THSS-CONV-001 @req_THSS-CB-003 @examrig
+  @req_THSS-CONV-001 @examrig
   Scenario: examrig's convention: A callback answered 500 is logged as answered 500
     Given a TIS scoring daemon stand-in answering 500
     And a thss scoring policy:
@@ -163,7 +163,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     Then the thss work queue holds "200-15570" in status "tentative"
     And the thss callback log shows 1 attempt with error containing "answered 500"
 
-  @req_THSS-CONV-001 @req_THSS-CB-003 @examrig
+  @req_THSS-CONV-001 @examrig
   Scenario: examrig's convention: A callback peer that is down is logged as a connection reset
     Given the thss callback peer is down
     And a thss scoring policy:
@@ -175,7 +175,7 @@ Feature: THSS scores its work queue and posts each score to the upload's callbac
     Then the thss work queue holds "200-15570" in status "tentative"
     And the thss callback log shows 1 attempt with error containing "connection reset"
 
-  @req_THSS-CONV-001 @req_THSS-GUIDE-001 @examrig
+  @req_THSS-CONV-001 @examrig
   Scenario: examrig's convention: The guide profile's refusal says the item is not configured
     Given the thss profile is "guide"
     When I send thss a per-item ItemScoreRequest for item "200-4242" with token "t"

@@ -86,7 +86,7 @@ Feature: THSS takes hand-scoring work on /api/test/submit
     And the thss work queue is empty
 
   # examrig's conventions on the scenarios above (the field key ...): claimed by CORE-JRN-001
-  @req_CORE-JRN-001 @req_THSS-UP-001 @req_THSS-UP-002 @examrig
+  @req_CORE-JRN-001 @examrig
   Scenario: examrig's convention: Only configured, unscored items are taken from the TRT
     When TIS uploads to thss a TRT for opportunity "71a3ee01-f215-4ccd-b74d-df1097a01a0c" with items "200-15570:SA:NOTSCORED;200-196783:ER:NOTSCORED;200-15566:MC:SCORED;200-99:SA:NOTSCORED"
     Then the thss answer lists file "71a3ee01-f215-4ccd-b74d-df1097a01a0c_1.xml" as accepted

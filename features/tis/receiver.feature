@@ -48,7 +48,7 @@ Feature: TIS receiver and processing service
     And the response JSON field "Message" is "Could not persist the request."
 
   # examrig's MessageDetail (the real one is the exception's text, and only with error detail on): TIS-CONV-001
-  @req_TIS-CONV-001 @req_TIS-RCV-005 @examrig
+  @req_TIS-CONV-001 @examrig
   Scenario: examrig's convention: A well-formed TRT without an Examinee is the code's 500 naming the missing element
     When I POST to tis "/api/testresult?statusCallback=http://tds/cb" with content type "application/xml" and body:
       """

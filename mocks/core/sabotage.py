@@ -28,6 +28,8 @@ SWITCHES: dict[str, str] = {
     "openam.bad-role-taken": "OAM-CFG-001",
     "openam.description-unworded": "OAM-CONV-001",
     "tds.expired-status-kept": "TDS-REPLY-003",
+    "tds.null-key-npe": "TDS-REPLY-007",
+    "tds.null-success-npe": "TDS-REPLY-008",
     "tds.key-repeat-applied": "TDS-IDEM-001",
     "tds.bad-key-ignored": "TDS-IDEM-002",
     "tds.refusal-field-renamed": "TDS-CONV-001",

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from mocks.core import jsonbody, sabotage
 from mocks.core.app import Ctx
-from mocks.core.errors import InputError, UnsupportedMediaType
+from mocks.core.errors import InputError, InternalError, UnsupportedMediaType
 from mocks.core.idempotency import HEADER, Applied, KeyConflict, Keyed, KeyReused
 from mocks.core.idempotency_views import request_key, respond
 from mocks.tds.errors import BodyMissing, BodyNotJson, InvalidField
@@ -40,6 +40,7 @@ def _load(ctx: Ctx) -> dict[str, Any]:
 
 def _reply(data: dict[str, Any], *, success_required: bool) -> TisReply:
     key = data.get("oppKey")
+    if key is None and sabotage.on("tds.null-key-npe"): raise InternalError(ref="NullPointerException")  # noqa: E701
     if key is None:
         raise InvalidField(field="oppKey", reason="required")
     if not isinstance(key, str):
@@ -50,6 +51,7 @@ def _reply(data: dict[str, Any], *, success_required: bool) -> TisReply:
     success = data.get("success")
     if success is None and not success_required:
         success = False
+    if success is None and sabotage.on("tds.null-success-npe"): raise InternalError(ref="NullPointerException")  # noqa: E701
     if not isinstance(success, bool):
         raise InvalidField(field="success", reason="required boolean" if success is None else "must be a boolean")
     error = data.get("error")

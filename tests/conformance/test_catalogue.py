@@ -96,6 +96,43 @@ def test_scenarios_of_extensions_are_tagged_as_such() -> None:
     assert not untagged, "\n".join(untagged)
 
 
+def test_convention_copies_claim_only_their_conventions() -> None:
+    """An "examrig's convention:" scenario (a contract scenario's steps plus examrig's own assertion) claims no
+    contract requirement: against a target without the capability it is unsupported, and a claim would make the
+    contract requirement unsupported too, hiding what its contract scenarios found. What it exercises on the way
+    is its requirement's ``depends_on``."""
+    catalogue = load()
+    wrong: list[str] = []
+    for feature in (ROOT / "features").rglob("*.feature"):
+        pending: set[str] = set()
+        for line in feature.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if stripped.startswith("@"):
+                pending.update(stripped.split())
+            elif stripped.startswith(("Feature:", "Scenario", "Rule")):
+                if stripped.split(":", 1)[-1].strip().startswith("examrig's convention:"):
+                    contract = [r for r in TAG.findall(" ".join(pending)) if catalogue[r].kind == "contract"]
+                    if contract:
+                        wrong.append(f"{feature.relative_to(ROOT)}: {stripped} claims {contract}")
+                pending = set()
+    assert not wrong, "\n".join(wrong)
+    assert "DW-CHK-001" in catalogue["DW-CONV-002"].depends_on
+
+
+def test_depends_on_names_known_requirements(tmp_path: Path) -> None:
+    path = tmp_path / "requirements.yaml"
+    path.write_text(f"requirements:\n  - {_REQ}, depends_on: [X-002]}}\n", encoding="utf-8")
+    with pytest.raises(CatalogueError, match="depends_on names 'X-002'"):
+        load(path)
+    path.write_text(f"requirements:\n  - {_REQ}, depends_on: X-002}}\n", encoding="utf-8")
+    with pytest.raises(CatalogueError, match="depends_on must be a list"):
+        load(path)
+    path.write_text(f"requirements:\n  - {_REQ}, depends_on: [X-002]}}\n  - {_REQ.replace('X-001', 'X-002')}, "
+                    f"depends_on: [X-003]}}\n  - {_REQ.replace('X-001', 'X-003')}}}\n", encoding="utf-8")
+    from conformance.catalogue import depends_on
+    assert depends_on(load(path), "X-001") == {"X-002", "X-003"}
+
+
 _REQ = "{id: X-001, service: x, level: MUST, title: t, source: s, section: '1'"
 
 
