@@ -15,13 +15,22 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from conftest import shared_data_dir
 from mocks.core.app import Runtime
 from mocks.core.settings import Settings
 from mocks.deliveryodata import errors as e
 from mocks.deliveryodata.config import ConfigError, load_config
 from mocks.deliveryodata.jsonreader import NotODataJson, to_strict
 from mocks.deliveryodata.service import Service
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def shared_data_dir() -> Path:
+    """``../shared/data`` beside the checkout, or ``$EXAMRIG_SHARED_DATA`` (as the root conftest finds it; not
+    imported from there: under pytest-xdist the name ``conftest`` may be another directory's conftest)."""
+    override = os.environ.get("EXAMRIG_SHARED_DATA")
+    return Path(override) if override else ROOT.parent / "shared" / "data"
+
 
 T, C = "t", "400449"
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"examrig:examrig").decode(), "X-Examrig-Tenant": T}
