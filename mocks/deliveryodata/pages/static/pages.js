@@ -67,10 +67,15 @@
   }
 
   var apply = { lobby: lobby, delivery: delivery, proctor: proctor }[page];
+  // once a form is submitted the page is on its way elsewhere: a poll that navigates now (the lobby's, when the
+  // Start it just posted set ResultID) would abort that navigation, so polling stops
+  var leaving = false;
+  document.addEventListener("submit", function () { leaving = true; }, true);
   function tick() {
+    if (leaving) { return; }
     fetch(poll, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) { apply(data); } })
+      .then(function (data) { if (data && !leaving) { apply(data); } })
       .catch(function () { /* a missed poll is retried on the next tick */ })
       .then(function () { window.setTimeout(tick, 1000); });
   }
