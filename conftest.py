@@ -17,6 +17,8 @@ pytest_plugins = [
 ]
 # the per-file counts of the documented shell blocks (tests/docs) at the end of a run
 pytest_plugins.append("tests.docs.summary")
+# the session's one browser for the tests that need one (tests/browser.py says why it is not a directory's conftest)
+pytest_plugins.append("tests.browser")
 
 ROOT = Path(__file__).resolve().parent
 

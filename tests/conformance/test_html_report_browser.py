@@ -12,13 +12,13 @@ from typing import Any
 
 from conformance.reports import html_report
 from conformance.verdicts import Exchange, ReqInfo, Run, ScenarioResult, aggregate
-from tests.pages.conftest import browser, expect, new_page  # noqa: F401  (fixtures, used by name)
+from tests.browser import expect
 
 MUST = ReqInfo("X-B-001", "x", "MUST", title="the first rule")
 OTHER = ReqInfo("X-B-002", "y", "MUST", title="the second rule")
 
 
-def test_opening_a_failed_scenario_renders_its_exchanges_as_text(tmp_path: Path, new_page: Any) -> None:  # noqa: F811
+def test_opening_a_failed_scenario_renders_its_exchanges_as_text(tmp_path: Path, new_page: Any) -> None:
     bad = ScenarioResult(id="s1", name="a failing scenario", service="x", requirements=[MUST.id], outcome="failed",
                          message="expected 400, got 200", failed_step="Then the response status is 400")
     bad.exchanges = [Exchange(method="POST", url="http://target/x", status=200, request_body='{"a": 1}',
