@@ -12,7 +12,9 @@ of constant user counts; for each, the candidates per second that reached the ex
 Start`` per second), p95, and the CPU of generator and mocks, so the limit is named. The sustained
 rate is the highest step whose p95 stays under 250 ms.
 
-Run: ``python bench/bench_load.py [--rounds 3] [--seconds 8] [--users 32] [--sweep 10,20,40] [--window 20]``
+Run: ``python bench/bench_load.py [--rounds 3] [--seconds 8] [--users 32] [--sweep 20,40,80,160,320] [--window 20]
+[--serve-processes N]`` (the sweep's default goes past where examrig's mocks stop keeping p95 under 250 ms on a
+2-core machine; ``--serve-processes 2`` serves them with two processes each)
 (``--skip-generator`` / ``--skip-exam-window`` run one part). Needs wrk for part 1 (``apt-get install wrk``);
 without it part 1 prints locust's figures alone and says so.
 """
@@ -165,7 +167,8 @@ def exam_window(args: argparse.Namespace) -> None:
                                                                if p)}
             out = subprocess.run([sys.executable, "-m", "conformance.cli", "load", "exam-window", "--shape", "none",
                                   "--users", str(users), "--spawn-rate", str(max(users / 2, 1)), "--duration",
-                                  f"{args.window}s", "--threshold", "p95<250ms", "--report-dir", str(work)],
+                                  f"{args.window}s", "--threshold", "p95<250ms", "--report-dir", str(work),
+                                  *(["--serve-processes", str(args.serve_processes)] if args.serve_processes else [])],
                                  capture_output=True, text=True, env=env, cwd=work, check=False).stdout
             m = re.search(r"(\S+-summary\.json)", out)
             if m is None:
@@ -203,7 +206,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--users", type=int, default=32)
-    parser.add_argument("--sweep", default="10,20,40")
+    parser.add_argument("--sweep", default="20,40,80,160,320")
+    parser.add_argument("--serve-processes", type=int, default=None, metavar="N",
+                        help="examrig load --serve-processes N for part 2 (default: one process serves the mocks)")
     parser.add_argument("--window", type=int, default=20)
     parser.add_argument("--skip-generator", action="store_true")
     parser.add_argument("--skip-exam-window", action="store_true")

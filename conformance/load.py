@@ -286,8 +286,10 @@ class ServedMocks:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def serve_mocks(services: list[str], *, seed: int, topology: dict[str, str], timeout: float = 120.0) -> ServedMocks:
-    """``examrig serve SERVICES`` on port 0 each, on a fresh SQLite file; InfraError when it does not come up."""
+def serve_mocks(services: list[str], *, seed: int, topology: dict[str, str], timeout: float = 120.0,
+                processes: int = 1) -> ServedMocks:
+    """``examrig serve SERVICES`` on port 0 each, on a fresh SQLite file (``--processes N`` when ``processes`` is
+    above 1: N server processes per mock); InfraError when it does not come up."""
     data_dir = Path(tempfile.mkdtemp(prefix="examrig-load-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
@@ -297,6 +299,8 @@ def serve_mocks(services: list[str], *, seed: int, topology: dict[str, str], tim
         env[f"EXAMRIG_TOPOLOGY_{name.upper()}"] = url
     command = [sys.executable, "-m", "conformance.cli", "serve", *services, "--data-dir", str(data_dir),
                "--seed", str(seed)]
+    if processes > 1:
+        command += ["--processes", str(processes)]
     # its own session: a Ctrl-C at the terminal stops locust first (which writes its reports), the mocks after
     process = subprocess.Popen(command, cwd=data_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
@@ -406,13 +410,31 @@ def _machine_ticks() -> tuple[int, int] | None:
 
 
 def _cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a live process and its waited-for children (``/proc/<pid>/stat``)."""
+    """utime + stime of a live process, its waited-for children (``/proc/<pid>/stat``) and its live descendants
+    (``/proc/<pid>/task/<tid>/children``: the server processes of ``examrig serve --processes N``)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(x) for x in fields[11:15]) / ticks
+    total = sum(int(x) for x in fields[11:15]) / ticks
+    for child in _live_children(pid):
+        total += _cpu_seconds(child) or 0.0  # a child that ended meanwhile is in its parent's figures once waited for
+    return total
+
+
+def _tree_size(pid: int) -> int:
+    """How many processes a live process and its descendants are (``examrig serve --processes N``: 1 + N per mock)."""
+    return 1 + sum(_tree_size(child) for child in _live_children(pid))
+
+
+def _live_children(pid: int) -> list[int]:
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                children += [int(c) for c in (task / "children").read_text().split()]
+    return children
 
 
 # -- the command ---------------------------------------------------------------------------------------------
@@ -432,6 +454,9 @@ def add_load_parser(subparsers: Any) -> None:
                    help="e.g. p95<250ms, 'p99:POST Attempts<400ms', fail_ratio<0.01, rps>200 (default: the profile's)")
     p.add_argument("--report-dir", default="reports", metavar="DIR", help="where the reports go (default: reports)")
     p.add_argument("--processes", type=int, metavar="N", help="locust worker processes on this machine")
+    p.add_argument("--serve-processes", type=int, metavar="N",
+                   help="server processes per mock examrig serves for the run (examrig serve --processes N; "
+                        "default 1)")
     role = p.add_mutually_exclusive_group()
     role.add_argument("--master", action="store_true", help="be the locust master of a distributed run")
     role.add_argument("--worker", action="store_true", help="be a locust worker of a distributed run")
@@ -480,10 +505,16 @@ def make_plan(args: argparse.Namespace) -> Plan:
         raise UsageError("--processes runs master and workers on this machine; not with --master or --worker")
     if args.expect_workers is not None and not args.master:
         raise UsageError("--expect-workers goes with --master")
+    if args.serve_processes is not None and args.serve_processes < 1:
+        raise UsageError("--serve-processes must be at least 1")
+    if args.serve_processes is not None and args.worker:
+        raise UsageError("--serve-processes goes with the master (a worker serves no mocks)")
     duration = parse_duration(args.duration or profile["duration"])
     targets = parse_targets(args.target)
     used, peers = profile_services(profile)
     to_serve = [s for s in SERVICES if s in (set(used) | set(peers)) - set(targets)]
+    if args.serve_processes is not None and not to_serve:
+        raise UsageError("--serve-processes: examrig serves no mock in this run (every service has a --target)")
     return Plan(args.profile, profile, shape, users, rate, duration, thresholds, targets, to_serve,
                 Path(args.report_dir))
 
@@ -547,7 +578,8 @@ def run_load(args: argparse.Namespace) -> int:
         check_reachable(plan.targets)
         if plan.to_serve:
             topology = {name: urls[0] for name, urls in plan.targets.items()}
-            served = serve_mocks(plan.to_serve, seed=args.seed, topology=topology)
+            served = serve_mocks(plan.to_serve, seed=args.seed, topology=topology,
+                                 processes=args.serve_processes or 1)
             for name, url in served.urls.items():
                 plan.targets.setdefault(name, [url])
         return _run_master(plan, args, served)
@@ -600,6 +632,7 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
     if machine_before and machine_after and machine_after[1] > machine_before[1]:
         machine_busy = (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1])
     mock_cpu_after = _cpu_seconds(served.process.pid) if served else None
+    mock_tree = _tree_size(served.process.pid) if served else None
     if not stats_file.is_file():
         detail = "interrupted before it started" if flag.get("interrupted") else f"exit status {code}"
         return _fail(f"locust ended without statistics ({detail}); see its output above", EXIT_INFRA)
@@ -631,7 +664,8 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
         "started": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "elapsed_s": round(elapsed, 3),
         "options": {"users": plan.users, "spawn_rate": plan.spawn_rate, "duration_s": plan.duration,
-                    "processes": args.processes, "master": bool(args.master), "expect_workers": args.expect_workers,
+                    "processes": args.processes, "serve_processes": (args.serve_processes or 1) if served else None,
+                    "master": bool(args.master), "expect_workers": args.expect_workers,
                     "seed": args.seed, "tenant": args.tenant, "peak_users": saved.get("peak_users"),
                     "workers": saved.get("workers")},
         "targets": examrig_urls, "served_by_examrig": sorted(served.urls) if served else [],
@@ -639,7 +673,8 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
         "errors": [{"method": e.get("method") or "", "name": e.get("name") or "", "error": str(e.get("error")),
                     "occurrences": int(e.get("occurrences", 0))} for e in run.errors],
         "mocks": mocks,
-        "cpu": _cpu_view(generator_cpu, mock_cpu, elapsed, args.processes, machine_busy),
+        "cpu": _cpu_view(generator_cpu, mock_cpu, elapsed, args.processes, machine_busy,
+                         mock_processes=_mock_processes(args.serve_processes, served), mock_tree=mock_tree),
         "reports": {"csv_stats": f"{prefix}_stats.csv", "csv_history": f"{prefix}_stats_history.csv",
                     "csv_failures": f"{prefix}_failures.csv", "html": f"{prefix}.html",
                     "locust_stats": str(stats_file), "summary": f"{prefix}-summary.json"},
@@ -653,12 +688,21 @@ def _run_master(plan: Plan, args: argparse.Namespace, served: ServedMocks | None
     return exit_code
 
 
+def _mock_processes(serve_processes: int | None, served: ServedMocks | None) -> int:
+    """How many server processes examrig's mocks had: one for them all, or N per mock with --serve-processes N."""
+    if served is None or not serve_processes or serve_processes < 2:
+        return 1
+    return serve_processes * len(served.urls)
+
+
 def _cpu_view(generator: float, mock: float | None, elapsed: float, processes: int | None,
-              machine_busy: float | None = None) -> dict[str, Any]:
+              machine_busy: float | None = None, mock_processes: int = 1,
+              mock_tree: int | None = None) -> dict[str, Any]:
     """CPU the generator and examrig's mocks used, in cores, and which one was at its ceiling (if any).
 
     Both are Python processes bound by one GIL each: a process near one busy core is at its limit
-    (the generator's ceiling is its process count). When neither is, but the machine's cores were
+    (the generator's ceiling is its process count, the mocks' their server processes, at most the
+    machine's cores). When neither is, but the machine's cores were
     busy (``machine_busy``, the whole machine's share from ``/proc/stat``, other processes included),
     the machine was the limit: the figures then say more about the neighbours than about the system.
     """
@@ -666,18 +710,21 @@ def _cpu_view(generator: float, mock: float | None, elapsed: float, processes: i
     generator_cores = generator / seconds
     mock_cores = mock / seconds if mock is not None else None
     generator_ceiling = float(processes or 1)
+    cores = os.cpu_count() or 1
+    mock_ceiling = float(min(max(mock_processes, 1), cores))
     limit = "neither"
     if generator_cores >= 0.9 * generator_ceiling:
         limit = "generator"
-    if mock_cores is not None and mock_cores >= 0.9 and (limit == "neither" or mock_cores > generator_cores):
+    if mock_cores is not None and mock_cores >= 0.9 * mock_ceiling and (limit == "neither"
+                                                                         or mock_cores > generator_cores):
         limit = "mocks"
-    cores = os.cpu_count() or 1
     if limit == "neither" and (generator_cores + (mock_cores or 0) >= 0.9 * cores
                                or (machine_busy is not None and machine_busy >= 0.9)):
         limit = "machine"
     return {"generator_cpu_s": round(generator, 3), "generator_cores": round(generator_cores, 3),
             "mock_cpu_s": round(mock, 3) if mock is not None else None,
             "mock_cores": round(mock_cores, 3) if mock_cores is not None else None,
+            "mock_processes": mock_tree,
             "machine_cores": cores,
             "machine_busy": round(machine_busy, 3) if machine_busy is not None else None, "limit": limit}
 

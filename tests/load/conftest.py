@@ -86,7 +86,7 @@ def mocks() -> Iterator[Mocks]:
     if len(served.urls) < len(SERVICES):
         process.kill()
         pytest.fail(f"the mocks did not start: {''.join(served.lines)[-2000:]}")
-    threading.Thread(target=lambda: [served.lines.append(x) for x in process.stdout or []], daemon=True).start()
+    threading.Thread(target=lambda: served.lines.extend(process.stdout or []), daemon=True).start()
     try:
         yield served
     finally:

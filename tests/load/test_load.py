@@ -84,6 +84,7 @@ def test_smoke_serves_examrigs_own_mocks_writes_every_report_and_meets_its_thres
         r["requests"] for r in summary["requests"] if r["name"] == "Attempts")
     assert dod["latency"]["collection"]["count"] > 0 and dod["journal"]["dropped_during_run"] == 0
     assert summary["cpu"]["generator_cpu_s"] > 0 and summary["cpu"]["mock_cpu_s"] > 0
+    assert summary["cpu"]["mock_processes"] == 1 and summary["options"]["serve_processes"] == 1  # one serves all
 
 
 def test_a_fifth_of_one_route_answering_500_and_a_malformed_body_fail_the_run(mocks: Mocks, tmp_path: Path) -> None:
