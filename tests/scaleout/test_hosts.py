@@ -59,8 +59,14 @@ TOPOLOGY_HOST = {"deliveryodata": "a", "proctoru": "b", "tis": "a", "thss": "b",
 READY_S = 180.0  # generous: interpreters importing every mock on a loaded 2-core machine
 
 
+def _clean(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without the caller's ``EXAMRIG_*`` settings (py-pg's ``EXAMRIG_TEST_DB``, a reader's ``EXAMRIG_DB``):
+    the hosts take theirs from examrig.toml only."""
+    return {k: v for k, v in env.items() if not k.startswith("EXAMRIG_")}
+
+
 def _env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **extra}
+    return {**_clean(dict(os.environ)), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **extra}
 
 
 def wait_for(predicate: Callable[[], Any], what: str | Callable[[], str], timeout: float = READY_S) -> Any:
@@ -170,41 +176,43 @@ def hosts() -> Iterator[Deployment]:
     work = Path(tempfile.mkdtemp(prefix="examrig-hosts-"))
     work.chmod(0o755)  # the cluster runs as `postgres`, which must reach its directory inside
     cluster = work / "pg"
-    with network(["db", "a", "b", "c", "lm", "lw"]) as net:
-        started = subprocess.run(net["db"].argv("env", f"EXAMRIG_PG_LISTEN={net['db'].address}",
-                                                str(ROOT / "scripts" / "pg"), "start", str(cluster)),
-                                 capture_output=True, text=True, timeout=180)
-        procs: dict[str, Proc] = {}
-        try:
-            if started.returncode != 0:
-                _pg_unavailable(f"PostgreSQL could not start (scripts/pg exit {started.returncode}): "
-                                f"{started.stderr.strip()[-500:]}")
-            made = subprocess.run([str(ROOT / "scripts" / "pg"), "createdb", str(cluster), "examrig"],
-                                  capture_output=True, text=True, timeout=60, check=True)
-            db = made.stdout.strip().splitlines()[-1]
-            toml = config(db, net)
-            for name in ("a", "b", "c"):
-                (work / name).mkdir()
-                (work / name / "examrig.toml").write_text(toml)
-            serve = [sys.executable, "-m", "conformance.cli", "serve", "--config", "examrig.toml"]
-            # host a first: it creates the tables (docs/scale-out.md: before several hosts start together)
-            procs["a"] = Proc.start("a", net["a"].argv(*serve), work / "a", _env())
-            deployment = Deployment(net, db, work, procs)
-            _serving(deployment, "a")
-            procs["b"] = Proc.start("b", net["b"].argv(*serve), work / "b", _env(EXAMRIG_PROCESSES="1"))
-            procs["c"] = Proc.start("c", net["c"].argv(sys.executable, "-m", "conformance.cli", "worker", "tis",
-                                                       "--config", "examrig.toml"), work / "c", _env())
-            _serving(deployment, "b")
-            wait_for(lambda: "worker running" in procs["c"].output() and _leases(db) >= {net["c"].ns},
-                     lambda: f"the worker on host c to hold a lease: {procs['c'].output()}")
-            yield deployment
-        finally:
-            for proc in procs.values():
-                proc.terminate()  # all at once: each host stops in parallel, as separate machines would
-            for proc in procs.values():
-                proc.stop()
-            subprocess.run([str(ROOT / "scripts" / "pg"), "stop", str(cluster)], capture_output=True, timeout=60)
-    shutil.rmtree(work, ignore_errors=True)
+    try:
+        with network(["db", "a", "b", "c", "lm", "lw"]) as net:
+            started = subprocess.run(net["db"].argv("env", f"EXAMRIG_PG_LISTEN={net['db'].address}",
+                                                    str(ROOT / "scripts" / "pg"), "start", str(cluster)),
+                                     capture_output=True, text=True, timeout=180)
+            procs: dict[str, Proc] = {}
+            try:
+                if started.returncode != 0:
+                    _pg_unavailable(f"PostgreSQL could not start (scripts/pg exit {started.returncode}): "
+                                    f"{started.stderr.strip()[-500:]}")
+                made = subprocess.run([str(ROOT / "scripts" / "pg"), "createdb", str(cluster), "examrig"],
+                                      capture_output=True, text=True, timeout=60, check=True)
+                db = made.stdout.strip().splitlines()[-1]
+                toml = config(db, net)
+                for name in ("a", "b", "c"):
+                    (work / name).mkdir()
+                    (work / name / "examrig.toml").write_text(toml)
+                serve = [sys.executable, "-m", "conformance.cli", "serve", "--config", "examrig.toml"]
+                # host a first: it creates the tables (docs/scale-out.md: before several hosts start together)
+                procs["a"] = Proc.start("a", net["a"].argv(*serve), work / "a", _env())
+                deployment = Deployment(net, db, work, procs)
+                _serving(deployment, "a")
+                procs["b"] = Proc.start("b", net["b"].argv(*serve), work / "b", _env(EXAMRIG_PROCESSES="1"))
+                procs["c"] = Proc.start("c", net["c"].argv(sys.executable, "-m", "conformance.cli", "worker", "tis",
+                                                           "--config", "examrig.toml"), work / "c", _env())
+                _serving(deployment, "b")
+                wait_for(lambda: "worker running" in procs["c"].output() and _leases(db) >= {net["c"].ns},
+                         lambda: f"the worker on host c to hold a lease: {procs['c'].output()}")
+                yield deployment
+            finally:
+                for proc in procs.values():
+                    proc.terminate()  # all at once: each host stops in parallel, as separate machines would
+                for proc in procs.values():
+                    proc.stop()
+                subprocess.run([str(ROOT / "scripts" / "pg"), "stop", str(cluster)], capture_output=True, timeout=60)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def call(url: str, path: str, tenant: str, method: str = "GET", **kwargs: Any) -> requests.Response:
@@ -382,9 +390,9 @@ def test_locust_master_and_worker_on_two_more_hosts_drive_both(hosts: Deployment
     master = subprocess.Popen(
         hosts.net["lm"].argv(*load, "--master", "--expect-workers", "1", *targets, "--shape", "none",
                              "--duration", "6s", "--tenant", "hosts-load", "--report-dir", str(reports)),
-        cwd=hosts.work, env=load_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cwd=hosts.work, env=_clean(load_env()), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     worker = subprocess.Popen(hosts.net["lw"].argv(*load, "--worker", "--master-host", hosts.net["lm"].address),
-                              cwd=hosts.work, env=load_env(), text=True, stdout=subprocess.PIPE,
+                              cwd=hosts.work, env=_clean(load_env()), text=True, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
     try:
         out, err = master.communicate(timeout=240)
