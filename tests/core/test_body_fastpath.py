@@ -9,8 +9,8 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,6 +239,6 @@ def test_over_tls_a_body_not_yet_decrypted_is_read_parked(tmp_path: Path, monkey
                 time.sleep(0.01)
             assert (spy.armed, spy.parked) == (1, 1)
             sock.sendall(body[200:])
-            (answer,) = _read_answers(sock, 1)  # type: ignore[arg-type]
+            (answer,) = _read_answers(sock, 1)
         assert answer.startswith(b"HTTP/1.1 201"), answer
         assert requests.get(serving.url + "/notes/tls", verify=str(cert), timeout=30).json()["value"] == "t" * 400
