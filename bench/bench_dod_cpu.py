@@ -3,8 +3,9 @@
 Each tree's app runs in a worker process of its own (imported from that tree). In ``wsgi`` mode the worker
 calls the app directly and times N requests with ``time.process_time()``. In ``http`` mode it serves the app
 on cheroot (port 0, 3 threads) and the parent drives ``--connections`` keep-alive connections; the worker
-reports the CPU time its own process spent (cheroot included, the load generator not) and its context
-switches per request. CPU time and switch counts are what other processes on the machine change little, so
+reports the CPU time its own process spent (cheroot included, the load generator not), its context
+switches per request (all of them, and the voluntary ones: a thread that waited, where the involuntary ones are
+mostly the machine's other load preempting it) and the share of requests that parked their thread. CPU time and switch counts are what other processes on the machine change little, so
 the comparison holds on a shared machine where req/s does not. Rounds alternate between the trees; a side's
 figure is the median of its rounds, with the best round beside it.
 
@@ -128,6 +129,7 @@ def _worker(tree: str, data: str) -> None:
             import resource
             usage = resource.getrusage(resource.RUSAGE_SELF)
             out.write(json.dumps({"cpu": time.process_time(), "switches": usage.ru_nvcsw + usage.ru_nivcsw,
+                                  "voluntary": usage.ru_nvcsw,
                                   "parks": parks[0]}) + "\n")
         elif cmd[0] == "profile":
             import cProfile
@@ -236,6 +238,7 @@ class Side:
                 open_sock.close()
         return {"us": (after["cpu"] - before["cpu"]) / n * 1e6,
                 "switches": (after["switches"] - before["switches"]) / n,
+                "voluntary": (after["voluntary"] - before["voluntary"]) / n,
                 "parks": (after["parks"] - before["parks"]) / n, "statuses": statuses}
 
     def close(self) -> None:
@@ -273,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[tuple[str, str, str], list[float]] = {}
     statuses: dict[tuple[str, str, str], dict[str, int]] = {}
     switches: dict[tuple[str, str, str], list[float]] = {}
+    voluntary: dict[tuple[str, str, str], list[float]] = {}
     parks: dict[tuple[str, str, str], list[float]] = {}
     try:
         # post2 differs from post only on the wire: in wsgi mode it would be post again
@@ -288,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                     results.setdefault((side.label, mode, kind), []).append(float(got["us"]))
                     if "switches" in got:
                         switches.setdefault((side.label, mode, kind), []).append(float(got["switches"]))
+                        voluntary.setdefault((side.label, mode, kind), []).append(float(got["voluntary"]))
                         parks.setdefault((side.label, mode, kind), []).append(float(got["parks"]))
                     st = statuses.setdefault((side.label, mode, kind), {})
                     for k, v in got["statuses"].items():
@@ -304,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
             if ("tree", mode, kind) in switches:
                 print(f"{'':<11} context switches per request: base "
                       f"{statistics.median(switches[('base', mode, kind)]):.2f}  tree "
-                      f"{statistics.median(switches[('tree', mode, kind)]):.2f}; requests that parked: base "
+                      f"{statistics.median(switches[('tree', mode, kind)]):.2f} (voluntary: base "
+                      f"{statistics.median(voluntary[('base', mode, kind)]):.2f}  tree "
+                      f"{statistics.median(voluntary[('tree', mode, kind)]):.2f}); requests that parked: base "
                       f"{sum(parks[('base', mode, kind)]) / len(parks[('base', mode, kind)]):.0%}  tree "
                       f"{sum(parks[('tree', mode, kind)]) / len(parks[('tree', mode, kind)]):.0%}")
         if args.profile:
