@@ -3,22 +3,23 @@
 Each tree's app runs in a worker process of its own (imported from that tree). In ``wsgi`` mode the worker
 calls the app directly and times N requests with ``time.process_time()``. In ``http`` mode it serves the app
 on cheroot (port 0, 3 threads) and the parent drives ``--connections`` keep-alive connections; the worker
-reports the CPU time its own process spent (cheroot included, the load generator not), its context
-switches per request (all of them, and the voluntary ones: a thread that waited, where the involuntary ones are
-mostly the machine's other load preempting it) and the share of requests that parked their thread. CPU time and switch counts are what other processes on the machine change little, so
-the comparison holds on a shared machine where req/s does not. Rounds alternate between the trees; a side's
-figure is the median of its rounds, with the best round beside it.
+reports the CPU time its own process spent (cheroot included, the load generator not), its context switches
+per request (all of them, and the voluntary ones: a thread that waited, where the involuntary ones are mostly
+the machine's other load preempting it) and the share of requests that parked their thread. CPU time and
+switch counts are what other processes on the machine change little, so the comparison holds on a shared
+machine where req/s does not. Rounds alternate between the trees; a side's figure is the median of its rounds,
+with the best round beside it.
 
     git worktree add /tmp/old 6fd5918
     python bench/bench_dod_cpu.py --base /tmp/old                      # GET Attempts(n), POST Attempts
     python bench/bench_dod_cpu.py --base /tmp/old --modes http --connections 32
     python bench/bench_dod_cpu.py --base /tmp/old --profile post       # and cProfiles of both trees' POST
-    python bench/bench_dod_cpu.py --base /tmp/old --modes http --kinds post,post2   # one write against two
+    python bench/bench_dod_cpu.py --base /tmp/old --modes http --kinds post,post2,urllib3
 
 ``post2`` is the POST of ``post`` with its body in a write of its own after the head, as http.client and
-urllib3 send it (``--split`` does that for every kind). The client's sockets set ``TCP_NODELAY`` as urllib3's
-do, so the body is not held back by Nagle's algorithm until the head is acknowledged.
-"""
+urllib3 send it (``--split`` does that for every kind); ``urllib3`` is that POST sent by urllib3 itself. The
+client's sockets set ``TCP_NODELAY`` as urllib3's do, so the body is not held back by Nagle's algorithm until
+the head is acknowledged."""
 
 from __future__ import annotations
 
@@ -188,8 +189,21 @@ class Side:
         statuses: dict[str, int] = {}
         lock = threading.Lock()
         stamp = time.time_ns()
-        conns: list[socket.socket | None] = [_connect(self.port) for _ in range(connections)]
+        pooled = kind == "urllib3"
+        conns: list[socket.socket | None] = [None if pooled else _connect(self.port) for _ in range(connections)]
         split = split or kind == "post2"
+
+        def drive_urllib3(c: int) -> None:  # urllib3 itself (requests' transport): its head and body writes
+            import urllib3
+            pool = urllib3.HTTPConnectionPool("127.0.0.1", self.port, maxsize=1, retries=False, timeout=60)
+            headers = {"Authorization": AUTH, "X-Examrig-Tenant": TENANT, "Content-Type": "application/json"}
+            for i in range(c, n, connections):
+                body = json.dumps({"ExternalAttemptID": f"u-{self.label}-{stamp}-{i}", "ParticipantID": 1,
+                                   "AssessmentID": "100000001"}).encode()
+                answer = pool.urlopen("POST", "/deliveryodata/400449/Attempts", body=body, headers=headers)
+                with lock:
+                    statuses[str(answer.status)] = statuses.get(str(answer.status), 0) + 1
+            pool.close()
 
         def drive(c: int) -> None:
             sock: socket.socket | None = conns[c]
@@ -227,7 +241,7 @@ class Side:
                 reader.close()
 
         before = self.ask("cpu")
-        threads = [threading.Thread(target=drive, args=(c,)) for c in range(connections)]
+        threads = [threading.Thread(target=drive_urllib3 if pooled else drive, args=(c,)) for c in range(connections)]
         for t in threads:
             t.start()
         for t in threads:
@@ -255,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--requests", type=int, default=300, help="requests per round")
     parser.add_argument("--kinds", default="get,post",
-                        help="comma-separated: get, post, post2 (a POST whose body is a second write; http only)")
+                        help="comma-separated: get, post, post2 (a POST whose body is a second write), urllib3 "
+                             "(that POST sent by urllib3, requests' transport); post2 and urllib3 in http mode only")
     parser.add_argument("--modes", default="wsgi,http", help="comma-separated: wsgi (app called), http (cheroot)")
     parser.add_argument("--connections", type=int, default=1,
                         help="http mode: concurrent keep-alive connections (the server has 3 threads)")
@@ -279,8 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     voluntary: dict[tuple[str, str, str], list[float]] = {}
     parks: dict[tuple[str, str, str], list[float]] = {}
     try:
-        # post2 differs from post only on the wire: in wsgi mode it would be post again
-        cases = [(mode, kind) for mode in modes for kind in kinds if not (mode == "wsgi" and kind == "post2")]
+        # post2 and urllib3 differ from post only on the wire: in wsgi mode they would be post again
+        cases = [(mode, kind) for mode in modes for kind in kinds
+                 if not (mode == "wsgi" and kind in ("post2", "urllib3"))]
         for mode, kind in cases:  # warm-up: caches, prepared statements, the store's pages (not counted)
             for side in sides:
                 _round(side, mode, kind, 100, args.connections, args.split, args.gap_us / 1e6)
