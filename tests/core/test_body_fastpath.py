@@ -248,12 +248,13 @@ def test_a_chunked_body_in_two_writes_is_read_parked(served: Served, monkeypatch
     """The unparked wait needs a Content-Length; a chunked body keeps the parked read under the deadline."""
     spy = Spy(monkeypatch, served)
     with socket.create_connection(("127.0.0.1", served.port), timeout=30) as sock:
-        sock.sendall(b"PUT /notes/ch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        # the head and half a chunk: its framing, not a byte count, says where the body ends
+        sock.sendall(b"PUT /notes/ch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab")
         deadline = time.monotonic() + 30
         while spy.parked == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert (spy.armed, spy.parked) == (1, 1)
-        sock.sendall(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        sock.sendall(b"c\r\n2\r\nde\r\n0\r\n\r\n")
         (answer,) = _read_answers(sock, 1)
     assert answer.startswith(b"HTTP/1.1 201"), answer
     assert requests.get(served.url + "/notes/ch", timeout=30).json()["value"] == "abcde"
