@@ -7,6 +7,7 @@ import heapq
 import io
 import logging
 import re
+import select
 import socket
 import struct
 import threading
@@ -17,6 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, ClassVar
+
+try:  # POSIX: the kernel's count of queued bytes (ServiceApp._read_arriving)
+    import fcntl
+    import termios
+except ImportError:  # pragma: no cover - Windows reads every late body under its deadline
+    fcntl = termios = None  # type: ignore[assignment]
 
 from sqlalchemy import Table
 from werkzeug.exceptions import HTTPException
@@ -151,6 +158,10 @@ class ServiceApp:
     #: the ``[services.<name>]`` options the service reads beyond the core's (mocks.core.settings.COMMON_OPTIONS):
     #: any other name there is refused at start-up, with the nearest known one (check_service_options)
     declared_options: ClassVar[frozenset[str]] = frozenset()
+    #: seconds a body written after its head is waited for with the thread neither parked nor under the deadline
+    #: (``_read_arriving``): it comes within a millisecond from http.client and urllib3, and the pool starts a
+    #: spare for a parked thread only after 20 ms, so parking for it bought nothing
+    body_wait: ClassVar[float] = 0.005
 
     def __init__(self, runtime: Runtime, options: dict[str, Any] | None = None) -> None:
         self.runtime = runtime
@@ -359,13 +370,17 @@ class ServiceApp:
                 and (not stream.maxlen or stream.maxlen > self.max_body + 65536):
             stream.maxlen = self.max_body + 65536
         body = b""
-        if not chunked and length and _buffered(environ) >= length:
-            # the whole body came with the headers (any small POST): reading it cannot wait, so it needs
-            # neither the deadline nor parking, whose watcher and watchdog threads were woken by every POST
-            # (twice the context switches per request; bench/bench_dod_cpu.py)
-            body = stream.read(length)
+        started = time.monotonic()
+        if not chunked and length:
+            # a body that came with the headers (any small POST) is read from memory: that cannot wait, so it
+            # needs neither the deadline nor parking, whose watcher and watchdog threads were woken by every POST
+            # (twice the context switches per request; bench/bench_dod_cpu.py). One written after the head
+            # (http.client, urllib3) is usually there within a millisecond: waited for briefly, unparked
+            body = stream.read(length) if _buffered(environ) >= length \
+                else self._read_arriving(stream, environ, length)
         if chunked or length is None or len(body) < length:
-            rest = self._read_within(stream, environ, None if chunked or length is None else length - len(body))
+            rest = self._read_within(stream, environ, None if chunked or length is None else length - len(body),
+                                     spent=time.monotonic() - started)
             body = body + rest if body else rest
         # the body is read once, here; werkzeug (forms, files) and the views see it from memory
         environ["wsgi.input"] = io.BytesIO(body)
@@ -373,12 +388,59 @@ class ServiceApp:
         environ.pop("wsgi.input_terminated", None)
         return body
 
-    def _read_within(self, stream: Any, environ: WSGIEnvironment, length: int | None) -> bytes:
-        """Read ``length`` bytes (or to the end of a chunked body) before the deadline; parked meanwhile."""
+    def _read_arriving(self, stream: Any, environ: WSGIEnvironment, length: int) -> bytes:
+        """What of a ``length``-byte body arrives within ``body_wait`` seconds, read without parking or a deadline.
+
+        Only on a plain TCP socket under cheroot (``SOCKET_KEY`` is a ``socket.socket``, its ``rfile`` what
+        ``_buffered`` reads): the kernel's count of queued bytes (``FIONREAD``) plus cheroot's buffer is read
+        through ``stream``, which then never blocks; between reads the thread waits for more in ``poll``,
+        never past ``body_wait`` in all. Over TLS the raw socket's bytes may be half a record (a read could
+        block) and decrypted ones may wait inside OpenSSL with nothing on the socket, so a TLS body, a chunked
+        one or one behind another server gets b"" here and is read by ``_read_within``, as is whatever is
+        still missing after the wait.
+        """
+        sock = environ.get(SOCKET_KEY)
+        if type(sock) is not socket.socket or _POLLIN is None or _FIONREAD is None or self.body_wait <= 0:
+            return b""
+        fd = sock.fileno()
+        parts: list[bytes] = []
+        got = 0
+        end = time.monotonic() + self.body_wait
+        poller: Any = None
+        try:
+            while got < length:
+                ready = _buffered(environ) + _queued(fd)
+                if ready:
+                    part = stream.read(min(ready, length - got))
+                    if not part:
+                        break
+                    parts.append(part)
+                    got += len(part)
+                    continue
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                if poller is None:
+                    poller = select.poll()
+                    poller.register(fd, _POLLIN)
+                events = poller.poll(left * 1000.0)
+                if not events or events[0][1] & ~_POLLIN or not _queued(fd):
+                    break  # the wait is over; or the client hung up or reset (``_read_within`` answers that)
+        except OSError as exc:
+            raise errors.BadRequest(field="body", message=f"request body unreadable: {exc}",
+                                    headers={"Connection": "close"}) from None
+        return b"".join(parts)
+
+    def _read_within(self, stream: Any, environ: WSGIEnvironment, length: int | None, spent: float = 0.0) -> bytes:
+        """Read ``length`` bytes (or to the end of a chunked body) before the deadline; parked meanwhile.
+
+        ``spent`` is the time the body was already waited for (``_read_arriving``): the deadline is for the whole
+        body.
+        """
         deadline = float(self.options.get("body_timeout", self.settings.body_timeout))
         parts: list[bytes] = []
         got = 0
-        watch = _WATCHDOG.arm(environ.get(SOCKET_KEY), deadline)
+        watch = _WATCHDOG.arm(environ.get(SOCKET_KEY), max(deadline - spent, 0.0))
         try:
             with self.parked():
                 while length is None or got < length:
@@ -482,6 +544,19 @@ class ServiceApp:
         self.journal.record_deferred(tenant, _inbound_entry, self.name, tenant, wall, environ, method, path, route,
                                      status, response_headers, req_kept, resp_kept, round(duration, 3),
                                      applied or None, (ctx.notes or None) if ctx else None)
+
+
+_POLLIN: int | None = getattr(select, "POLLIN", None) if hasattr(select, "poll") else None
+_FIONREAD: int | None = getattr(termios, "FIONREAD", None) if termios is not None else None
+_NO_BYTES = bytes(4)
+
+
+def _queued(fd: int) -> int:
+    """How many bytes the kernel holds for ``fd`` that a read would return now (``FIONREAD``; 0 if unknown)."""
+    if _FIONREAD is None:
+        return 0
+    count: int = struct.unpack("i", fcntl.ioctl(fd, _FIONREAD, _NO_BYTES))[0]
+    return count
 
 
 def _buffered(environ: WSGIEnvironment) -> int:
