@@ -64,6 +64,10 @@ if TYPE_CHECKING:
 CONTROL = "_examrig"  # the counters' tenant for control state (not a valid request tenant: leading '_')
 BARRIER_TIMEOUT = 10.0  # seconds a journal read waits for the other processes' flushers at most
 STALE_PROCESS = 5.0  # seconds without a heartbeat after which a process is taken for dead
+#: The journal barrier's epoch counter: one for every mock, as the host's (one HostSignal for every mock one
+#: ``examrig serve`` forks): a process acknowledges the epoch it saw, moved by any mock's reads, so a counter of
+#: each mock's own let one mock's acknowledgement outrun another's barrier (its entries were not waited for)
+JOURNAL_EPOCH = "journal-epoch"
 FLUSH_INTERVAL = 0.02  # seconds between a flusher's passes
 
 
@@ -587,7 +591,7 @@ class SharedJournal(Journal):
             now = time.monotonic()
             if now - self._polled_epoch_at >= self.control.poll:
                 self._polled_epoch_at = now
-                self._db_epoch = max(self._db_epoch, self.control.counter(f"epoch:{self.service}"))
+                self._db_epoch = max(self._db_epoch, self.control.counter(JOURNAL_EPOCH))
         return max(host.epoch if host is not None else 0, self._db_epoch)
 
     def _heartbeat(self) -> None:
@@ -716,7 +720,7 @@ class SharedJournal(Journal):
         """Return once every live process of this mock has flushed what it recorded before the call."""
         store, p = self.control.store, self.control.processes
         with store.begin() as conn:
-            epoch = store.next_value(conn, CONTROL, f"epoch:{self.service}")
+            epoch = store.next_value(conn, CONTROL, JOURNAL_EPOCH)
         host = self.control.host
         if host is not None:
             while host.epoch < epoch:

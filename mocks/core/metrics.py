@@ -31,6 +31,8 @@ BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 #: the text format prometheus_client's generate_latest writes for these names (plain ASCII metric and label
 #: names: the 0.0.4 format; newer clients call their default 1.0.0, which Prometheus 2 does not announce)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: A scrape's epoch counter: one for every mock, as the host's slot (mocks/core/control.py ``JOURNAL_EPOCH``)
+METRICS_EPOCH = "metrics-epoch"
 # the bounds as prometheus_client's own Histogram writes them ("1.0")
 _LE = [str(floatToGoString(b)) for b in BUCKETS_MS]  # type: ignore[no-untyped-call]
 
@@ -190,7 +192,7 @@ class SharedMetrics(Metrics):
             now = time.monotonic()
             if now - self._polled_at >= control.poll:
                 self._polled_at = now
-                self._db_epoch = max(self._db_epoch, control.counter(f"metrics-epoch:{self.service}"))
+                self._db_epoch = max(self._db_epoch, control.counter(METRICS_EPOCH))
         host = control.host
         return max(host.value(2) if host is not None else 0, self._db_epoch)
 
@@ -267,7 +269,7 @@ class SharedMetrics(Metrics):
         from mocks.core.control import BARRIER_TIMEOUT, CONTROL, FLUSH_INTERVAL, STALE_PROCESS
         store, p, a = self.control.store, self.control.processes, self.acks
         with store.begin() as conn:
-            epoch = store.next_value(conn, CONTROL, f"metrics-epoch:{self.service}")
+            epoch = store.next_value(conn, CONTROL, METRICS_EPOCH)
         host = self.control.host
         if host is not None:
             while host.value(2) < epoch:
