@@ -91,12 +91,12 @@ def served(rig: Rig, db: str) -> None:
             rig.apps[name] = ServedMock(name, url)  # type: ignore[assignment]
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Iterator[None]:
-    outcome = yield
-    if fixturedef.argname == "rig":
-        rig = outcome.get_result()
-        rig.session.headers["Connection"] = "close"
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Iterator[Any]:
+    result = yield
+    if fixturedef.argname == "rig" and isinstance(result, Rig):
+        result.session.headers["Connection"] = "close"
         db = request.config.getoption(SERVED_DB)
         if db:
-            served(rig, db)
+            served(result, db)
+    return result

@@ -8,6 +8,7 @@ moved the epoch (the whole corpus against every mock served at once missed such 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,10 +62,10 @@ def test_a_journal_read_waits_for_the_other_process_whatever_the_other_mocks_rea
     memos = [Client(apps["memos"]) for apps in processes]
     for round_ in range(5):
         tenant = f"j{round_}"
-        since = one.get("/_examrig/health", headers={T: tenant}).json["journal"]["next_seq"]
+        since = json.loads(one.get("/_examrig/health", headers={T: tenant}).get_data())["journal"]["next_seq"]
         _other_mocks_reads(memos, 8)  # the epoch runs ahead of notes' own reads
         two.put(f"/notes/k{round_}", data="v", headers={T: tenant})  # recorded by the other process, pending
-        window = one.get(f"/_examrig/journal?since={since}", headers={T: tenant}).json
+        window = json.loads(one.get(f"/_examrig/journal?since={since}", headers={T: tenant}).get_data())
         assert [e["path"] for e in window["entries"]] == [f"/notes/k{round_}"], (round_, window)
 
 

@@ -23,7 +23,6 @@ import requests
 
 from features.steps.deliveryodata import AUTH, CUSTOMER, STANDARD_SEED, _lobby
 from tests.dbs import fresh_schema, require_postgres
-from tests.subpytest import pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "X-Examrig-Tenant"
@@ -219,17 +218,6 @@ def test_a_killed_process_is_replaced_and_the_mock_keeps_answering(mocks: dict[s
             break
     assert len(seen) == 2
     assert "restarting it" in mocks["tds"].log.read_text()
-
-
-def test_the_corpus_passes_with_requests_spread_over_the_processes(mocks: dict[str, Served]) -> None:
-    cmd = [sys.executable, "-m", "pytest", "features/tds", "features/deliveryodata", "-q", "-p", "no:cacheprovider",
-           "-p", "tests.scaleout.spread", "--examrig-target", f"tds={mocks['tds'].url}",
-           "--examrig-target", f"deliveryodata={mocks['deliveryodata'].url}"]
-    run = subprocess.run(cmd, cwd=ROOT, env=pytest_env(), capture_output=True, text=True,
-                         timeout=1800)
-    tail = "\n".join(run.stdout.splitlines()[-30:])
-    assert run.returncode == 0, tail
-    assert re.search(r"\b\d{2,} passed\b", tail) and "failed" not in tail, tail
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
