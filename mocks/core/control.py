@@ -670,6 +670,9 @@ class SharedJournal(Journal):
         """Number the entries written since the last read, in the order they were recorded, and trim to the bound."""
         j, store = self.control.journal_t, self.control.store
         with store.begin() as conn:
+            # a read then a write: numbering processes take turns (on PostgreSQL two of them read the same
+            # unnumbered rows and the same count, and the first count of a service was inserted twice: a 500)
+            store.lock(conn, "journal-number", self.service)
             fresh = conn.execute(select(j.c.origin, j.c.pseq).where(j.c.service == self.service, j.c.seq.is_(None))
                                  .order_by(j.c.ts_ns, j.c.origin, j.c.pseq)).all()
             if not fresh:
