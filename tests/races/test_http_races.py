@@ -97,6 +97,9 @@ def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield served
     finally:
         served.stop()
+    # a 500 answered to an admin call or to a peer's outbound call (thss to tis, dw to openam) is logged here
+    log = served.log.read_text(errors="replace")
+    assert "unexpected error" not in log and "Traceback" not in log, log[-4000:]
 
 
 @pytest.fixture
@@ -315,6 +318,16 @@ def test_patch_result_transition_applies_once(rig: ServedAll, tenant: str) -> No
     assert _audit(rig, tenant, key).count("Terminated") == 1
 
 
+def test_patch_attempt_lock_status_changes_once(rig: ServedAll, tenant: str) -> None:
+    """PATCH Attempts reads LockStatus and audits a change of it (not raced in one process by test_model_races)."""
+    url = _seeded(rig, tenant)
+    key = int(_attempt(rig, tenant, LockRequired=True, LockStatus=True)["ID"])
+    replies = race(rig, "deliveryodata", tenant, lambda _: prepare(
+        url, "PATCH", f"{ODATA}/Attempts({key})", json={"LockStatus": False}, headers={**AUTH, **JSON}))
+    assert statuses(replies) == {204: N}, [r.body[:200] for r in replies if r.status != 204][:3]
+    assert _audit(rig, tenant, key).count("Unlocked") == 1
+
+
 def test_post_attempts_with_one_external_id_creates_one(rig: ServedAll, tenant: str) -> None:
     url = _seeded(rig, tenant)
     body = {"ExternalAttemptID": "ext-1", "ParticipantID": 987654321, "AssessmentID": "1234567890876543"}
@@ -523,6 +536,26 @@ def test_proctoru_one_reservation_is_cancelled_once(rig: ServedAll, tenant: str)
     losers = [r for r in replies if r.json()["response_code"] != 1]
     assert all(r.json()["message"].startswith("Reservation Cancelled.") for r in losers), [r.json() for r in losers]
     assert admin(rig, "proctoru", tenant, "GET", f"state/reservations/{number}")["status"] == "cancelled"
+
+
+def test_proctoru_one_reservation_is_moved_once(rig: ServedAll, tenant: str) -> None:
+    """``moveReservation`` checks the reservation and its overlaps, then renumbers it (not raced in one process by
+    test_model_races): one move of one reservation number; the others find that number gone."""
+    url, headers = _proctoru(rig, tenant)
+    booked = _pu_call(url, tenant, headers, "addAdHocProcess",
+                      {**ADA, "reservation_id": "r-1", "start_date": "2026-03-03T09:00:00Z"})
+    assert booked["response_code"] == 1, booked
+    number = str(booked["data"]["reservation_no"])
+    replies = race(rig, "proctoru", tenant, lambda i: prepare(
+        url, "POST", "/api/moveReservation", headers=headers,
+        data={"reservation_no": number, "start_date": f"2026-03-04T{8 + i // 4:02d}:{i % 4 * 15:02d}:00Z"}))
+    assert statuses(replies) == {200: N}
+    moved = [r.json() for r in replies if r.json()["response_code"] == 1]
+    assert len(moved) == 1, [r.json() for r in replies][:3]
+    losers = [r for r in replies if r.json()["response_code"] != 1]
+    assert all(r.json()["message"].startswith("Reservation Not found") for r in losers), [r.json() for r in losers]
+    listed = _pu_call(url, tenant, headers, "getStudentReservationList", {"student_id": "42"})["data"]
+    assert [x["reservation_no"] for x in listed] == [moved[0]["data"]["reservation_no"]]
 
 
 # -- openam ------------------------------------------------------------------------------------------------------
