@@ -3,11 +3,13 @@
 each process, give exactly the one effect the rule allows (tests/races/test_model_races.py races the same rules
 in one process).
 
-Each racing request goes on a connection of its own, opened before the barrier: a keep-alive ``GET
-/_examrig/health`` on it names the process that accepted it (a connection stays with that process), the thread
-keeps opening connections until it has one on the process it was given (even threads one process, odd the
-other), then sends its one request on it with ``Connection: close`` once all 20 are ready. So every race really
-crosses the two processes, and each answer says which process gave it.
+Each racing request goes on a connection of its own, opened before the barrier. Sixteen of them are pinned: a
+keep-alive ``GET /_examrig/health`` on the connection names the process that accepted it (a connection stays with
+that process), and the thread opens connections until it has one on the process it was given (eight threads each
+process); the other four are new connections opened at the barrier, given to either process by the kernel. Every
+request carries ``Connection: close``. So every race really crosses the two processes, and each pinned answer says
+which process gave it. (cheroot keeps at most 10 idle keep-alive connections per server, ``keep_alive_conn_limit``,
+and answers the next with ``Connection: close``: hence eight pinned per process, not ten.)
 """
 
 from __future__ import annotations
@@ -137,6 +139,9 @@ class Reply:
 Make = Callable[[int], requests.PreparedRequest]
 
 
+PINNED = 16  # racing requests on a connection pinned to a known process, half on each (the module docstring)
+
+
 def _pinned(url: str, tenant: str, process: str) -> http.client.HTTPConnection:
     """A kept-alive connection to ``url`` that ``process`` accepted (a new connection per try)."""
     parts = urlsplit(url)
@@ -146,35 +151,39 @@ def _pinned(url: str, tenant: str, process: str) -> http.client.HTTPConnection:
         answer = conn.getresponse()
         health = json.loads(answer.read())
         assert answer.status == 200 and "process" in health, (answer.status, health)
-        who = health["process"]
-        if who == process:
+        # only a connection kept alive is pinned: on a closed one the next request opens another, to either process
+        if health["process"] == process and conn.sock is not None and not answer.will_close:
             return conn
         conn.close()
-    raise AssertionError(f"no connection reached {process} in 200 tries")
+    raise AssertionError(f"no kept-alive connection reached {process} in 200 tries")
 
 
 def race(rig: ServedAll, service: str, tenant: str, make: Make, n: int = N) -> list[Reply]:
-    """``make(0)`` … ``make(n-1)`` sent to ``service`` together: request i on a connection of process ``i % 2``."""
+    """``make(0)`` … ``make(n-1)`` sent to ``service`` together: request i < PINNED on a connection of process
+    ``i % 2``, the others on new connections (process ``?``: the kernel's choice)."""
     url = rig.urls[service]
     wanted = rig.processes[service]
     prepared = [make(i) for i in range(n)]
     barrier = threading.Barrier(n)
     out: list[Reply | BaseException | None] = [None] * n
+    parts = urlsplit(url)
 
     def run(i: int) -> None:
         conn: http.client.HTTPConnection | None = None
         try:
-            conn = _pinned(url, tenant, wanted[i % 2])
+            pinned = i < PINNED
+            conn = (_pinned(url, tenant, wanted[i % 2]) if pinned
+                    else http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=120))
             p = prepared[i]
-            headers = {k: v for k, v in p.headers.items()}
+            headers = dict(p.headers)
             headers.update({T: tenant, **CLOSE})
             body = p.body.encode() if isinstance(p.body, str) else p.body
             barrier.wait(timeout=120)
             assert p.method is not None
             conn.request(p.method, p.path_url, body=body, headers=headers)
             answer = conn.getresponse()
-            out[i] = Reply(wanted[i % 2], answer.status, {k.lower(): v for k, v in answer.getheaders()},
-                           answer.read())
+            out[i] = Reply(wanted[i % 2] if pinned else "?", answer.status,
+                           {k.lower(): v for k, v in answer.getheaders()}, answer.read())
         except BaseException as exc:
             barrier.abort()
             out[i] = exc
@@ -190,9 +199,7 @@ def race(rig: ServedAll, service: str, tenant: str, make: Make, n: int = N) -> l
     assert not any(t.is_alive() for t in threads), "a racing request never finished (a deadlock?)"
     failed = [r for r in out if not isinstance(r, Reply)]
     assert not failed, failed[:3]
-    replies = [r for r in out if isinstance(r, Reply)]
-    assert {r.process for r in replies} == set(wanted)  # both processes answered the race
-    return replies
+    return [r for r in out if isinstance(r, Reply)]
 
 
 def prepare(url: str, method: str, path: str, **kwargs: Any) -> requests.PreparedRequest:
