@@ -84,7 +84,7 @@ def encode_entity(model: CsdlModel, type_name: str, entity: dict[str, Any],
             continue
         if kind == _INT64:
             out[name] = str(value)
-        elif kind == _DT_UTC or kind == _DT_LOCAL:
+        elif kind in (_DT_UTC, _DT_LOCAL):
             if isinstance(value, datetime):
                 out[name] = format_datetime(value, utc_suffix=kind == _DT_UTC)
         elif kind == _NAV_MANY:
