@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,13 +30,13 @@ def _slow(data: Any) -> bytes:
 def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every document orjson was given (so a test knows the fast path ran, not only json)."""
     calls: list[Any] = []
-    real = wire.orjson.dumps
+    real = orjson.dumps
 
     def counting(data: Any) -> bytes:
         calls.append(data)
         return real(data)
 
-    monkeypatch.setattr(wire.orjson, "dumps", counting)
+    monkeypatch.setattr(orjson, "dumps", counting)
     return calls
 
 
@@ -49,7 +50,7 @@ def test_every_character_is_written_as_json_writes_it(fast_calls: list[Any]) -> 
     points = [c for c in range(0x100, 0x110000) if not 0xD800 <= c <= 0xDFFF]
     for start in range(0, len(points), 512):
         text = "".join(map(chr, points[start:start + 512]))
-        doc = {"value": text, text[:8]: None}
+        doc: dict[str, Any] = {"value": text, text[:8]: None}
         assert wire.dumps(doc) == _slow(doc), hex(points[start])
     assert len(fast_calls) == len(singles) + (len(points) + 511) // 512
 
