@@ -45,8 +45,8 @@ def test_every_character_is_written_as_json_writes_it(fast_calls: list[Any]) -> 
     # in runs of 512 beyond it
     singles = [chr(c) for c in range(0x100)] + ["\u2028", "\u2029", "\ufeff", "\U0010ffff"]
     for ch in singles:
-        doc = {"k": ch, ch: "v", "x": f"a{ch}b"}
-        assert wire.dumps(doc) == _slow(doc), repr(ch)
+        one = {"k": ch, ch: "v", "x": f"a{ch}b"}
+        assert wire.dumps(one) == _slow(one), repr(ch)
     points = [c for c in range(0x100, 0x110000) if not 0xD800 <= c <= 0xDFFF]
     for start in range(0, len(points), 512):
         text = "".join(map(chr, points[start:start + 512]))
