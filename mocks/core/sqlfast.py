@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -31,6 +32,10 @@ class Prepared:
         self.sql = str(compiled)
         self.positional = bool(compiled.positional)
         self.order: list[str] = list(compiled.positiontup or []) if self.positional else []
+        # the positional arguments in one C call (itemgetter of one name gives the value, not a tuple)
+        self._positional_args: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
+        if len(self.order) > 1:
+            self._positional_args = itemgetter(*self.order)
         # values fixed in the statement itself (``value + 1``) and the caller's names
         # (``plan=None`` in ``values()`` is such a value too: a literal NULL, not a missing parameter)
         self.defaults: dict[str, Any] = {name: p.value for name, p in compiled.binds.items()
@@ -57,6 +62,8 @@ class Prepared:
         if self.bind:
             params = {k: (self.bind[k](v) if k in self.bind else v) for k, v in params.items()}
         if self.positional:
+            if self._positional_args is not None:
+                return self._positional_args(params)
             return tuple(params[name] for name in self.order)
         return params
 
