@@ -833,12 +833,12 @@ class DeliveryOData:
             secure = bool(assessment and assessment["IsSecure"]) or bool(mt and mt["RequireQSB"])
         stamp = signing.timestamp(self.clock.now(tenant))
         secret = self.config.customers[customer].secret
+        signer = signing.signer(secret)
         lobby_nonce, proctor_nonce = self.ids.uuids(2)  # one draw: the nonces two uuid() calls give
-        lobby = signing.signed_url(secret, base, self.lobby_path(customer, key), lobby_nonce, stamp,
-                                   signing.PARTICIPANT)
+        lobby = signer.url(base, self.lobby_path(customer, key), lobby_nonce, stamp, signing.PARTICIPANT)
         entity["ParticipantFacingQMLobbyUrl"] = signing.qmsb(secret, lobby) if secure else lobby
-        entity["ProctorFacingQMControlsWidgetUrl"] = signing.signed_url(
-            secret, base, self.proctor_path(customer, key), proctor_nonce, stamp, signing.PROCTOR)
+        entity["ProctorFacingQMControlsWidgetUrl"] = signer.url(base, self.proctor_path(customer, key),
+                                                                proctor_nonce, stamp, signing.PROCTOR)
         return entity
 
     def proctor_url(self, tenant: str, customer: str, key: int, base: str) -> str:
