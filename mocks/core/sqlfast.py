@@ -56,7 +56,8 @@ class Prepared:
                                                        if p is not None]
         self.dbapi_integrity: type[Exception] = dialect.dbapi.IntegrityError  # type: ignore[union-attr]
 
-    def _args(self, params: Mapping[str, Any]) -> Any:
+    def args(self, params: Mapping[str, Any]) -> Any:
+        """The DBAPI parameters of a call (defaults and bind processors applied, in order when positional)."""
         if self.defaults:
             params = {**self.defaults, **params}
         if self.bind:
@@ -69,7 +70,7 @@ class Prepared:
 
     def _rows(self, cursor: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         try:
-            cursor.execute(self.sql, self._args(params))
+            cursor.execute(self.sql, self.args(params))
         except self.dbapi_integrity as exc:
             raise IntegrityError(self.sql, dict(params), exc) from exc
         if not self.keys:
@@ -82,6 +83,18 @@ class Prepared:
                 if value is not None:
                     row[key] = proc(value)
         return rows
+
+    def row_of(self, cursor: Any) -> dict[str, Any] | None:
+        """The next row of a cursor this statement was executed on, as :meth:`_rows` gives it (None: no row)."""
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        out = dict(zip(self.keys, row, strict=True))
+        for key, proc in self.processed:
+            value = out[key]
+            if value is not None:
+                out[key] = proc(value)
+        return out
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Execute inside the caller's transaction (``store.begin()`` / ``store.read()``); rows as dicts."""
@@ -101,7 +114,7 @@ class Prepared:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             try:
-                cursor.execute(self.sql, self._args(params))
+                cursor.execute(self.sql, self.args(params))
             except self.dbapi_integrity as exc:
                 raise IntegrityError(self.sql, dict(params), exc) from exc
             return int(cursor.rowcount)
