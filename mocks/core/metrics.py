@@ -64,7 +64,9 @@ class Metrics:
         # this per request (bench/bench_metrics.py), and the shared mode needs the counts as deltas anyway
         with self._lock:
             self.requests[(route, status)] += 1
-            counts = self.buckets.setdefault(route, [0] * (len(BUCKETS_MS) + 1))
+            counts = self.buckets.get(route)
+            if counts is None:  # (setdefault would build the default list on every request)
+                counts = self.buckets[route] = [0] * (len(BUCKETS_MS) + 1)
             for i, bound in enumerate(BUCKETS_MS):
                 if duration_ms <= bound:
                     counts[i] += 1

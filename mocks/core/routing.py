@@ -38,9 +38,12 @@ _DIGITS = re.compile(r"\d+")
 @dataclass(frozen=True)
 class _Compiled:
     endpoint: str
-    pattern: re.Pattern[str]
-    variables: tuple[tuple[str, str, BaseConverter], ...]  # (group, variable, converter)
+    pattern: re.Pattern[str]  # one group per variable, named after it
+    variables: tuple[tuple[str, BaseConverter], ...]  # (variable, converter)
     methods: frozenset[str] | None
+    # the variables whose converter's to_python is not the identity (BaseConverter's): the others are the
+    # matched text as it is
+    converting: tuple[tuple[str, BaseConverter], ...]
 
     def match(self, path: str, method: str) -> dict[str, Any] | None:
         if self.methods is not None and method not in self.methods:
@@ -48,10 +51,13 @@ class _Compiled:
         found = self.pattern.match(path)
         if found is None:
             return None
+        values = found.groupdict()
         try:
-            return {name: conv.to_python(found.group(group)) for group, name, conv in self.variables}
+            for name, conv in self.converting:
+                values[name] = conv.to_python(values[name])
         except ValidationError:
             return None
+        return values
 
 
 def digit_neutral(converter: BaseConverter) -> bool:
@@ -72,7 +78,7 @@ def _compile(url_map: Map, rule: Rule) -> _Compiled | None:
     if rule.defaults or rule.host or rule.subdomain:
         return None
     text, pos, pattern, variables = rule.rule, 0, ["^"], []
-    for i, found in enumerate(_VARIABLE.finditer(text)):
+    for found in _VARIABLE.finditer(text):
         static = text[pos:found.start()]
         if any(ch.isdigit() for ch in static):
             return None
@@ -85,16 +91,24 @@ def _compile(url_map: Map, rule: Rule) -> _Compiled | None:
             return None
         if not digit_neutral(converter):
             return None
-        group = f"v{i}"
-        pattern.append(f"(?P<{group}>{converter.regex})")
-        variables.append((group, found.group("variable"), converter))
+        variable = found.group("variable")
+        pattern.append(f"(?P<{variable}>{converter.regex})")
+        variables.append((variable, converter))
         pos = found.end()
     tail = text[pos:]
     if any(ch.isdigit() for ch in tail):
         return None
     pattern.append(re.escape(tail) + "$")
+    try:
+        compiled = re.compile("".join(pattern))
+    except re.error:  # a variable named twice, or a converter's pattern with a group of the same name
+        return None
+    if sorted(compiled.groupindex) != sorted(name for name, _ in variables):
+        return None  # a converter's pattern has named groups of its own: groupdict() would carry them
     methods = frozenset(rule.methods) if rule.methods is not None else None
-    return _Compiled(str(rule.endpoint), re.compile("".join(pattern)), tuple(variables), methods)
+    converting = tuple((name, conv) for name, conv in variables
+                       if type(conv).to_python is not BaseConverter.to_python)
+    return _Compiled(str(rule.endpoint), compiled, tuple(variables), methods, converting)
 
 
 class ShapeRouter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -31,6 +32,10 @@ class Prepared:
         self.sql = str(compiled)
         self.positional = bool(compiled.positional)
         self.order: list[str] = list(compiled.positiontup or []) if self.positional else []
+        # the positional arguments in one C call (itemgetter of one name gives the value, not a tuple)
+        self._positional_args: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
+        if len(self.order) > 1:
+            self._positional_args = itemgetter(*self.order)
         # values fixed in the statement itself (``value + 1``) and the caller's names
         # (``plan=None`` in ``values()`` is such a value too: a literal NULL, not a missing parameter)
         self.defaults: dict[str, Any] = {name: p.value for name, p in compiled.binds.items()
@@ -51,18 +56,21 @@ class Prepared:
                                                        if p is not None]
         self.dbapi_integrity: type[Exception] = dialect.dbapi.IntegrityError  # type: ignore[union-attr]
 
-    def _args(self, params: Mapping[str, Any]) -> Any:
+    def args(self, params: Mapping[str, Any]) -> Any:
+        """The DBAPI parameters of a call (defaults and bind processors applied, in order when positional)."""
         if self.defaults:
             params = {**self.defaults, **params}
         if self.bind:
             params = {k: (self.bind[k](v) if k in self.bind else v) for k, v in params.items()}
         if self.positional:
+            if self._positional_args is not None:
+                return self._positional_args(params)
             return tuple(params[name] for name in self.order)
         return params
 
     def _rows(self, cursor: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         try:
-            cursor.execute(self.sql, self._args(params))
+            cursor.execute(self.sql, self.args(params))
         except self.dbapi_integrity as exc:
             raise IntegrityError(self.sql, dict(params), exc) from exc
         if not self.keys:
@@ -75,6 +83,18 @@ class Prepared:
                 if value is not None:
                     row[key] = proc(value)
         return rows
+
+    def row_of(self, cursor: Any) -> dict[str, Any] | None:
+        """The next row of a cursor this statement was executed on, as :meth:`_rows` gives it (None: no row)."""
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        out = dict(zip(self.keys, row, strict=True))
+        for key, proc in self.processed:
+            value = out[key]
+            if value is not None:
+                out[key] = proc(value)
+        return out
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Execute inside the caller's transaction (``store.begin()`` / ``store.read()``); rows as dicts."""
@@ -94,7 +114,7 @@ class Prepared:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             try:
-                cursor.execute(self.sql, self._args(params))
+                cursor.execute(self.sql, self.args(params))
             except self.dbapi_integrity as exc:
                 raise IntegrityError(self.sql, dict(params), exc) from exc
             return int(cursor.rowcount)

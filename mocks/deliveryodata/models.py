@@ -277,7 +277,8 @@ class DeliveryOData:
         c: Any = bindparam("c")
         if name == "launch":
             # GET Attempts(n): the attempt and whether its launch needs the secure browser, in one query
-            return (select(a, s.c.IsSecure, m.c.RequireQSB)
+            # the attempt's properties in the CSDL's order (the row is the entity: no copy), then the two flags
+            return (select(*(a.c[p] for p in self._attempt_props), s.c.IsSecure, m.c.RequireQSB)
                     .select_from(a.outerjoin(s, and_(s.c.tenant == a.c.tenant, s.c.customer == a.c.customer,
                                                      s.c["ID"] == a.c.AssessmentID))
                                  .outerjoin(m, and_(m.c.tenant == a.c.tenant, m.c.customer == a.c.customer,
@@ -821,8 +822,8 @@ class DeliveryOData:
                    else read_one(self.store, self._prep("launch"), params))
             if row is None:
                 raise e.EntityNotFound(type="Attempt", key=key)
-            entity = {p: row[p] for p in self._attempt_props}
-            secure = bool(row["IsSecure"]) or bool(row["RequireQSB"])
+            entity = row
+            secure = bool(entity.pop("IsSecure")) | bool(entity.pop("RequireQSB"))  # both popped: not properties
         else:
             entity = self.get(tenant, customer, "Attempts", key, expand)
             with self.store.read() as conn:
@@ -832,11 +833,12 @@ class DeliveryOData:
             secure = bool(assessment and assessment["IsSecure"]) or bool(mt and mt["RequireQSB"])
         stamp = signing.timestamp(self.clock.now(tenant))
         secret = self.config.customers[customer].secret
-        lobby = signing.signed_url(secret, base, self.lobby_path(customer, key), self.ids.uuid(), stamp,
-                                   signing.PARTICIPANT)
+        signer = signing.signer(secret)
+        lobby_nonce, proctor_nonce = self.ids.uuids(2)  # one draw: the nonces two uuid() calls give
+        lobby = signer.url(base, self.lobby_path(customer, key), lobby_nonce, stamp, signing.PARTICIPANT)
         entity["ParticipantFacingQMLobbyUrl"] = signing.qmsb(secret, lobby) if secure else lobby
-        entity["ProctorFacingQMControlsWidgetUrl"] = signing.signed_url(
-            secret, base, self.proctor_path(customer, key), self.ids.uuid(), stamp, signing.PROCTOR)
+        entity["ProctorFacingQMControlsWidgetUrl"] = signer.url(base, self.proctor_path(customer, key),
+                                                                proctor_nonce, stamp, signing.PROCTOR)
         return entity
 
     def proctor_url(self, tenant: str, customer: str, key: int, base: str) -> str:

@@ -33,6 +33,17 @@ class Signer:
         mac.update(message)
         return mac.hexdigest()
 
+    def url(self, base: str, path: str, nonce: str, stamp: str, role: str) -> str:
+        """:func:`signed_url` under this signer's secret, ``stamp`` a timestamp already written (the launch read
+        mints two URLs per request: one call each)."""
+        query = f"nonce={nonce}&timestamp={stamp}&role={role}"
+        mac = self._keyed.copy()
+        mac.update(f"{path}?{query}".encode())
+        # the id source's nonces (UUIDs) need no quoting; quote() is the slow path for anything else
+        if not (nonce.isascii() and nonce.replace("-", "").isalnum()):
+            query = f"nonce={quote(nonce)}&timestamp={stamp}&role={role}"
+        return f"{base}{path}?{query}&signature={mac.hexdigest()}"
+
 
 _SIGNERS: dict[bytes, Signer] = {}
 
@@ -52,11 +63,7 @@ def signature(secret: bytes, path: str, nonce: str, stamp: str, role: str) -> st
 
 def signed_url(secret: bytes, base: str, path: str, nonce: str, now: datetime | str, role: str) -> str:
     """``base + path`` with ``nonce``, ``timestamp``, ``role`` and ``signature`` (``now`` may be a timestamp)."""
-    stamp = now if isinstance(now, str) else timestamp(now)
-    sig = signature(secret, path, nonce, stamp, role)
-    # the id source's nonces (UUIDs) need no quoting; quote() is the slow path for anything else
-    safe = nonce.isascii() and nonce.replace("-", "").isalnum()
-    return f"{base}{path}?nonce={nonce if safe else quote(nonce)}&timestamp={stamp}&role={role}&signature={sig}"
+    return signer(secret).url(base, path, nonce, now if isinstance(now, str) else timestamp(now), role)
 
 
 def qmsb(secret: bytes, lobby_url: str) -> str:

@@ -60,9 +60,11 @@ class Readers:
         except IndexError:
             conn = self._open()
         try:
-            cursor = conn.cursor()
+            # sqlite3's own shortcut (a cursor made and executed in one call), one row fetched: a read is
+            # query_only, so none of _rows' IntegrityError handling applies
+            cursor = conn.execute(prepared.sql, prepared.args(params))
             try:
-                rows = prepared._rows(cursor, params)
+                row = prepared.row_of(cursor)
             finally:
                 cursor.close()
         except BaseException:
@@ -72,7 +74,7 @@ class Readers:
             self._idle.append(conn)
         else:
             conn.close()
-        return rows[0] if rows else None
+        return row
 
     def close(self) -> None:
         """Close the idle connections (call it when no read is in flight)."""

@@ -320,9 +320,10 @@ def entity(ctx: Ctx, fmt: n.Format, customer: str, entity_set: str, key: int) ->
         return _entity_formatted(ctx, fmt, customer, entity_set, key)
     if entity_set == "Attempts" and not ctx.environ.get("QUERY_STRING"):
         # the launch read (GET Attempts(n) without query options): the service's hot path
-        found = model.attempt_with_urls(ctx.tenant, customer, key, _base(ctx))
-        return odata_json(encode_entity(model.csdl, "Attempt", found,
-                                        {"odata.metadata": f"{_root(ctx, customer)}$metadata#Attempts/@Element"}))
+        base = _base(ctx)
+        found = model.attempt_with_urls(ctx.tenant, customer, key, base)
+        return odata_json(encode_entity(model.csdl, "Attempt", found, {
+            "odata.metadata": f"{base}/deliveryodata/{customer}/$metadata#Attempts/@Element"}))
     return odata_json(_entity_body(ctx, customer, entity_set, _read(ctx, customer, entity_set, key)))
 
 

@@ -64,6 +64,15 @@ def test_uuid_is_exactly_what_the_uuid_module_makes_of_the_same_bits() -> None:
     assert uuid.UUID(ids.uuid()).version == 4
 
 
+def test_uuids_in_one_draw_are_the_uuids_one_at_a_time() -> None:
+    for seed, instance in ((11, 0), (11, 3), (None, 0)):
+        batched, single = IdSource(seed, instance), IdSource(seed, instance)
+        single._main.setstate(batched._main.getstate())  # the unseeded source too: the same stream from here
+        for count in (1, 2, 2, 3, 2) * 200:
+            assert batched.uuids(count) == [single.uuid() for _ in range(count)]
+        assert batched.uuid() == single.uuid()  # and the stream goes on from the same place
+
+
 def test_clock_refuses_instants_and_steps_out_of_bounds() -> None:
     import math
 
