@@ -46,8 +46,8 @@ COMBINED_OPPID_BASE = 5_000_000
 #: tenants whose configuration a process keeps built (docs/reliability.md); past it the least recently used is
 #: dropped and built again from the database when its tenant comes back (about 340 bytes each: 0.35 MiB in all)
 CONFIG_CACHE_SIZE = 1024
-# PostgreSQL NOTIFY channel: a row became claimable (one per database; a wake of another schema's processors only
-# costs them a claim that finds nothing)
+# PostgreSQL NOTIFY channel: a row became claimable (one per database; the payload is the schema of the rows, and a
+# listener wakes its workers only for its own schema, so deployments or tests in other schemas never wake them)
 NOTIFY_CHANNEL = "examrig_tis_claimable"
 WAITING = ("WaitingForHandScore", "WaitingForMachineScore")
 ACCEPTING = ("handscoring", "appeal", "invalidated")
@@ -304,7 +304,8 @@ class Tis:
         self.p_lock_scores = Prepared(eng, self.q_lock_scores)
         self.p_reopen_file = Prepared(eng, self.q_reopen_file)
         self.p_requeue_file = Prepared(eng, self.q_requeue_file)
-        self.p_notify = Prepared(eng, select(func.pg_notify(NOTIFY_CHANNEL, ""))) if self.store.is_postgres else None
+        self.p_notify = (Prepared(eng, select(func.pg_notify(NOTIFY_CHANNEL, func.current_schema())))
+                         if self.store.is_postgres else None)
 
     def notify_claimable(self, conn: Connection) -> None:
         """Tell the processors of every process that a row became claimable, delivered when ``conn``'s transaction

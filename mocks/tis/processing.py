@@ -229,12 +229,16 @@ class Processor:
                 raw.detach()  # its own session for good: LISTEN belongs to the connection, never back to the pool
                 pg.rollback()
                 pg.autocommit = True
+                row = pg.execute("SELECT current_schema()").fetchone()
+                schema = row[0] if row else None
                 pg.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 self._listen_ready.set()
                 while not self._listen_stop.is_set():
-                    # a second at most between looks at the stop flag; each notification wakes one worker
-                    for _ in pg.notifies(timeout=1.0):
-                        self.wake()
+                    # a second at most between looks at the stop flag; each notification of this schema's rows
+                    # wakes one worker (the channel is the database's: other schemas' rows are not ours)
+                    for note in pg.notifies(timeout=1.0):
+                        if note.payload == schema:
+                            self.wake()
             except Exception:  # the database went away: the poll covers the gap, listen again a moment later
                 log.debug("tis: listening for claimable rows failed", exc_info=True)
                 self._listen_stop.wait(1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,33 @@ def test_sqlite_has_no_listener(tmp_path: object) -> None:
     tis.processor.arrived()  # so a receipt wakes this process's workers directly
     assert woken == [1]
     runtime.store.dispose()
+
+
+@pytest.mark.postgresql
+def test_a_receipt_wakes_only_the_listeners_of_its_own_schema() -> None:
+    """The channel is the database's; the payload names the schema, so another schema's processors (another
+    deployment, a parallel test) are not woken by this one's receipts."""
+    base = require_postgres()
+    ours_url, theirs_url = fresh_schema(base), fresh_schema(base)
+    runtimes = [Runtime.create(Settings(seed=n), db=u) for n, u in ((1, ours_url), (2, ours_url), (3, theirs_url))]
+    receiver, ours, theirs = (TisService(rt, {"worker": False}) for rt in runtimes)
+    events = {"ours": threading.Event(), "theirs": threading.Event()}
+    for name, service in (("ours", ours), ("theirs", theirs)):
+        plain = service.processor.wake
+
+        def wake(event: threading.Event = events[name], plain: Any = plain) -> None:
+            event.set()
+            plain()
+        service.processor.wake = wake  # type: ignore[method-assign]
+    try:
+        assert ours.processor.listen() and theirs.processor.listen()
+        trt = generate_trt(1, package=generate_testpackage(1, items=5, hand_scored=False))
+        receiver.model.receive("default", trt, "http://tds.example/tisReply", "default")
+        assert events["ours"].wait(30), "the listener of the receipt's schema was not woken"
+        # the other schema's listener saw the same notification on the database's channel, and ignored it
+        assert not events["theirs"].wait(1.5)
+    finally:
+        for service in (ours, theirs, receiver):
+            service.processor.stop()
+        for rt in runtimes:
+            rt.store.dispose()
