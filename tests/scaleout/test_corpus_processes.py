@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 
 from conformance.catalogue import load
 from tests.dbs import fresh_schema, require_postgres
+from tests.scaleout.test_processes import stop_serve
 from tests.subpytest import pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,12 +107,7 @@ class ServedAll:
         self.urls: dict[str, str] = json.loads(self.ready.read_text())["services"]
 
     def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=60)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
+        return stop_serve(self.proc)
 
 
 def capabilities() -> list[str]:

@@ -50,12 +50,17 @@ class Served:
         self.url = found.group(1)
 
     def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=60)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
+        return stop_serve(self.proc)
+
+
+def stop_serve(proc: subprocess.Popen[Any]) -> int:
+    """Stop an ``examrig serve`` as Ctrl-C's sibling SIGTERM would (every process of it); killed after 60 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def get(url: str, path: str, tenant: str = "default", **kwargs: Any) -> requests.Response:
